@@ -1,0 +1,84 @@
+"""`incident-bot` (also `python -m bot`): serve, demo, emulator, postmortem, timeline, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bot.settings import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(f"incident-bot: configuration: {line}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def _db_upgrade(_: argparse.Namespace) -> int:
+    from bot.server import StartupError, open_database
+
+    settings = _settings()
+    try:
+        open_database(settings)
+    except StartupError as exc:
+        print(f"incident-bot: {exc}", file=sys.stderr)
+        return 2
+    print("database schema is up to date")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.server import serve
+
+    return serve(_settings(), socket_mode=args.socket_mode, port=args.port)
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from slack_emulator.__main__ import main as emulator_main
+
+    return emulator_main(args.rest)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(out_dir=args.out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="incident-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
+    p.add_argument(
+        "--socket-mode", action="store_true", help="connect over Socket Mode (needs SLACK_APP_TOKEN)"
+    )
+    p.add_argument("--port", type=int, default=None, help="HTTP port (default $PORT or 3000)")
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("demo", help="play the seed incident offline through the bundled Slack emulator")
+    p.add_argument("--out", default="demo-output", help="where to write the investigation document")
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("emulator", help="run the Slack emulator alone", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_emulator)
+
+    db = sub.add_parser("db", help="database tasks")
+    dbsub = db.add_subparsers(dest="db_command", required=True)
+    p = dbsub.add_parser("upgrade", help="apply migrations (Alembic)")
+    p.set_defaults(func=_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""Logging: text or one JSON object per line; secrets are redacted from every record."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+class RedactSecrets(logging.Filter):
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "[redacted]")
+        if redacted != message or record.exc_info:
+            record.msg, record.args = redacted, None
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            for secret in self.secrets:
+                text = text.replace(secret, "[redacted]")
+            record.exc_text, record.exc_info = text, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, object] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        out.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
+        if record.exc_text:
+            out["exception"] = record.exc_text
+        return json.dumps(out, default=str)
+
+
+def configure(level: str, fmt: str, secrets: Iterable[str]) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactSecrets(secrets))
+    handler.setFormatter(
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("slack_bolt", "slack_sdk", "urllib3", "httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -1,0 +1,210 @@
+"""Settings from the environment (DESIGN.md contracts) plus the optional TOML config file."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+
+DEFAULT_REACTIONS: dict[str, str] = {
+    "pushpin": "timeline",
+    "mag": "finding",
+    "bulb": "hypothesis",
+    "dart": "root_cause",
+    "bug": "error",
+    "hammer_and_wrench": "fix",
+    "white_check_mark": "verification",
+    "memo": "action_item",
+    "mortar_board": "lesson",
+    "repeat": "reproduction",
+    "question": "open_question",
+    "rotating_light": "impact",
+}
+
+
+class ReminderConfig(BaseModel):
+    """Seconds between status-update reminders per severity (0 = none)."""
+
+    status_update_every: dict[str, int] = Field(
+        default_factory=lambda: {"sev1": 30 * 60, "sev2": 60 * 60, "sev3": 4 * 3600, "sev4": 0}
+    )
+    lead_nudge_after: int = 10 * 60
+    postmortem_every: int = 24 * 3600
+    postmortem_days: int = 5
+    archive_after: int | None = None
+    archive_heads_up: int = 3600
+    sweep_every: float = 30.0
+
+
+class PermissionConfig(BaseModel):
+    """Who may do sensitive changes: "anyone" or a list of roles (e.g. ["lead"])."""
+
+    close: Literal["anyone"] | list[str] = "anyone"
+    severity: Literal["anyone"] | list[str] = "anyone"
+
+
+class BotConfig(BaseModel):
+    """The TOML file named by INCIDENT_BOT_CONFIG."""
+
+    model_config = {"extra": "forbid"}
+
+    timezone: str = "UTC"
+    reactions: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_REACTIONS))
+    confirm_reaction: str = "inbox_tray"
+    roles: list[str] = Field(default_factory=lambda: ["lead", "comms", "scribe"])
+    default_severity: str = "sev3"
+    reminders: ReminderConfig = Field(default_factory=ReminderConfig)
+    permissions: PermissionConfig = Field(default_factory=PermissionConfig)
+    history_page_size: int = 1000
+    retention_days: int | None = None
+    canvas: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @field_validator("default_severity")
+    @classmethod
+    def _sev(cls, v: str) -> str:
+        if v not in SEVERITIES:
+            raise ValueError(f"must be one of {', '.join(SEVERITIES)}")
+        return v
+
+    @field_validator("history_page_size")
+    @classmethod
+    def _page(cls, v: int) -> int:
+        if not 1 <= v <= 1000:
+            raise ValueError("must be between 1 and 1000 (Slack's maximum)")
+        return v
+
+    @model_validator(mode="after")
+    def _confirm_is_not_a_kind(self) -> BotConfig:
+        if self.confirm_reaction in self.reactions:
+            raise ValueError(f"confirm_reaction {self.confirm_reaction!r} is also a timeline reaction")
+        if "lead" not in self.roles:
+            raise ValueError("roles must include 'lead'")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    database_url: str = Field(default="sqlite:///incident-bot.db", alias="DATABASE_URL")
+    port: int = Field(default=3000, alias="PORT", ge=1, le=65535)
+    announce_channel: str | None = Field(default=None, alias="INCIDENT_ANNOUNCE_CHANNEL")
+    channel_prefix: str = Field(default="inc", alias="INCIDENT_CHANNEL_PREFIX", pattern=r"^[a-z0-9_-]{1,20}$")
+    template_dir: Path | None = Field(default=None, alias="INCIDENT_TEMPLATE_DIR")
+    output_dir: Path = Field(default=Path("postmortems"), alias="INCIDENT_OUTPUT_DIR")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
+    config_file: Path | None = Field(default=None, alias="INCIDENT_BOT_CONFIG")
+
+    config: BotConfig = Field(default_factory=BotConfig, exclude=True)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slash(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("announce_channel", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @model_validator(mode="after")
+    def _load_config(self) -> Settings:
+        if self.config_file is not None:
+            self.config = load_config(self.config_file)
+        return self
+
+    def require_slack_credentials(self) -> list[str]:
+        """Problems that stop `serve` from starting, one line each."""
+        problems = []
+        if self.slack_bot_token is None or not self.slack_bot_token.get_secret_value():
+            problems.append("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+        elif not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
+            problems.append("SLACK_BOT_TOKEN does not look like a bot token (expected xoxb-…)")
+        if self.slack_signing_secret is None or not self.slack_signing_secret.get_secret_value():
+            problems.append("SLACK_SIGNING_SECRET is not set (Basic Information → Signing Secret)")
+        if self.slack_app_token is not None and not self.slack_app_token.get_secret_value().startswith(
+            "xapp-"
+        ):
+            problems.append("SLACK_APP_TOKEN does not look like an app-level token (expected xapp-…)")
+        return problems
+
+    def secrets(self) -> list[str]:
+        return [
+            s.get_secret_value()
+            for s in (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
+            if s is not None and s.get_secret_value()
+        ]
+
+
+class ConfigError(Exception):
+    """Invalid settings; ``problems`` holds one human line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _describe(exc: ValidationError, prefix: str = "") -> list[str]:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "value"
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{prefix}{where}: {msg}")
+    return lines
+
+
+def load_config(path: Path) -> BotConfig:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError([f"INCIDENT_BOT_CONFIG: file not found: {path}"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"INCIDENT_BOT_CONFIG: {path} is not valid TOML: {exc}"]) from exc
+    try:
+        return BotConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, prefix=f"{path}: ")) from exc
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; raise ConfigError with one line per problem."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = err["loc"][0] if err["loc"] else ""
+            field = Settings.model_fields.get(str(loc))
+            name = field.alias if field and field.alias else str(loc)
+            problems.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+        raise ConfigError(problems) from exc

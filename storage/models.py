@@ -1,0 +1,255 @@
+"""Tables. Every write that can race is protected by a unique constraint, not by process memory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every engine (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts_column(nullable: bool = False) -> Any:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class Incident(SQLModel, table=True):
+    __tablename__ = "incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True, index=True)
+    title: str
+    severity: str = "sev3"
+    status: str = "new"
+    is_private: bool = False
+    is_closed: bool = False
+    # "pending" while its channel is being created; a pending row never outlives a failed declare.
+    state: str = "pending"
+    channel_id: str | None = Field(default=None, unique=True, index=True)
+    channel_name: str | None = None
+    declarer_id: str
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    environment: str | None = None
+    version: str | None = None
+    deployment_date: str | None = None
+    related_issue: str | None = None
+    impact_users: str | None = None
+    impact_functionality: str | None = None
+    impact_business: str | None = None
+    customer_impact: str | None = Field(default=None, sa_column=Column(Text))
+    resolution_summary: str | None = Field(default=None, sa_column=Column(Text))
+    root_cause: str | None = Field(default=None, sa_column=Column(Text))
+    fix: str | None = Field(default=None, sa_column=Column(Text))
+    card_ts: str | None = None
+    announce_channel_id: str | None = None
+    announce_ts: str | None = None
+    dedupe_key: str | None = Field(default=None, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class Milestone(SQLModel, table=True):
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("incident_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    name: str
+    at: datetime = Field(sa_column=_ts_column())
+    set_by: str | None = None
+    source: str = "automatic"
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class TimelineEvent(SQLModel, table=True):
+    """One line of the incident's timeline.
+
+    Events captured from a message are unique per (incident, message_ts); the kinds they carry
+    live in ``timeline_marks``. Command and automatic events have no message_ts and are deduped
+    by ``dedupe_key`` (the Slack delivery that caused them).
+    """
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (UniqueConstraint("incident_id", "message_ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    at: datetime = Field(sa_column=_ts_column())
+    source: str  # reaction | pin | shortcut | command | automatic
+    kind: str = "timeline"
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    plain_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    author_id: str | None = None
+    actor_id: str | None = None
+    message_ts: str | None = None
+    thread_ts: str | None = None
+    permalink: str | None = None
+    files: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    hidden: bool = False
+    hidden_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    hidden_by: str | None = None
+    hidden_reason: str | None = None
+    source_deleted: bool = False
+    edited_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    dedupe_key: str | None = Field(default=None, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class TimelineMark(SQLModel, table=True):
+    """A reaction (or pin / shortcut) that puts a message on the timeline with a kind."""
+
+    __tablename__ = "timeline_marks"
+    __table_args__ = (UniqueConstraint("event_id", "kind", "reaction", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="timeline_events.id", index=True)
+    kind: str
+    reaction: str
+    user_id: str
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    removed_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    removed_by: str | None = None
+
+
+class RoleAssignment(SQLModel, table=True):
+    __tablename__ = "role_assignments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    role: str
+    user_id: str
+    assigned_by: str | None = None
+    assigned_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    ended_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
+class StatusUpdate(SQLModel, table=True):
+    __tablename__ = "status_updates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author_id: str
+    posted_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    message_ts: str | None = None
+    announce_ts: str | None = None
+    dedupe_key: str | None = Field(default=None, unique=True)
+
+
+class ActionItem(SQLModel, table=True):
+    __tablename__ = "action_items"
+    __table_args__ = (UniqueConstraint("incident_id", "source_ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    owner_id: str | None = None
+    horizon: str = "short"  # immediate | short | long
+    done: bool = False
+    source_ts: str | None = None
+    permalink: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Slack deliveries already handled (event_id, trigger_id, view id …): at-least-once → once."""
+
+    __tablename__ = "processed_events"
+
+    key: str = Field(primary_key=True, max_length=255)
+    kind: str = "event"
+    state: str = "processing"  # processing | done
+    claimed_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    done_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
+class ChannelMessage(SQLModel, table=True):
+    """The live record of an incident channel, so documents never depend on re-reading Slack."""
+
+    __tablename__ = "channel_messages"
+    __table_args__ = (UniqueConstraint("channel_id", "ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: str = Field(index=True)
+    ts: str
+    thread_ts: str | None = Field(default=None, index=True)
+    user_id: str | None = None
+    bot_id: str | None = None
+    subtype: str | None = None
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    files: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reactions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    edited_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    deleted: bool = False
+    source: str = "event"  # event | backfill
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class ReminderClaim(SQLModel, table=True):
+    """One row per reminder occurrence sent; the unique key makes each send happen once."""
+
+    __tablename__ = "reminder_claims"
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    kind: str
+    slot: str
+    claimed_by: str | None = None
+    claimed_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    sent_ts: str | None = None
+
+
+class Document(SQLModel, table=True):
+    """A generated investigation document revision."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("incident_id", "revision"), UniqueConstraint("request_key"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    revision: int
+    request_key: str | None = None
+    state: str = "generating"  # generating | published
+    draft: bool = True
+    markdown: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    path: str | None = None
+    file_id: str | None = None
+    canvas_id: str | None = None
+    missing_sections: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class Heartbeat(SQLModel, table=True):
+    """Each running bot process; gaps between runs are periods the channel was not recorded."""
+
+    __tablename__ = "heartbeats"
+
+    instance_id: str = Field(primary_key=True, max_length=64)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    last_seen: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    stopped_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))

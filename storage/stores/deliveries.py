@@ -1,0 +1,55 @@
+"""Slack deliveries already handled: at-least-once delivery becomes exactly-once processing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+
+from storage.db import session_scope
+from storage.models import ProcessedEvent, utcnow
+from storage.stores import Store
+
+CLAIM_STALE_AFTER = timedelta(seconds=60)
+
+
+class DeliveryStore(Store):
+    def claim(self, key: str, kind: str = "event", stale_after: timedelta = CLAIM_STALE_AFTER) -> bool:
+        """Claim a Slack delivery. False when it is done or being handled elsewhere right now.
+
+        A claim left "processing" by a crashed process becomes claimable again after
+        ``stale_after``, so a Slack retry after a crash is still handled.
+        """
+        try:
+            with session_scope(self.engine) as s:
+                s.add(ProcessedEvent(key=key, kind=kind))
+            return True
+        except IntegrityError:
+            pass
+        now = utcnow()
+        with session_scope(self.engine) as s:
+            result = s.execute(
+                update(ProcessedEvent)
+                .where(
+                    col(ProcessedEvent.key) == key,
+                    col(ProcessedEvent.state) == "processing",
+                    col(ProcessedEvent.claimed_at) < now - stale_after,
+                )
+                .values(claimed_at=now)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def finish_claim(self, key: str) -> None:
+        with session_scope(self.engine) as s:
+            s.execute(
+                update(ProcessedEvent)
+                .where(col(ProcessedEvent.key) == key)
+                .values(state="done", done_at=utcnow())
+            )
+
+    def release_claim(self, key: str) -> None:
+        """Forget a claim whose work failed, so a retry may do it."""
+        with session_scope(self.engine) as s:
+            s.execute(delete(ProcessedEvent).where(col(ProcessedEvent.key) == key))

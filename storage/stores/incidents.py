@@ -1,0 +1,127 @@
+"""Incidents, milestones and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from storage.db import session_scope
+from storage.models import Incident, Milestone, RoleAssignment, StatusUpdate, TimelineEvent, utcnow
+from storage.stores import Store
+
+
+class NotFound(LookupError):
+    pass
+
+
+class DuplicateDelivery(Exception):
+    """The Slack delivery behind this write was already handled."""
+
+
+class IncidentStore(Store):
+    def create_pending_incident(self, incident: Incident, attempts: int = 50) -> Incident:
+        """Insert with the next free number; the unique constraint arbitrates races."""
+        for _ in range(attempts):
+            try:
+                with session_scope(self.engine) as s:
+                    top = s.exec(select(func.max(Incident.number))).one()
+                    incident.id = None
+                    incident.number = (top or 0) + 1
+                    s.add(incident)
+                    s.flush()
+                    s.refresh(incident)
+                    return incident
+            except IntegrityError as exc:
+                if incident.dedupe_key and self.incident_by_dedupe_key(incident.dedupe_key):
+                    raise DuplicateDelivery(incident.dedupe_key) from exc
+                continue
+        raise RuntimeError("could not allocate an incident number")
+
+    def incident_by_dedupe_key(self, key: str) -> Incident | None:
+        with session_scope(self.engine) as s:
+            return s.exec(select(Incident).where(Incident.dedupe_key == key)).first()
+
+    def delete_incident(self, incident_id: int) -> None:
+        with session_scope(self.engine) as s:
+            for table in (TimelineEvent, Milestone, RoleAssignment, StatusUpdate):
+                s.execute(delete(table).where(col(table.incident_id) == incident_id))
+            s.execute(delete(Incident).where(col(Incident.id) == incident_id))
+
+    def update_incident(self, incident_id: int, **values: object) -> Incident:
+        with session_scope(self.engine) as s:
+            s.execute(
+                update(Incident).where(col(Incident.id) == incident_id).values(updated_at=utcnow(), **values)
+            )
+            row = s.get(Incident, incident_id)
+            if row is None:
+                raise NotFound(f"incident id {incident_id}")
+            return row
+
+    def incident(self, incident_id: int) -> Incident:
+        with session_scope(self.engine) as s:
+            row = s.get(Incident, incident_id)
+            if row is None:
+                raise NotFound(f"incident id {incident_id}")
+            return row
+
+    def incident_by_number(self, number: int) -> Incident | None:
+        with session_scope(self.engine) as s:
+            return s.exec(select(Incident).where(Incident.number == number)).first()
+
+    def incident_by_channel(self, channel_id: str) -> Incident | None:
+        with session_scope(self.engine) as s:
+            return s.exec(
+                select(Incident).where(Incident.channel_id == channel_id, Incident.state == "active")
+            ).first()
+
+    def open_incidents(self) -> Sequence[Incident]:
+        with session_scope(self.engine) as s:
+            return s.exec(
+                select(Incident)
+                .where(Incident.state == "active", col(Incident.is_closed).is_(False))
+                .order_by(col(Incident.number))
+            ).all()
+
+    def stale_pending_incidents(self, older_than: timedelta) -> Sequence[Incident]:
+        with session_scope(self.engine) as s:
+            return s.exec(
+                select(Incident).where(
+                    Incident.state == "pending", col(Incident.created_at) < utcnow() - older_than
+                )
+            ).all()
+
+    # -- milestones ---------------------------------------------------------------------------
+    def set_milestone(
+        self, incident_id: int, name: str, at: datetime, set_by: str | None, source: str, only_if_unset: bool
+    ) -> Milestone:
+        with session_scope(self.engine) as s:
+            row = s.exec(
+                select(Milestone).where(Milestone.incident_id == incident_id, Milestone.name == name)
+            ).first()
+            if row is None:
+                row = Milestone(incident_id=incident_id, name=name, at=at, set_by=set_by, source=source)
+                s.add(row)
+            elif not only_if_unset:
+                row.at, row.set_by, row.source, row.updated_at = at, set_by, source, utcnow()
+            s.flush()
+            s.refresh(row)
+            return row
+
+    def milestones(self, incident_id: int) -> dict[str, datetime]:
+        with session_scope(self.engine) as s:
+            rows = s.exec(select(Milestone).where(Milestone.incident_id == incident_id)).all()
+            return {m.name: m.at for m in rows}
+
+    # -- roles --------------------------------------------------------------------------------
+    def active_roles(self, incident_id: int) -> dict[str, str]:
+        with session_scope(self.engine) as s:
+            rows = s.exec(
+                select(RoleAssignment)
+                .where(RoleAssignment.incident_id == incident_id, col(RoleAssignment.ended_at).is_(None))
+                .order_by(col(RoleAssignment.assigned_at))
+            ).all()
+            return {r.role: r.user_id for r in rows}

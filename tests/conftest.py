@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from harness import BOT_TOKEN, SIGNING_SECRET, BotServer
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.settings import Settings, load_settings
+
+# Keep the machine's own settings out of the tests.
+for _var in list(os.environ):
+    if _var.startswith(("SLACK_", "INCIDENT_")) or _var in {
+        "DATABASE_URL",
+        "PORT",
+        "LOG_LEVEL",
+        "LOG_FORMAT",
+    }:
+        os.environ.pop(_var)
+os.environ.pop("HTTP_PROXY", None)
+os.environ.pop("HTTPS_PROXY", None)
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL")  # e.g. postgresql+psycopg://postgres@127.0.0.1/postgres
+
+
+def pytest_report_header() -> str:
+    return f"database engine: {'postgresql' if PG_URL else 'sqlite'}"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh database per test: a SQLite file, or a throw-away PostgreSQL database."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'incident-bot.db'}"
+        return
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"ib_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def emulator() -> Iterator[object]:
+    from slack_emulator import SlackEmulator
+
+    emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
+    emu.start()
+    try:
+        yield emu
+        assert emu.violations == [], f"Slack spec violations: {emu.violations}"
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def people(emulator: object) -> dict[str, str]:
+    emu = emulator
+    return {
+        "alice": emu.add_user("alice", "Alice Adams"),  # type: ignore[attr-defined]
+        "bob": emu.add_user("bob", "Bob Brown"),  # type: ignore[attr-defined]
+        "carol": emu.add_user("carol", "Carol Chen"),  # type: ignore[attr-defined]
+    }
+
+
+@pytest.fixture
+def channels(emulator: object, people: dict[str, str]) -> dict[str, str]:
+    emu = emulator
+    members = list(people.values())
+    return {
+        "general": emu.add_channel("general", members=members),  # type: ignore[attr-defined]
+        "incidents": emu.add_channel("incidents", members=members),  # type: ignore[attr-defined]
+    }
+
+
+@pytest.fixture
+def settings(emulator: object, database_url: str, channels: dict[str, str], tmp_path: Path) -> Settings:
+    return load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=emulator.api_url,  # type: ignore[attr-defined]
+        DATABASE_URL=database_url,
+        INCIDENT_ANNOUNCE_CHANNEL=channels["incidents"],
+        INCIDENT_OUTPUT_DIR=str(tmp_path / "postmortems"),
+    )
+
+
+@pytest.fixture
+def bot(settings: Settings, emulator: object) -> Iterator[BotServer]:
+    server = BotServer(settings).start()
+    emulator.request_urls = [server.url]  # type: ignore[attr-defined]
+    try:
+        yield server
+    finally:
+        server.stop()
