@@ -4,9 +4,36 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+CURRENT_INCIDENT: ContextVar[int | None] = ContextVar("incident", default=None)
+
+
+@contextmanager
+def incident_context(number: int | None) -> Iterator[None]:
+    """Every log line inside carries ``incident=<number>``."""
+    token = CURRENT_INCIDENT.set(number)
+    try:
+        yield
+    finally:
+        CURRENT_INCIDENT.reset(token)
+
+
+class AddIncident(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        incident = getattr(record, "incident", None)
+        if incident is None:
+            incident = CURRENT_INCIDENT.get()
+        if isinstance(incident, int):
+            incident = f"INC-{incident}"
+        if incident is not None:
+            record.__dict__["incident"] = incident
+        return True
 
 
 class RedactSecrets(logging.Filter):
@@ -43,6 +70,16 @@ class JsonFormatter(logging.Formatter):
         if record.exc_text:
             out["exception"] = record.exc_text
         return json.dumps(out, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        incident = getattr(record, "incident", None)
+        return f"{line} [{incident}]" if incident else line
 
 
 def configure(level: str, fmt: str, secrets: Iterable[str]) -> None:

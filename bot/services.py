@@ -37,4 +37,6 @@ class Services:
 
 
 def build_services(settings: Settings, engine: Engine, client: WebClient, bot_user_id: str = "") -> Services:
-    return Services(settings=settings, engine=engine, repo=Repository(engine), client=client, bot_user_id=bot_user_id)
+    return Services(
+        settings=settings, engine=engine, repo=Repository(engine), client=client, bot_user_id=bot_user_id
+    )

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import logging
-
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
+from slack_sdk.http_retry import RetryHandler
 
-log = logging.getLogger(__name__)
+from bot.metrics import (
+    CountedConnectionRetry,
+    CountedRateLimitRetry,
+    CountedServerErrorRetry,
+    MeteredWebClient,
+)
 
 
 def make_client(token: str, base_url: str, timeout: int = 15, patient: bool = True) -> WebClient:
-    """A client that retries rate limits, dropped connections and 5xx answers.
+    """A client that retries rate limits, dropped connections and 5xx answers, counting each.
 
     ``patient=False`` is for start-up checks, which must fail within seconds.
     """
-    handlers = [
-        ConnectionErrorRetryHandler(max_retry_count=3 if patient else 1),
-        RateLimitErrorRetryHandler(max_retry_count=8 if patient else 1),
-        ServerErrorRetryHandler(max_retry_count=3 if patient else 1),
+    handlers: list[RetryHandler] = [
+        CountedConnectionRetry(max_retry_count=3 if patient else 1),
+        CountedRateLimitRetry(max_retry_count=8 if patient else 1),
+        CountedServerErrorRetry(max_retry_count=3 if patient else 1),
     ]
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
+    return MeteredWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 
 def slack_error(exc: Exception) -> str:

@@ -1,0 +1,74 @@
+"""Prometheus metrics, served at /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+REGISTRY = CollectorRegistry()
+
+REQUESTS = Counter(
+    "incident_bot_requests", "Slack requests received on /slack/events", ["kind", "status"], registry=REGISTRY
+)
+ACK_SECONDS = Histogram(
+    "incident_bot_ack_seconds",
+    "Time from receiving a Slack request to answering it",
+    ["kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
+    registry=REGISTRY,
+)
+SLACK_CALLS = Counter(
+    "incident_bot_slack_api_calls", "Slack Web API calls", ["method", "outcome"], registry=REGISTRY
+)
+SLACK_RETRIES = Counter(
+    "incident_bot_slack_api_retries", "Slack Web API retries", ["reason"], registry=REGISTRY
+)
+EVENTS_CAPTURED = Counter(
+    "incident_bot_timeline_events_captured", "Timeline events captured", ["source"], registry=REGISTRY
+)
+JOBS_FIRED = Counter("incident_bot_jobs_fired", "Scheduled reminders sent", ["kind"], registry=REGISTRY)
+
+
+def exposition() -> tuple[bytes, str]:
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class _CountsRetries:
+    reason = "unknown"
+
+    def prepare_for_next_attempt(self, **kwargs: Any) -> None:
+        SLACK_RETRIES.labels(self.reason).inc()
+        super().prepare_for_next_attempt(**kwargs)  # type: ignore[misc]
+
+
+class CountedConnectionRetry(_CountsRetries, ConnectionErrorRetryHandler):
+    reason = "connection"
+
+
+class CountedRateLimitRetry(_CountsRetries, RateLimitErrorRetryHandler):
+    reason = "rate_limited"
+
+
+class CountedServerErrorRetry(_CountsRetries, ServerErrorRetryHandler):
+    reason = "server_error"
+
+
+class MeteredWebClient(WebClient):
+    """A WebClient that counts every Web API call by method and outcome."""
+
+    def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = super().api_call(api_method, *args, **kwargs)
+        except Exception as exc:
+            error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error")
+            SLACK_CALLS.labels(api_method, str(error or type(exc).__name__)).inc()
+            raise
+        SLACK_CALLS.labels(api_method, "ok").inc()
+        return response
