@@ -1,0 +1,457 @@
+"""What a human does in Slack: each action mutates state, then sends the bot the request Slack would."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from . import payloads
+from .blockkit import interactive_elements
+from .delivery import Deliverer, Delivery
+from .methods import ApiError
+from .methods.chat import message_event
+from .methods.files import new_file, public_file, share
+from .methods.reactions import pin, react
+from .state import Channel, Workspace
+
+if TYPE_CHECKING:
+    from .clock import Clock
+
+RESPONSE_URL_MAX_USES = 5
+RESPONSE_URL_TTL = 30 * 60
+
+
+def _err(msg: str) -> Exception:
+    from .emulator import EmulatorError
+
+    return EmulatorError(msg)
+
+
+class UserActions:
+    ws: Workspace
+    clock: Clock
+    deliverer: Deliverer
+    app_id: str
+    bot_user_id: str
+    base_url: str
+    deliver_event: Callable[..., Delivery]
+    emit_event: Callable[[dict[str, Any]], None]
+
+    # ------------------------------------------------------------------ helpers
+    def _user(self, user: str) -> None:
+        if user not in self.ws.users:
+            raise _err(f"unknown user {user}")
+
+    def _member_channel(self, user: str, channel: str) -> Channel:
+        self._user(user)
+        ch = self.ws.channels.get(channel)
+        if ch is None:
+            raise _err(f"unknown channel {channel}")
+        if user not in ch.members:
+            raise _err(f"{user} is not a member of {channel}")
+        if ch.info["is_archived"]:
+            raise _err(f"{channel} is archived")
+        return ch
+
+    def _apply(self, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        try:
+            return fn()
+        except ApiError as exc:
+            raise _err(exc.error) from exc
+
+    # ------------------------------------------------------------------ messages
+    def post_message(
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        thread_ts: str | None = None,
+        files: list[dict[str, Any]] | None = None,
+        reply_broadcast: bool = False,
+    ) -> Delivery:
+        with self.ws.lock:
+            ch = self._member_channel(user, channel)
+            if thread_ts is not None:
+                if thread_ts not in ch.msgs:
+                    raise _err(f"no message {thread_ts} in {channel}")
+                thread_ts = self.ws.thread_root(ch, thread_ts)
+            msg: dict[str, Any] = {
+                "client_msg_id": str(uuid.uuid4()),
+                "type": "message",
+                "text": text,
+                "user": user,
+                "ts": self.clock.next_ts(),
+                "team": self.ws.team_id,
+            }
+            if files:
+                objs = []
+                for spec in files:
+                    f = new_file(
+                        self.ws,
+                        self.base_url,
+                        user,
+                        spec["name"],
+                        bytes(spec.get("content", b"")),
+                        spec.get("mimetype"),
+                    )
+                    share(self.ws, f, ch, msg["ts"], thread_ts)
+                    objs.append(f)
+                msg.update(
+                    subtype="file_share",
+                    files=[public_file(f) for f in objs],
+                    upload=True,
+                    display_as_bot=False,
+                )
+            self.ws.add_message(ch, msg, thread_ts, reply_broadcast and thread_ts is not None)
+            event = message_event(ch, msg)
+        return self.deliver_event(event, msg["ts"])
+
+    def edit_message(self, user: str, channel: str, ts: str, text: str) -> Delivery:
+        with self.ws.lock:
+            ch = self._member_channel(user, channel)
+            msg = ch.msgs.get(ts)
+            if msg is None or msg.get("user") != user:
+                raise _err(f"{user} has no message {ts} in {channel}")
+            previous = copy.deepcopy(msg)
+            edited_ts = self.clock.next_ts()
+            msg["text"] = text
+            msg["edited"] = {"user": user, "ts": edited_ts}
+            event = {
+                "type": "message",
+                "subtype": "message_changed",
+                "hidden": True,
+                "channel": ch.id,
+                "message": copy.deepcopy(msg),
+                "previous_message": previous,
+                "event_ts": edited_ts,
+                "ts": edited_ts,
+                "channel_type": ch.channel_type,
+            }
+        return self.deliver_event(event, ts)
+
+    def delete_message(self, user: str, channel: str, ts: str) -> Delivery:
+        with self.ws.lock:
+            ch = self._member_channel(user, channel)
+            msg = ch.msgs.get(ts)
+            if msg is None or msg.get("user") != user:
+                raise _err(f"{user} has no message {ts} in {channel}")
+            removed = self.ws.remove_message(ch, ts)
+            now = self.clock.next_ts()
+            event = {
+                "type": "message",
+                "subtype": "message_deleted",
+                "hidden": True,
+                "channel": ch.id,
+                "deleted_ts": ts,
+                "previous_message": removed,
+                "event_ts": now,
+                "ts": now,
+                "channel_type": ch.channel_type,
+            }
+        return self.deliver_event(event, ts)
+
+    def add_reaction(self, user: str, channel: str, ts: str, name: str) -> Delivery:
+        with self.ws.lock:
+            ch = self._member_channel(user, channel)
+            event = self._apply(lambda: react(self.ws, ch, ts, user, name, True))
+        return self.deliver_event(event, ts)
+
+    def remove_reaction(self, user: str, channel: str, ts: str, name: str) -> Delivery:
+        with self.ws.lock:
+            ch = self._member_channel(user, channel)
+            event = self._apply(lambda: react(self.ws, ch, ts, user, name, False))
+        return self.deliver_event(event, ts)
+
+    def pin_message(self, user: str, channel: str, ts: str) -> Delivery:
+        with self.ws.lock:
+            ch = self._member_channel(user, channel)
+            event = self._apply(lambda: pin(self.ws, ch, ts, user, True))
+        return self.deliver_event(event, ts)
+
+    def unpin_message(self, user: str, channel: str, ts: str) -> Delivery:
+        with self.ws.lock:
+            ch = self._member_channel(user, channel)
+            event = self._apply(lambda: pin(self.ws, ch, ts, user, False))
+        return self.deliver_event(event, ts)
+
+    # ------------------------------------------------------------------ commands and interactivity
+    def _send_form(self, fields: dict[str, str], kind: str, template: Delivery) -> Delivery:
+        body = urlencode(fields).encode()
+        return self.deliverer.send(
+            body, "application/x-www-form-urlencoded", kind=kind, retry=False, template=template
+        )
+
+    def _send_interaction(self, payload: dict[str, Any], template: Delivery) -> Delivery:
+        return self._send_form({"payload": json.dumps(payload)}, payload["type"], template)
+
+    def slash_command(self, user: str, channel: str, text: str, command: str = "/incident") -> Delivery:
+        with self.ws.lock:
+            self._user(user)
+            if channel not in self.ws.channels:
+                raise _err(f"unknown channel {channel}")
+            trigger = self.ws.new_trigger(user)
+            url = self.ws.new_response_url(self.base_url, channel, user, None)
+            fields = payloads.slash_command(self.ws, self.app_id, user, channel, command, text, url, trigger)
+        return self._send_form(fields, "slash_command", Delivery(trigger_id=trigger))
+
+    def click_button(
+        self,
+        user: str,
+        channel: str,
+        message_ts: str,
+        action_id: str,
+        value: str | None = None,
+        selected_option_value: str | None = None,
+        selected_user: str | None = None,
+    ) -> Delivery:
+        with self.ws.lock:
+            self._user(user)
+            ch = self.ws.channels.get(channel)
+            msg = ch.msgs.get(message_ts) if ch else None
+            if ch is None or msg is None:
+                raise _err(f"no message {message_ts} in {channel}")
+            found = [
+                (b, e) for b, e in interactive_elements(msg.get("blocks", [])) if e["action_id"] == action_id
+            ]
+            if not found:
+                raise _err(f"message {message_ts} has no element with action_id {action_id!r}")
+            block_id, el = found[0]
+            action_ts = self.clock.next_ts()
+            action, state = _action_for(el, block_id, action_ts, value, selected_option_value, selected_user)
+            trigger = self.ws.new_trigger(user)
+            url = self.ws.new_response_url(self.base_url, channel, user, message_ts)
+            payload = payloads.block_actions(
+                self.ws,
+                self.app_id,
+                user,
+                channel,
+                msg,
+                action,
+                url,
+                trigger,
+                {block_id: {action_id: state}} if state else {},
+            )
+        return self._send_interaction(payload, Delivery(trigger_id=trigger, ts=message_ts))
+
+    def message_shortcut(self, user: str, channel: str, message_ts: str, callback_id: str) -> Delivery:
+        with self.ws.lock:
+            self._user(user)
+            ch = self.ws.channels.get(channel)
+            msg = ch.msgs.get(message_ts) if ch else None
+            if msg is None:
+                raise _err(f"no message {message_ts} in {channel}")
+            trigger = self.ws.new_trigger(user)
+            url = self.ws.new_response_url(self.base_url, channel, user, message_ts)
+            payload = payloads.message_action(
+                self.ws, self.app_id, user, channel, msg, callback_id, url, trigger, self.clock.next_ts()
+            )
+        return self._send_interaction(payload, Delivery(trigger_id=trigger, ts=message_ts))
+
+    def submit_view(self, user: str, view_id: str, values: dict[str, dict[str, Any]]) -> Delivery:
+        with self.ws.lock:
+            view = self._open_view(user, view_id)
+            state = _view_state(view, values)
+            shown = copy.deepcopy(view)
+            shown["state"] = {"values": state}
+            trigger = self.ws.new_trigger(user)
+            payload = payloads.view_payload(self.ws, self.app_id, "view_submission", user, shown, trigger)
+        d = self._send_interaction(payload, Delivery(trigger_id=trigger, view_id=view_id))
+        self._after_submission(view_id, d)
+        return d
+
+    def close_view(self, user: str, view_id: str) -> Delivery:
+        with self.ws.lock:
+            view = self._open_view(user, view_id)
+            self._close_stack(view["root_view_id"])
+            if not view.get("notify_on_close"):
+                return Delivery(kind="view_closed", view_id=view_id)
+            payload = payloads.view_payload(self.ws, self.app_id, "view_closed", user, view, None)
+        return self._send_interaction(payload, Delivery(view_id=view_id))
+
+    def _open_view(self, user: str, view_id: str) -> dict[str, Any]:
+        self._user(user)
+        view = self.ws.views.get(view_id)
+        if view is None:
+            raise _err(f"no open view {view_id}")
+        if self.ws.view_users.get(view_id) != user:
+            raise _err(f"view {view_id} is not open for {user}")
+        return view
+
+    def _close_stack(self, root: str) -> None:
+        for vid in [v for v, view in self.ws.views.items() if view["root_view_id"] == root]:
+            self.ws.views.pop(vid)
+            self.ws.view_users.pop(vid, None)
+
+    def _after_submission(self, view_id: str, d: Delivery) -> None:
+        """Apply the bot's response_action (errors keeps the modal; update/push/clear; empty closes)."""
+        if not d.ok:
+            return
+        body = d.json if isinstance(d.json, dict) else {}
+        action = body.get("response_action")
+        with self.ws.lock:
+            view = self.ws.views.get(view_id)
+            if view is None or action == "errors":
+                return
+            if action in ("update", "push") and isinstance(body.get("view"), dict):
+                from .blockkit import assign_ids
+
+                new = copy.deepcopy(view)
+                new.update({k: v for k, v in body["view"].items() if k != "blocks"})
+                new["blocks"] = assign_ids(body["view"].get("blocks", []))
+                new["state"] = {"values": {}}
+                if action == "push":
+                    new["id"] = self.ws.new_id("V")
+                    new["previous_view_id"] = view_id
+                self.ws.views[new["id"]] = new
+                self.ws.view_users[new["id"]] = self.ws.view_users[view_id]
+                return
+            if action == "clear":
+                self._close_stack(view["root_view_id"])
+                return
+            self.ws.views.pop(view_id, None)
+            self.ws.view_users.pop(view_id, None)
+
+    # ------------------------------------------------------------------ response_url
+    def handle_response_url(self, rid: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        emitted: list[dict[str, Any]] = []
+        with self.ws.lock:
+            info = self.ws.response_urls.get(rid)
+            if info is None:
+                return 404, {"ok": False, "error": "invalid_url"}
+            if self.clock.now() - info["issued"] > RESPONSE_URL_TTL:
+                return 404, {"ok": False, "error": "expired_url"}
+            if info["uses"] >= RESPONSE_URL_MAX_USES:
+                return 404, {"ok": False, "error": "used_url"}
+            info["uses"] += 1
+            self.ws.response_url_posts.append(
+                {"url": f"{self.base_url}/_response/{rid}", "channel": info["channel"], "user": info["user"],
+                 "message_ts": info["message_ts"], "body": copy.deepcopy(body)}
+            )  # fmt: skip
+            ch = self.ws.channels.get(info["channel"] or "")
+            original = ch.msgs.get(info["message_ts"] or "") if ch else None
+            fields: dict[str, Any] = {"text": str(body.get("text", ""))}
+            if "blocks" in body:
+                fields["blocks"] = body["blocks"]
+            if ch is not None and original is not None and body.get("delete_original"):
+                self.ws.remove_message(ch, original["ts"])
+            elif ch is not None and original is not None and body.get("replace_original"):
+                original.update(fields)
+            elif ch is not None and body.get("response_type") == "in_channel":
+                from .methods import ApiContext
+                from .methods.chat import post
+
+                ctx = ApiContext(self.ws, self.base_url, self.bot_user_id, self.ws.bot_profile["id"], self.app_id,
+                                 emitted.append, lambda p: None, lambda m: None)  # fmt: skip
+                thread = body.get("thread_ts") if body.get("thread_ts") in ch.msgs else None
+                post(ctx, ch, fields, thread, False)
+            else:
+                self.ws.ephemerals.append(
+                    {"channel": info["channel"], "user": info["user"], "ts": self.clock.next_ts(),
+                     "source": "response_url", **fields}
+                )  # fmt: skip
+        for event in emitted:
+            self.emit_event(event)
+        return 200, {"ok": True}
+
+
+def _option_by_value(el: dict[str, Any], value: str | None) -> dict[str, Any]:
+    options = list(el.get("options", []))
+    for group in el.get("option_groups", []):
+        options.extend(group.get("options", []))
+    for opt in options:
+        if opt.get("value") == value:
+            return copy.deepcopy(opt)
+    raise _err(f"element {el.get('action_id')!r} has no option with value {value!r}")
+
+
+def _action_for(
+    el: dict[str, Any], block_id: str, action_ts: str, value: str | None, option: str | None, user: str | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    kind = el.get("type", "button")
+    action: dict[str, Any] = {
+        "action_id": el["action_id"],
+        "block_id": block_id,
+        "type": kind,
+        "action_ts": action_ts,
+    }
+    state: dict[str, Any] | None = None
+    if kind == "button":
+        action["text"] = copy.deepcopy(el.get("text"))
+        if value is not None or "value" in el:
+            action["value"] = value if value is not None else el["value"]
+        if "style" in el:
+            action["style"] = el["style"]
+    elif kind in ("static_select", "overflow", "radio_buttons"):
+        action["selected_option"] = _option_by_value(el, option if option is not None else value)
+        state = {"type": kind, "selected_option": action["selected_option"]}
+    elif kind == "users_select":
+        action["selected_user"] = user or value
+        state = {"type": kind, "selected_user": action["selected_user"]}
+    elif kind == "conversations_select":
+        action["selected_conversation"] = value
+    elif kind == "channels_select":
+        action["selected_channel"] = value
+    elif kind == "datepicker":
+        action["selected_date"] = value
+    else:
+        action["value"] = value
+    if "placeholder" in el and kind != "button":
+        action["placeholder"] = copy.deepcopy(el["placeholder"])
+    return action, state
+
+
+def _element_state(el: dict[str, Any], given: Any) -> dict[str, Any]:
+    kind = el.get("type")
+    if kind == "plain_text_input":
+        return {"type": kind, "value": given}
+    if kind in ("static_select", "radio_buttons"):
+        return {"type": kind, "selected_option": None if given is None else _option_by_value(el, given)}
+    if kind == "multi_static_select":
+        return {"type": kind, "selected_options": [_option_by_value(el, g) for g in given or []]}
+    if kind == "users_select":
+        return {"type": kind, "selected_user": given}
+    if kind == "multi_users_select":
+        return {"type": kind, "selected_users": list(given or [])}
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": given}
+    if kind == "channels_select":
+        return {"type": kind, "selected_channel": given}
+    if kind == "datepicker":
+        return {"type": kind, "selected_date": given}
+    if kind == "timepicker":
+        return {"type": kind, "selected_time": given}
+    if kind == "checkboxes":
+        if isinstance(given, bool):
+            chosen = copy.deepcopy(el.get("options", [])) if given else []
+        else:
+            chosen = [_option_by_value(el, g) for g in given or []]
+        return {"type": kind, "selected_options": chosen}
+    return {"type": kind, "value": given}
+
+
+def _view_state(view: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Slack's view.state.values for this submission, from {block_id: {action_id: value}}."""
+    inputs = {
+        (b.get("block_id"), b["element"].get("action_id")): (b, b["element"])
+        for b in view.get("blocks", [])
+        if b.get("type") == "input" and isinstance(b.get("element"), dict)
+    }
+    for block_id, by_action in values.items():
+        for action_id in by_action:
+            if (block_id, action_id) not in inputs:
+                raise _err(f"view {view['id']} has no input block {block_id!r} with action_id {action_id!r}")
+    state: dict[str, dict[str, Any]] = {}
+    for (block_id, action_id), (block, el) in inputs.items():
+        given = values.get(block_id, {}).get(action_id)
+        if (
+            given in (None, "", [], False)
+            and not block.get("optional", False)
+            and el.get("type") != "checkboxes"
+        ):
+            raise _err(f"required input {block_id!r}/{action_id!r} left empty (Slack would not submit)")
+        state.setdefault(block_id, {})[action_id] = _element_state(el, given)
+    return state

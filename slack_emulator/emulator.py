@@ -1,0 +1,385 @@
+"""SlackEmulator: a stateful fake Slack workspace served over HTTP (Starlette on uvicorn)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import uvicorn
+
+from .actions import UserActions
+from .clock import Clock
+from .delivery import Deliverer, Delivery
+from .faults import Fault, Faults
+from .methods import load_all
+from .methods.conversations import check_name
+from .payloads import event_envelope
+from .ratelimit import RateLimiter
+from .state import Call, Workspace
+
+log = logging.getLogger("slack_emulator")
+RATE_LIMIT_CLOCKS = ("real", "simulated")
+
+
+class EmulatorError(ValueError):
+    """A test/driver asked for something Slack's UI would not allow (unknown user, missing action...)."""
+
+
+class SlackEmulator(UserActions):
+    def __init__(
+        self,
+        signing_secret: str = "s3cret",
+        bot_token: str = "xoxb-emulator",
+        app_token: str = "xapp-emulator",
+        request_urls: list[str] | None = None,
+        delivery_mode: str = "round_robin",
+        rate_limits: str = "off",
+        rate_limit_scale: float = 1.0,
+        ack_timeout: float = 3.0,
+        retry_delays: tuple[float, ...] = (0.0, 0.0, 0.0),
+        rate_limit_clock: str = "real",
+        bot_name: str = "incident-bot",
+    ) -> None:
+        load_all()
+        if rate_limit_clock not in RATE_LIMIT_CLOCKS:
+            raise ValueError(f"rate_limit_clock must be one of {RATE_LIMIT_CLOCKS}")
+        self.signing_secret = signing_secret
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.rate_limits = rate_limits
+        self.rate_limit_clock = rate_limit_clock
+        self.simulated_wait_seconds = 0.0
+        self.clock = Clock()
+        self.ws = Workspace(self.clock)
+        self.limiter = RateLimiter(self.clock, rate_limits, rate_limit_scale)
+        self.faults = Faults()
+        self.deliverer = Deliverer(signing_secret, request_urls, delivery_mode, ack_timeout, retry_delays)
+        self.team_id = self.ws.team_id
+        self.bot_id = self.ws.new_id("B")
+        self.app_id = self.ws.new_id("A")
+        self.bot_user_id = self.ws.add_user(bot_name, bot_name, is_bot=True, bot_id=self.bot_id)
+        self.ws.users[self.bot_user_id]["profile"]["api_app_id"] = self.app_id
+        self.ws.bot_profile = {
+            "id": self.bot_id,
+            "deleted": False,
+            "name": bot_name,
+            "updated": int(self.clock.now()),
+            "app_id": self.app_id,
+            "icons": {
+                "image_36": "https://emulator.slack.test/bot_36.png",
+                "image_48": "https://emulator.slack.test/bot_48.png",
+                "image_72": "https://emulator.slack.test/bot_72.png",
+            },
+            "team_id": self.team_id,
+        }
+        general = self.ws.add_channel("general", False, self.bot_user_id, [])
+        general.info["is_general"] = True
+        self.general_channel_id = general.id
+        self.base_url = ""
+        self.api_url = ""
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        from .server import build_app
+
+        if self._server is not None:
+            return self.api_url
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        real_port = sock.getsockname()[1]
+        self.base_url = f"http://{host}:{real_port}"
+        self.api_url = f"{self.base_url}/api/"
+        config = uvicorn.Config(build_app(self), log_level="warning", lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="slack-emulator", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("slack emulator failed to start")
+            time.sleep(0.01)
+        log.info("Slack emulator serving %s", self.api_url)
+        return self.api_url
+
+    def stop(self) -> None:
+        self.deliverer.wait_idle(timeout=5)
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+        self._server = None
+        self.deliverer.close()
+
+    def serve_forever(self, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.start(port, host)
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> SlackEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ config
+    @property
+    def request_urls(self) -> list[str]:
+        return list(self.deliverer.request_urls)
+
+    @request_urls.setter
+    def request_urls(self, urls: list[str]) -> None:
+        self.deliverer.request_urls = list(urls)
+
+    @property
+    def delivery_mode(self) -> str:
+        return self.deliverer.mode
+
+    @delivery_mode.setter
+    def delivery_mode(self, mode: str) -> None:
+        self.deliverer.mode = mode
+
+    # ------------------------------------------------------------------ workspace setup
+    def add_user(self, name: str, real_name: str | None = None, is_bot: bool = False) -> str:
+        with self.ws.lock:
+            uid = self.ws.add_user(
+                name, real_name, is_bot=is_bot, bot_id=self.ws.new_id("B") if is_bot else None
+            )
+            self.ws.channels[self.general_channel_id].members.append(uid)
+            return uid
+
+    def add_channel(self, name: str, is_private: bool = False, members: Iterable[str] = ()) -> str:
+        members = list(members)
+        with self.ws.lock:
+            from .methods import ApiError
+
+            try:
+                check_name_ws(self, name)
+            except ApiError as exc:
+                raise EmulatorError(f"channel name {name!r}: {exc.error}") from exc
+            for m in members:
+                if m not in self.ws.users:
+                    raise EmulatorError(f"unknown user {m}")
+            creator = members[0] if members else self.bot_user_id
+            return self.ws.add_channel(name, is_private, creator, members).id
+
+    # ------------------------------------------------------------------ events to the bot
+    def emit_event(self, event: dict[str, Any]) -> None:
+        """Queue an inner event (from the bot's own API call) for asynchronous delivery."""
+        body, template = self._envelope(event)
+        if self.deliverer.take_drop():
+            return
+        self.deliverer.enqueue(lambda: self._send_event(body, template))
+
+    def _envelope(self, event: dict[str, Any]) -> tuple[bytes, Delivery]:
+        with self.ws.lock:
+            event_id = "Ev" + self.ws.new_id("", 9)
+            payload = event_envelope(self.ws, self.app_id, self.bot_user_id, event, event_id)
+        return json.dumps(payload).encode(), Delivery(event_id=event_id, ts=event.get("ts"))
+
+    def _send_event(self, body: bytes, template: Delivery) -> Delivery:
+        return self.deliverer.send(body, "application/json", kind="event", retry=True, template=template)
+
+    def deliver_event(self, event: dict[str, Any], ts: str | None = None) -> Delivery:
+        """Deliver an inner event synchronously (user actions)."""
+        body, template = self._envelope(event)
+        template.ts = ts
+        if self.deliverer.take_drop():
+            return Delivery(dropped=True, event_id=template.event_id, ts=ts)
+        return self._send_event(body, template)
+
+    def wait_deliveries(self, timeout: float = 10.0) -> bool:
+        """Block until queued asynchronous deliveries (from the bot's own API calls) are done."""
+        return self.deliverer.wait_idle(timeout)
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return list(self.deliverer.log)
+
+    # ------------------------------------------------------------------ inspection
+    def messages(self, channel: str, include_replies: bool = False) -> list[dict[str, Any]]:
+        with self.ws.lock:
+            ch = self._ch(channel)
+            tss = sorted(ch.msgs, key=_us) if include_replies else list(ch.top)
+            return [copy.deepcopy(ch.msgs[t]) for t in tss]
+
+    def replies(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        with self.ws.lock:
+            ch = self._ch(channel)
+            if thread_ts not in ch.msgs:
+                return []
+            return [copy.deepcopy(ch.msgs[t]) for t in [thread_ts, *ch.threads.get(thread_ts, [])]]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        with self.ws.lock:
+            msg = self._ch(channel).msgs.get(ts)
+            return copy.deepcopy(msg) if msg is not None else None
+
+    def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[dict[str, Any]]:
+        with self.ws.lock:
+            return [
+                copy.deepcopy(e)
+                for e in self.ws.ephemerals
+                if (channel is None or e["channel"] == channel) and (user is None or e["user"] == user)
+            ]
+
+    @property
+    def response_url_posts(self) -> list[dict[str, Any]]:
+        with self.ws.lock:
+            return copy.deepcopy(self.ws.response_url_posts)
+
+    @property
+    def views(self) -> dict[str, dict[str, Any]]:
+        with self.ws.lock:
+            return copy.deepcopy(self.ws.views)
+
+    def channel(self, id: str) -> dict[str, Any]:
+        with self.ws.lock:
+            ch = self._ch(id)
+            out = self.ws.channel_out(ch, self.bot_user_id, num_members=True)
+            return out
+
+    def find_channel(self, name: str) -> dict[str, Any] | None:
+        with self.ws.lock:
+            ch = self.ws.find_channel(name.lstrip("#"))
+            return self.ws.channel_out(ch, self.bot_user_id, num_members=True) if ch else None
+
+    def channels(self) -> list[dict[str, Any]]:
+        with self.ws.lock:
+            return [
+                self.ws.channel_out(c, self.bot_user_id, num_members=True) for c in self.ws.channels.values()
+            ]
+
+    def members(self, channel: str) -> list[str]:
+        with self.ws.lock:
+            return list(self._ch(channel).members)
+
+    def pins(self, channel: str) -> list[str]:
+        with self.ws.lock:
+            return list(self._ch(channel).pins)
+
+    def reactions(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        with self.ws.lock:
+            msg = self._ch(channel).msgs.get(ts)
+            return copy.deepcopy(msg.get("reactions", [])) if msg else []
+
+    def user(self, user_id: str) -> dict[str, Any]:
+        with self.ws.lock:
+            return copy.deepcopy(self.ws.users[user_id])
+
+    @property
+    def files(self) -> dict[str, dict[str, Any]]:
+        with self.ws.lock:
+            return {k: copy.deepcopy(v) for k, v in self.ws.files.items() if v.get("uploaded")}
+
+    @property
+    def canvases(self) -> dict[str, dict[str, Any]]:
+        with self.ws.lock:
+            return copy.deepcopy(self.ws.canvases)
+
+    def bookmarks(self, channel: str) -> list[dict[str, Any]]:
+        with self.ws.lock:
+            return copy.deepcopy(self._ch(channel).bookmarks)
+
+    @property
+    def calls(self) -> list[Call]:
+        with self.ws.lock:
+            return list(self.ws.calls)
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def reset_calls(self) -> None:
+        with self.ws.lock:
+            self.ws.calls.clear()
+
+    @property
+    def violations(self) -> list[str]:
+        with self.ws.lock:
+            return list(self.ws.violations)
+
+    # ------------------------------------------------------------------ faults
+    def inject_fault(
+        self,
+        method: str,
+        *,
+        error: str | None = None,
+        http_status: int | None = None,
+        ratelimited: bool = False,
+        retry_after: int = 1,
+        latency: float = 0.0,
+        times: int = 1,
+    ) -> None:
+        self.faults.add(Fault(method, error, http_status, ratelimited, retry_after, latency, times))
+
+    def drop_deliveries(self, n: int) -> None:
+        with self.deliverer._lock:
+            self.deliverer.drop_remaining += n
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+        with self.deliverer._lock:
+            self.deliverer.drop_remaining = 0
+
+    # ------------------------------------------------------------------ low level
+    def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        return self.deliverer.sign(body, timestamp)
+
+    def deliver_raw(self, body: bytes, headers: dict[str, str], url: str | None = None) -> Delivery:
+        target = url or (self.request_urls[0] if self.request_urls else None)
+        if target is None:
+            raise EmulatorError("no request_urls configured")
+        d = Delivery(kind="raw", url=target, attempts=1)
+        try:
+            resp = self.deliverer.post_raw(target, body, headers)
+        except Exception as exc:
+            d.error = str(exc)
+            return d
+        d.status, d.body = resp.status_code, resp.text
+        return d
+
+    # ------------------------------------------------------------------ helpers
+    def _ch(self, channel: str) -> Any:
+        ch = self.ws.channels.get(channel) or self.ws.find_channel(channel)
+        if ch is None:
+            raise EmulatorError(f"unknown channel {channel}")
+        return ch
+
+
+def _us(ts: str) -> int:
+    from .clock import ts_to_us
+
+    return ts_to_us(ts)
+
+
+def check_name_ws(emu: SlackEmulator, name: str) -> None:
+    from .methods import ApiContext
+
+    ctx = ApiContext(
+        emu.ws,
+        emu.base_url,
+        emu.bot_user_id,
+        emu.bot_id,
+        emu.app_id,
+        lambda e: None,
+        lambda p: None,
+        lambda m: None,
+    )
+    check_name(ctx, name)
