@@ -13,7 +13,7 @@ from . import payloads
 from .blockkit import interactive_elements
 from .delivery import Deliverer, Delivery
 from .methods import ApiError
-from .methods.chat import message_event
+from .methods.chat import changed_copy, message_event
 from .methods.files import new_file, public_file, share
 from .methods.reactions import pin, react
 from .state import Channel, Workspace
@@ -100,9 +100,14 @@ class UserActions:
                     )
                     share(self.ws, f, ch, msg["ts"], thread_ts)
                     objs.append(f)
+                for key in (
+                    "client_msg_id",
+                    "team",
+                ):  # file_share events carry neither (MessageFileSharePayload)
+                    msg.pop(key)
                 msg.update(
                     subtype="file_share",
-                    files=[public_file(f) for f in objs],
+                    files=[public_file(f, True) for f in objs],
                     upload=True,
                     display_as_bot=False,
                 )
@@ -125,8 +130,8 @@ class UserActions:
                 "subtype": "message_changed",
                 "hidden": True,
                 "channel": ch.id,
-                "message": copy.deepcopy(msg),
-                "previous_message": previous,
+                "message": changed_copy(msg),
+                "previous_message": changed_copy(previous),
                 "event_ts": edited_ts,
                 "ts": edited_ts,
                 "channel_type": ch.channel_type,
@@ -147,7 +152,7 @@ class UserActions:
                 "hidden": True,
                 "channel": ch.id,
                 "deleted_ts": ts,
-                "previous_message": removed,
+                "previous_message": changed_copy(removed),
                 "event_ts": now,
                 "ts": now,
                 "channel_type": ch.channel_type,

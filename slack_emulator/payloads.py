@@ -16,8 +16,6 @@ def event_envelope(
     return {
         "token": VERIFICATION_TOKEN,
         "team_id": ws.team_id,
-        "context_team_id": ws.team_id,
-        "context_enterprise_id": None,
         "api_app_id": app_id,
         "event": event,
         "type": "event_callback",
@@ -147,7 +145,7 @@ def message_action(
         "token": VERIFICATION_TOKEN,
         "action_ts": action_ts,
         "team": team_ref(ws),
-        "user": user_ref(ws, user),
+        "user": {k: v for k, v in user_ref(ws, user).items() if k != "username"},
         "channel": {"id": channel, "name": ws.channels[channel].info["name"]},
         "is_enterprise_install": False,
         "enterprise": None,

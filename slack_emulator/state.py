@@ -193,10 +193,11 @@ class Workspace:
         if thread_ts:
             parent = ch.msgs[thread_ts]
             msg["thread_ts"] = thread_ts
-            msg["parent_user_id"] = parent.get("user", "")
-            if broadcast:
+            if broadcast:  # shaped like Slack's thread_broadcast (no parent_user_id/team, a root copy)
                 msg["subtype"] = "thread_broadcast"
-                msg["root"] = copy.deepcopy(_root_summary(parent))
+                msg.pop("team", None)
+            else:
+                msg["parent_user_id"] = parent.get("user", "")
             bisect.insort(ch.threads.setdefault(thread_ts, []), ts, key=ts_to_us)
             parent["thread_ts"] = thread_ts
             replies = ch.threads[thread_ts]
@@ -211,6 +212,8 @@ class Workspace:
             parent["latest_reply"] = replies[-1]
             parent.setdefault("is_locked", False)
             parent.setdefault("subscribed", False)
+            if broadcast:
+                msg["root"] = copy.deepcopy(_root_summary(parent))
             if broadcast:
                 bisect.insort(ch.top, ts, key=ts_to_us)
         else:
@@ -273,7 +276,17 @@ class Workspace:
 
 
 def _root_summary(parent: dict[str, Any]) -> dict[str, Any]:
-    keys = ("type", "user", "text", "ts", "thread_ts", "reply_count", "reply_users", "latest_reply", "bot_id")
+    keys = (
+        "type",
+        "user",
+        "text",
+        "ts",
+        "thread_ts",
+        "reply_count",
+        "reply_users_count",
+        "latest_reply",
+        "bot_id",
+    )
     return {k: parent[k] for k in keys if k in parent}
 
 

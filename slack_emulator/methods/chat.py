@@ -11,6 +11,11 @@ from ..state import Channel
 from . import ApiContext, ApiError, Args, channel_or_error, method
 
 MAX_TEXT = 40000
+# chat.update answers with the edited message minus its position (ts/thread fields), like Slack.
+UPDATE_RESPONSE_KEYS = (
+    "bot_id", "type", "text", "user", "team", "bot_profile", "edited", "app_id", "metadata", "files", "blocks",
+    "attachments",
+)  # fmt: skip
 
 
 def compose(ctx: ApiContext, a: Args, *, require_content: bool = True) -> dict[str, Any]:
@@ -59,8 +64,13 @@ def bot_message(ctx: ApiContext, fields: dict[str, Any]) -> dict[str, Any]:
     return msg
 
 
+def changed_copy(msg: dict[str, Any]) -> dict[str, Any]:
+    """A message as message_changed/deleted events show it (no reply_users / app_id there)."""
+    return {k: copy.deepcopy(v) for k, v in msg.items() if k not in ("reply_users", "app_id")}
+
+
 def message_event(ch: Channel, msg: dict[str, Any]) -> dict[str, Any]:
-    event = copy.deepcopy(msg)
+    event = {k: copy.deepcopy(v) for k, v in msg.items() if k != "app_id"}  # events omit app_id
     event.update(channel=ch.id, event_ts=msg["ts"], channel_type=ch.channel_type)
     return event
 
@@ -153,14 +163,15 @@ def update(ctx: ApiContext, a: Args) -> dict[str, Any]:
             "subtype": "message_changed",
             "hidden": True,
             "channel": ch.id,
-            "message": copy.deepcopy(msg),
-            "previous_message": previous,
+            "message": changed_copy(msg),
+            "previous_message": changed_copy(previous),
             "event_ts": msg["edited"]["ts"],
             "ts": msg["edited"]["ts"],
             "channel_type": ch.channel_type,
         }
     )
-    return {"channel": ch.id, "ts": msg["ts"], "text": msg.get("text", ""), "message": copy.deepcopy(msg)}
+    shown = {k: copy.deepcopy(v) for k, v in msg.items() if k in UPDATE_RESPONSE_KEYS}
+    return {"channel": ch.id, "ts": msg["ts"], "text": msg.get("text", ""), "message": shown}
 
 
 @method("chat.delete")
@@ -175,7 +186,7 @@ def delete(ctx: ApiContext, a: Args) -> dict[str, Any]:
             "hidden": True,
             "channel": ch.id,
             "deleted_ts": removed["ts"],
-            "previous_message": removed,
+            "previous_message": changed_copy(removed),
             "event_ts": now,
             "ts": now,
             "channel_type": ch.channel_type,

@@ -64,8 +64,10 @@ def new_file(
     return f
 
 
-def public_file(f: dict[str, Any]) -> dict[str, Any]:
-    return {k: copy.deepcopy(f[k]) for k in PUBLIC_KEYS if k in f}
+def public_file(f: dict[str, Any], in_message: bool = False) -> dict[str, Any]:
+    """The file as the API shows it; inside a message Slack leaves out the share lists."""
+    skip = ("channels", "groups", "ims") if in_message else ()
+    return {k: copy.deepcopy(f[k]) for k in PUBLIC_KEYS if k in f and k not in skip}
 
 
 def share(ws: Workspace, f: dict[str, Any], ch: Channel, ts: str, thread_ts: str | None) -> None:
@@ -117,7 +119,7 @@ def complete_upload(ctx: ApiContext, a: Args) -> dict[str, Any]:
         msg.update(subtype="file_share", upload=True, display_as_bot=False)
         for f in targets:
             share(ctx.ws, f, ch, msg["ts"], thread)
-        msg["files"] = [public_file(f) for f in targets]
+        msg["files"] = [public_file(f, in_message=True) for f in targets]
         ctx.ws.add_message(ch, msg, thread, False)
         ctx.emit(message_event(ch, msg))
     return {"files": [{"id": f["id"], "title": f["title"]} for f in targets]}

@@ -8,6 +8,9 @@ from typing import Any
 from ..state import Channel, Workspace
 from . import ApiContext, ApiError, Args, channel_or_error, method
 
+# What pin_added/pin_removed events show of the pinned message (as in Slack's PinAddedPayload).
+PIN_ITEM_KEYS = ("bot_id", "type", "text", "user", "ts", "app_id", "team", "bot_profile")
+
 
 def react(ws: Workspace, ch: Channel, ts: str, user: str, name: str, add: bool) -> dict[str, Any]:
     """Add/remove a reaction; returns the reaction_added/removed event. Raises ApiError."""
@@ -59,7 +62,7 @@ def pin(ws: Workspace, ch: Channel, ts: str, user: str, add: bool) -> dict[str, 
             raise ApiError("no_pin")
         ch.pins.remove(ts)
     now = ws.clock.now()
-    shown = copy.deepcopy(msg)
+    shown = {k: copy.deepcopy(v) for k, v in msg.items() if k in PIN_ITEM_KEYS}
     if add:
         shown["pinned_to"] = [ch.id]
     shown["permalink"] = ws.permalink(ch, ts)

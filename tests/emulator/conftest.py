@@ -74,8 +74,9 @@ class Receiver:
         entry: dict[str, Any] = {
             "headers": headers,
             "body": body,
-            "valid": self.verifier.is_valid(
-                body, headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
+            "valid": "x-slack-request-timestamp" in headers
+            and self.verifier.is_valid(
+                body, headers["x-slack-request-timestamp"], headers.get("x-slack-signature", "")
             ),
             "path": request.url.path,
         }
@@ -156,3 +157,19 @@ def client(emu: SlackEmulator) -> WebClient:
 @pytest.fixture
 def people(emu: SlackEmulator) -> dict[str, str]:
     return {"alice": emu.add_user("alice", "Alice A"), "bob": emu.add_user("bob", "Bob B")}
+
+
+@pytest.fixture
+def make_receiver() -> Iterator[Any]:
+    """Factory for extra bot stand-ins (replicas)."""
+    made: list[Receiver] = []
+
+    def make() -> Receiver:
+        r = Receiver()
+        r.start()
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.stop()
