@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine, make_url
 from bot import logs
 from bot.app import create_asgi, create_bolt_app
 from bot.health import HealthCheck
+from bot.scheduler import Scheduler
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.slack import make_client, slack_error
@@ -117,8 +118,14 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
         runtime.health.extra["socket_mode"] = lambda: (
             "ok" if handler.client.is_connected() else "disconnected"
         )
+    scheduler = Scheduler(runtime.services).start()
+    runtime.health.extra["scheduler"] = scheduler.health
     log.info(
         "incident-bot serving on port %s (%s)", port or settings.port, "socket mode" if use_socket else "http"
     )
-    uvicorn.run(asgi, host="0.0.0.0", port=port or settings.port, log_level="warning", access_log=False)
+    try:
+        # uvicorn turns SIGTERM/SIGINT into a graceful exit; then a sweep in progress finishes.
+        uvicorn.run(asgi, host="0.0.0.0", port=port or settings.port, log_level="warning", access_log=False)
+    finally:
+        scheduler.shutdown(wait=True)
     return 0

@@ -28,18 +28,45 @@ DEFAULT_REACTIONS: dict[str, str] = {
 }
 
 
-class ReminderConfig(BaseModel):
-    """Seconds between status-update reminders per severity (0 = none)."""
+DEFAULT_STATUS_EVERY: dict[str, int] = {"sev1": 30 * 60, "sev2": 60 * 60, "sev3": 4 * 3600, "sev4": 0}
 
-    status_update_every: dict[str, int] = Field(
-        default_factory=lambda: {"sev1": 30 * 60, "sev2": 60 * 60, "sev3": 4 * 3600, "sev4": 0}
-    )
-    lead_nudge_after: int = 10 * 60
-    postmortem_every: int = 24 * 3600
-    postmortem_days: int = 5
-    archive_after: int | None = None
-    archive_heads_up: int = 3600
-    sweep_every: float = 30.0
+
+class ReminderConfig(BaseModel):
+    """The ``[reminders]`` table. Every duration is in seconds; 0 (or None) switches a reminder off.
+
+    - ``status_update_every``: status-update reminder cadence per severity, reset by each update
+      (a severity left out keeps its default);
+    - ``lead_nudge_after``: nudge once when nobody leads this long after declare;
+    - ``postmortem_every`` / ``postmortem_days``: after close, remind this often, this many times,
+      while the investigation document has sections with nothing recorded;
+    - ``archive_after`` / ``archive_heads_up``: archive the channel this long after close, with a
+      heads-up message this long before;
+    - ``sweep_every``: how often the scheduler looks for due reminders.
+    """
+
+    model_config = {"extra": "forbid"}
+
+    status_update_every: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_STATUS_EVERY))
+    lead_nudge_after: int = Field(default=10 * 60, ge=0)
+    postmortem_every: int = Field(default=24 * 3600, ge=0)
+    postmortem_days: int = Field(default=5, ge=0)
+    archive_after: int | None = Field(default=None, ge=0)
+    archive_heads_up: int = Field(default=3600, ge=0)
+    sweep_every: float = Field(default=30.0, gt=0)
+
+    @field_validator("status_update_every")
+    @classmethod
+    def _cadences(cls, v: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(v) - set(SEVERITIES))
+        if unknown:
+            raise ValueError(f"unknown severity {', '.join(unknown)}: use {', '.join(SEVERITIES)}")
+        if any(seconds < 0 for seconds in v.values()):
+            raise ValueError("cadences are seconds, 0 or more (0 = no reminder)")
+        return v
+
+    def status_every(self, severity: str) -> int:
+        """The status-update cadence for a severity (its default when the config leaves it out)."""
+        return self.status_update_every.get(severity, DEFAULT_STATUS_EVERY.get(severity, 0))
 
 
 class PermissionConfig(BaseModel):

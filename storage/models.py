@@ -210,7 +210,11 @@ class ChannelMessage(SQLModel, table=True):
 
 
 class ReminderClaim(SQLModel, table=True):
-    """One row per reminder occurrence sent; the unique key makes each send happen once."""
+    """One row per reminder occurrence; inserting it first (unique key) makes each send happen once.
+
+    ``state``: "sending" (claimed; a claim left so by a crashed process is taken over once stale),
+    "sent", or "failed" (Slack refused for good; ``error`` says why, and it is not retried).
+    """
 
     __tablename__ = "reminder_claims"
     __table_args__ = (UniqueConstraint("incident_id", "kind", "slot"),)
@@ -219,9 +223,12 @@ class ReminderClaim(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incidents.id", index=True)
     kind: str
     slot: str
+    state: str = "sending"
     claimed_by: str | None = None
     claimed_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
     sent_ts: str | None = None
+    sent_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    error: str | None = None
 
 
 class Document(SQLModel, table=True):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-29 03:38:12.245444
+Create Date: 2026-11-29 03:46:58.653267
 """
 
 from collections.abc import Sequence
@@ -168,9 +168,12 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(), nullable=False),
         sa.Column("slot", sa.String(), nullable=False),
+        sa.Column("state", sa.String(), nullable=False),
         sa.Column("claimed_by", sa.String(), nullable=True),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_ts", sa.String(), nullable=True),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.String(), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incidents.id"],

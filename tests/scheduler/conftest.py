@@ -1,0 +1,39 @@
+"""Scheduler test fixtures: second-scale cadences and a sweeper on a controlled clock."""
+
+from __future__ import annotations
+
+import pytest
+from harness import BotServer
+from scheduler_helpers import SHORT, Clock
+
+from bot.scheduler import ReminderSweeper
+from bot.settings import Settings
+from storage.models import utcnow
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The suite's settings with second-scale reminder cadences (tests adjust them further)."""
+    settings.config.reminders = SHORT.model_copy(deep=True)
+    return settings
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(utcnow())
+
+
+@pytest.fixture
+def sweeper(bot: BotServer, clock: Clock) -> ReminderSweeper:
+    return ReminderSweeper(bot.services, owner="test", clock=clock)
+
+
+@pytest.fixture
+def bot(bot: BotServer, emulator: object) -> BotServer:
+    """The bot, with Slack's events about its own posts not routed back to it.
+
+    Reminders only go out; and the emulator currently flags the ``team_id`` that Bolt's per-request
+    client adds to ``auth.test`` (Slack accepts it), which would fail every test that posts.
+    """
+    emulator.request_urls = []  # type: ignore[attr-defined]
+    return bot
