@@ -49,6 +49,12 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(out_dir=args.out)
 
 
+def _postmortem(args: argparse.Namespace) -> int:
+    from bot.postmortem.cli import run_postmortem
+
+    return run_postmortem(_settings(), args.incident, args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incident-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -63,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="play the seed incident offline through the bundled Slack emulator")
     p.add_argument("--out", default="demo-output", help="where to write the investigation document")
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("postmortem", help="(re)generate an incident's investigation document")
+    p.add_argument("incident", help="the incident, as INC-7 or 7")
+    p.add_argument("--out", default=None, help="also write the Markdown to this file")
+    p.set_defaults(func=_postmortem)
 
     p = sub.add_parser("emulator", help="run the Slack emulator alone", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -246,9 +246,13 @@ class Document(SQLModel, table=True):
     markdown: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     path: str | None = None
     file_id: str | None = None
+    file_permalink: str | None = None
     canvas_id: str | None = None
+    announce_ts: str | None = None
+    requested_by: str | None = None
     missing_sections: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    published_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
 
 
 class Heartbeat(SQLModel, table=True):

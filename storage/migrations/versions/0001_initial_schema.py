@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-29 03:46:58.653267
+Create Date: 2026-11-29 03:48:41.044511
 """
 
 from collections.abc import Sequence
@@ -129,9 +129,13 @@ def upgrade() -> None:
         sa.Column("markdown", sa.Text(), nullable=False),
         sa.Column("path", sa.String(), nullable=True),
         sa.Column("file_id", sa.String(), nullable=True),
+        sa.Column("file_permalink", sa.String(), nullable=True),
         sa.Column("canvas_id", sa.String(), nullable=True),
+        sa.Column("announce_ts", sa.String(), nullable=True),
+        sa.Column("requested_by", sa.String(), nullable=True),
         sa.Column("missing_sections", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incidents.id"],

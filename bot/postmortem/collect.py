@@ -1,0 +1,209 @@
+"""Collect: everything the document needs, from the database (the channel as recorded live).
+
+Slack is asked only to fill gaps (the timeline service's ``reconcile``) and for display names.
+The channel record is streamed once and reduced to a bounded digest, never held whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.postmortem.assemble import Collected, related_links, ts_time
+from bot.postmortem.model import Attachment, ChannelDigest, Entry, Link, MarkedEvent, Reply
+from bot.slack import slack_error
+from storage.models import ChannelMessage, Incident, TimelineEvent, utcnow
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_LINKS = 100
+MAX_IMAGES = 50
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)")
+
+
+class Permalinks:
+    """Slack permalinks built from the workspace URL (one auth.test), not one call per message."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/") + "/" if base else ""
+
+    def __call__(self, channel_id: str, ts: str, thread_ts: str | None = None) -> str | None:
+        if not self.base:
+            return None
+        link = f"{self.base}archives/{channel_id}/p{ts.replace('.', '')}"
+        if thread_ts and thread_ts != ts:
+            link += f"?thread_ts={thread_ts}&cid={channel_id}"
+        return link
+
+
+class Names:
+    """Display names by user id, looked up once per process."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.cache: dict[str, str] = {}
+
+    def resolve(self, user_ids: Iterable[str]) -> dict[str, str]:
+        for uid in set(user_ids) - set(self.cache):
+            try:
+                user = self.services.client.users_info(user=uid)["user"]
+                profile = user.get("profile") or {}
+                self.cache[uid] = (
+                    profile.get("display_name") or user.get("real_name") or user.get("name") or uid
+                )
+            except Exception as exc:
+                log.info("no name for %s: %s", uid, slack_error(exc))
+                self.cache[uid] = uid
+        return self.cache
+
+
+def _reply(m: ChannelMessage, link: Permalinks) -> Reply:
+    return Reply(
+        ts=m.ts,
+        user_id=m.user_id,
+        text=m.text,
+        permalink=link(m.channel_id, m.ts, m.thread_ts),
+        files=tuple(m.files or ()),
+        deleted=m.deleted,
+    )
+
+
+def digest_channel(
+    messages: Iterable[ChannelMessage], link: Permalinks, bot_user_id: str = ""
+) -> ChannelDigest:
+    """One pass over the recorded channel: who spoke, tracker links, images. Bounded output."""
+    d = ChannelDigest()
+    seen_links: set[str] = set()
+    for m in messages:
+        if m.deleted:
+            continue
+        d.messages += 1
+        if m.user_id and not m.bot_id and m.user_id != bot_user_id:
+            d.per_user[m.user_id] = d.per_user.get(m.user_id, 0) + 1
+        if len(d.links) < MAX_LINKS and "http" in m.text:
+            for url in related_links(m.text):
+                if url not in seen_links:
+                    seen_links.add(url)
+                    d.links.append(Link(url=url, label=url, source=link(m.channel_id, m.ts, m.thread_ts)))
+        if len(d.images) < MAX_IMAGES:
+            for f in m.files or ():
+                mimetype = str(f.get("mimetype") or "")
+                if mimetype.startswith("image/") or f.get("is_image"):
+                    d.images.append(
+                        Entry(
+                            text=str(f.get("name") or "image"),
+                            at=ts_time(m.ts),
+                            who=m.user_id,
+                            permalink=link(m.channel_id, m.ts, m.thread_ts),
+                            files=(
+                                Attachment(
+                                    name=str(f.get("name") or "image"),
+                                    permalink=f.get("permalink"),
+                                    is_image=True,
+                                    mimetype=mimetype or None,
+                                ),
+                            ),
+                        )
+                    )
+    return d
+
+
+def marked_events(
+    events: Iterable[TimelineEvent],
+    kinds: dict[int, list[str]],
+    replies_of: Any,
+) -> list[MarkedEvent]:
+    out = []
+    for e in events:
+        assert e.id is not None
+        thread = ()
+        if e.message_ts:
+            thread = tuple(replies_of(e.thread_ts or e.message_ts, e.message_ts))
+        out.append(
+            MarkedEvent(
+                at=e.at,
+                kinds=tuple(kinds.get(e.id) or [e.kind]),
+                text=e.text,
+                plain_text=e.plain_text,
+                author_id=e.author_id or e.actor_id,
+                permalink=e.permalink,
+                source=e.source,
+                message_ts=e.message_ts,
+                files=tuple(e.files or ()),
+                replies=thread,
+                source_deleted=e.source_deleted,
+            )
+        )
+    return out
+
+
+def collect(
+    services: Services,
+    incident: Incident,
+    *,
+    draft: bool,
+    names: Names,
+    link: Permalinks,
+    now: datetime | None = None,
+) -> Collected:
+    assert incident.id is not None
+    repo = services.repo
+    settings = services.settings
+    channel = incident.channel_id or ""
+    reconcile = getattr(services.timeline, "reconcile", None)
+    if reconcile is not None and channel:
+        counts = reconcile(incident)
+        log.info("INC-%s: reconciled gaps before the document: %s", incident.number, counts)
+
+    def replies_of(thread_ts: str, message_ts: str) -> list[Reply]:
+        if thread_ts != message_ts:
+            return []  # the event is itself a reply: its thread belongs to its parent
+        return [_reply(m, link) for m in repo.thread_replies(channel, thread_ts)]
+
+    timeline = repo.timeline(incident.id)
+    kinds = repo.active_kinds(incident.id)
+    events = marked_events(timeline, kinds, replies_of)
+    digest = (
+        digest_channel(repo.iter_channel_messages(channel, batch=500), link, services.bot_user_id)
+        if channel
+        else ChannelDigest()
+    )
+    roles = repo.active_roles(incident.id)
+    updates = list(repo.status_updates(incident.id))
+    actions = list(repo.action_items(incident.id))
+    wanted = {incident.declarer_id, *roles.values(), *digest.per_user}
+    wanted |= {u.author_id for u in updates} | {a.owner_id for a in actions if a.owner_id}
+    for e in events:
+        wanted |= {e.author_id or ""} | set(MENTION.findall(e.text))
+        for r in e.replies:
+            wanted |= {r.user_id or ""} | set(MENTION.findall(r.text))
+    wanted.discard("")
+    wanted.discard(services.bot_user_id)
+    resolved = names.resolve(wanted)
+    digest.images = [
+        Entry(
+            text=i.text, at=i.at, who=resolved.get(i.who or "", i.who), permalink=i.permalink, files=i.files
+        )
+        for i in digest.images
+    ]
+    return Collected(
+        incident=incident,
+        milestones=repo.milestones(incident.id),
+        roles=roles,
+        events=events,
+        updates=updates,
+        action_items=actions,
+        digest=digest,
+        names=dict(resolved),
+        reactions=dict(settings.config.reactions),
+        tz=settings.config.tz,
+        draft=draft,
+        now=now or utcnow(),
+        timezone_name=settings.config.timezone,
+    )

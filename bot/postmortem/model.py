@@ -1,0 +1,183 @@
+"""The document model: what assemble produces and the templates render. Plain data, no Slack, no DB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    permalink: str | None
+    is_image: bool = False
+    mimetype: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One claim in the document, always traceable to the message it came from."""
+
+    text: str  # prose with code blocks removed
+    at: datetime | None = None
+    who: str | None = None  # display name
+    permalink: str | None = None
+    code: tuple[str, ...] = ()  # code blocks, verbatim
+    files: tuple[Attachment, ...] = ()
+    note: str | None = None  # e.g. "ruled out"
+    replies: tuple[Entry, ...] = ()
+    source_deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    """An investigation step: the command run, what it showed, what we concluded."""
+
+    title: str
+    commands: tuple[str, ...]
+    findings: tuple[Entry, ...]
+    analysis: Entry | None
+    source: Entry
+
+
+@dataclass(frozen=True)
+class ActionEntry:
+    text: str
+    owner: str | None
+    done: bool
+    horizon: str  # immediate | short | long
+    permalink: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    label: str
+    source: str | None  # permalink of the message it was found in
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    at: datetime
+    event: str
+    who: str | None
+    link: str | None
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    formula: str
+    value: timedelta | None
+    missing: tuple[str, ...] = ()  # milestone names without a timestamp
+
+    @property
+    def text(self) -> str:
+        if self.value is None:
+            return "not computed: no " + " or ".join(f"`{m}`" for m in self.missing) + " time recorded"
+        return format_duration(self.value)
+
+
+@dataclass(frozen=True)
+class Participant:
+    name: str
+    roles: tuple[str, ...]
+    messages: int
+
+
+@dataclass
+class Section:
+    """A part of the document; ``empty`` says why there is nothing and what would fill it."""
+
+    key: str
+    title: str
+    entries: list[Any] = field(default_factory=list)
+    empty: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.entries
+
+
+@dataclass
+class DocumentModel:
+    incident_ref: str
+    title: str
+    date: str
+    reporter: str
+    severity: str
+    status: str
+    related_issue: str | None
+    draft: bool
+    generated_at: datetime
+    timezone: str
+    summary: str | None
+    impact: dict[str, str | None]
+    environment: dict[str, str | None]
+    sections: dict[str, Section]
+    steps: list[Step]
+    timeline: list[TimelineRow]
+    metrics: list[Metric]
+    participants: list[Participant]
+    milestones: dict[str, datetime]
+    missing_sections: list[str]
+
+    def section(self, key: str) -> Section:
+        return self.sections[key]
+
+
+def format_duration(delta: timedelta) -> str:
+    total = int(delta.total_seconds())
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    hours, rem = divmod(total, 3600)
+    minutes, seconds = divmod(rem, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} h")
+    if minutes or (hours and seconds):
+        parts.append(f"{minutes:02d} min" if hours else f"{minutes} min")
+    if seconds and not hours:
+        parts.append(f"{seconds} s")
+    return sign + (" ".join(parts) or "0 min")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A recorded thread reply (or any channel message), as assemble needs it."""
+
+    ts: str
+    user_id: str | None
+    text: str  # Slack-formatted
+    permalink: str | None = None
+    files: tuple[dict[str, Any], ...] = ()
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class MarkedEvent:
+    """A visible timeline event with the kinds marked on it and its thread, if any."""
+
+    at: datetime
+    kinds: tuple[str, ...]
+    text: str  # Slack-formatted
+    plain_text: str
+    author_id: str | None
+    permalink: str | None
+    source: str = "reaction"
+    message_ts: str | None = None
+    files: tuple[dict[str, Any], ...] = ()
+    replies: tuple[Reply, ...] = ()
+    source_deleted: bool = False
+
+
+@dataclass
+class ChannelDigest:
+    """What a single streamed pass over the channel's record keeps (bounded, never the messages)."""
+
+    messages: int = 0
+    per_user: dict[str, int] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
+    images: list[Entry] = field(default_factory=list)

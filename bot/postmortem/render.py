@@ -1,0 +1,171 @@
+"""Document model → Markdown and HTML through Jinja2 (sandboxed; user text is data, never template code)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from bot.postmortem.model import DocumentModel, format_duration
+from bot.text import strip_control
+
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "templates"
+MARKDOWN_TEMPLATE = "postmortem.md.j2"
+HTML_TEMPLATE = "postmortem.html.j2"
+
+_ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+_RULE = re.compile(r"^\s*([-=_*])(\s*\1){2,}\s*$|^\s*[=-]+\s*$")
+_BLOCK_START = re.compile(r"^(\s*)(#|>|[-+*]\s|\d+[.)]\s)")
+_SAFE_SCHEMES = ("http://", "https://")
+
+
+class TemplateProblem(Exception):
+    """A template could not be loaded or rendered; the message names the file and line."""
+
+
+def md(text: str | None, indent: int = 0) -> str:
+    """Plain text made inert for Markdown: it reads the same, but cannot change the structure."""
+    if not text:
+        return ""
+    text = strip_control(text)
+    text = _ENTITY.sub(lambda m: "&amp;" + m.group(0)[1:], text)
+    text = text.replace("<", "&lt;").replace("|", "\\|")
+    if text.count("`") % 2:
+        text = text.replace("`", "\\`")
+    lines = []
+    for line in text.splitlines():
+        if _RULE.match(line):
+            line = "\\" + line.lstrip()
+        else:
+            line = _BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2), line)
+        lines.append(line)
+    return ("  \n" + " " * indent).join(lines)
+
+
+def cell(text: str | None, limit: int = 300) -> str:
+    """One table cell: one line, bounded, pipes escaped."""
+    flat = " ".join(strip_control(text or "", keep_newlines=False).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return md(flat) or " "
+
+
+def fence(code: str, indent: int = 0, lang: str = "") -> str:
+    """A fenced code block that holds ``code`` verbatim, whatever backticks it contains."""
+    longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
+    bar = "`" * max(3, longest + 1)
+    pad = " " * indent
+    body = "\n".join(pad + line if line else line for line in code.split("\n"))
+    return f"{bar}{lang}\n{body}\n{pad}{bar}"
+
+
+def safe_url(url: str | None) -> str | None:
+    if not url or not url.startswith(_SAFE_SCHEMES):
+        return None
+    return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
+
+
+def link(url: str | None, label: str = "link") -> str:
+    target = safe_url(url)
+    if target is None:
+        return md(label)
+    text = md(label).replace("[", "\\[").replace("]", "\\]")
+    return f"[{text}]({target.replace('(', '%28').replace(')', '%29')})"
+
+
+@dataclass
+class Rendered:
+    markdown: str
+    html: str
+
+
+class Renderer:
+    def __init__(self, tz: tzinfo, template_dir: Path | None = None) -> None:
+        self.tz = tz
+        dirs = [str(template_dir)] if template_dir else []
+        dirs.append(str(BUILTIN_DIR))
+        common: dict[str, Any] = {
+            "loader": FileSystemLoader(dirs),
+            "undefined": StrictUndefined,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+            "keep_trailing_newline": True,
+        }
+        self.md_env = SandboxedEnvironment(autoescape=False, **common)
+        self.html_env = SandboxedEnvironment(autoescape=True, **common)
+        for env in (self.md_env, self.html_env):
+            env.filters.update(dt=self.dt, day=self.day, duration=format_duration)
+        self.md_env.filters.update(md=md, cell=cell, fence=fence, link=link)
+        self.html_env.filters.update(url=lambda u: safe_url(u) or "#")
+
+    def dt(self, at: datetime | None) -> str:
+        return at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if at else "—"
+
+    def day(self, at: datetime | None) -> str:
+        return at.astimezone(self.tz).strftime("%Y-%m-%d") if at else "—"
+
+    def render(self, doc: DocumentModel) -> Rendered:
+        return Rendered(
+            markdown=self._render(self.md_env, MARKDOWN_TEMPLATE, doc),
+            html=self._render(self.html_env, HTML_TEMPLATE, doc),
+        )
+
+    def _render(self, env: SandboxedEnvironment, name: str, doc: DocumentModel) -> str:
+        try:
+            template = env.get_template(name)
+        except TemplateSyntaxError as exc:
+            raise TemplateProblem(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from exc
+        except TemplateError as exc:
+            raise TemplateProblem(f"{name}: {exc}") from exc
+        try:
+            out = template.render(doc=doc, s=doc.sections)
+        except TemplateError as exc:
+            where = _template_line(name)
+            raise TemplateProblem(f"{where}: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            where = _template_line(name)
+            raise TemplateProblem(f"{where}: {type(exc).__name__}: {exc}") from exc
+        return tidy(out)
+
+
+def tidy(text: str) -> str:
+    """Collapse runs of blank lines outside fenced code blocks (code stays byte for byte)."""
+    out: list[str] = []
+    fence_bar: str | None = None
+    blank = 0
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if fence_bar is None:
+            m = re.match(r"`{3,}", stripped)
+            if m:
+                fence_bar = m.group(0)
+            elif not line.strip():
+                blank += 1
+                if blank > 1:
+                    continue
+                out.append("")
+                continue
+        elif stripped.startswith(fence_bar) and not stripped.strip("`"):
+            fence_bar = None
+        blank = 0
+        out.append(line)
+    return "\n".join(out)
+
+
+def _template_line(name: str) -> str:
+    """The template file and line of the exception being handled (Jinja rewrites the traceback)."""
+    tb = sys.exc_info()[2]
+    found = name
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
