@@ -86,7 +86,9 @@ EXTRA_REQUIRED: dict[str, tuple[str, ...]] = {
     "files.info": ("file",),
 }
 
-_IGNORED_ARGS = {"token"}
+# token: sent as a Bearer header by real clients. team_id: slack_sdk's BaseClient adds its `team_id`
+# attribute to every call (Bolt sets it per request for org-wide installs); Slack accepts it everywhere.
+_IGNORED_ARGS = {"token", "team_id"}
 
 
 @functools.cache

@@ -173,3 +173,18 @@ def make_receiver() -> Iterator[Any]:
     yield make
     for r in made:
         r.stop()
+
+
+@pytest.fixture
+def serve_app() -> Iterator[Any]:
+    """Serve an ASGI app on 127.0.0.1 in a thread; returns its port. Stopped at teardown."""
+    servers: list[uvicorn.Server] = []
+
+    def start(app: Any) -> int:
+        server, port = serve(app)
+        servers.append(server)
+        return port
+
+    yield start
+    for s in servers:
+        s.should_exit = True
