@@ -183,6 +183,8 @@ class Scheduler:
         self.sweeper = sweeper or ReminderSweeper(services)
         self.every = services.settings.config.reminders.sweep_every
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        # APScheduler logs every run at INFO; a sweep every few seconds would drown the log.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         self._lock = threading.Lock()
         self._started_at: float | None = None
         self._last_ok: float | None = None

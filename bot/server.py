@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from dataclasses import dataclass
 
@@ -123,9 +124,15 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
     log.info(
         "incident-bot serving on port %s (%s)", port or settings.port, "socket mode" if use_socket else "http"
     )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it with this handler in place, so
+    # the scheduler stops next (a sweep in progress finishes) and the process exits 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        # uvicorn turns SIGTERM/SIGINT into a graceful exit; then a sweep in progress finishes.
         uvicorn.run(asgi, host="0.0.0.0", port=port or settings.port, log_level="warning", access_log=False)
     finally:
         scheduler.shutdown(wait=True)
     return 0
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
