@@ -49,6 +49,12 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(out_dir=args.out)
 
 
+def _timeline(args: argparse.Namespace) -> int:
+    from bot.timeline_export import export_timeline
+
+    return export_timeline(_settings(), args.incident, args.format, args.out, args.include_hidden)
+
+
 def _postmortem(args: argparse.Namespace) -> int:
     from bot.postmortem.cli import run_postmortem
 
@@ -78,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("emulator", help="run the Slack emulator alone", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=_emulator)
+
+    p = sub.add_parser("timeline", help="export an incident's timeline as CSV or JSON")
+    p.add_argument("incident", help="INC-7 or 7")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--out", default=None, help="write to this file instead of stdout")
+    p.add_argument("--include-hidden", action="store_true", help="also hidden events (removed, deleted)")
+    p.set_defaults(func=_timeline)
 
     db = sub.add_parser("db", help="database tasks")
     dbsub = db.add_subparsers(dest="db_command", required=True)

@@ -133,6 +133,8 @@ class TimelineMark(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
     removed_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
     removed_by: str | None = None
+    # Slack ts of the last add/remove applied: an older event delivered late never overrides it.
+    changed_ts: str | None = None
 
 
 class RoleAssignment(SQLModel, table=True):
@@ -205,8 +207,39 @@ class ChannelMessage(SQLModel, table=True):
     reactions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     edited_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
     deleted: bool = False
+    deleted_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
     source: str = "event"  # event | backfill
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class RecordedWindow(SQLModel, table=True):
+    """A period of a channel known to be fully recorded by a backfill or a reconciliation.
+
+    Together with ``heartbeats`` it tells which periods still need reading from Slack.
+    """
+
+    __tablename__ = "recorded_windows"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: str = Field(index=True)
+    start: datetime = Field(sa_column=_ts_column())
+    end: datetime = Field(sa_column=_ts_column())
+    source: str = "reconcile"  # reconcile | backfill
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class TimelineAudit(SQLModel, table=True):
+    """Who added, removed, hid or changed what on a captured timeline event, and when."""
+
+    __tablename__ = "timeline_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="timeline_events.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    actor_id: str | None = None
+    action: str  # mark | unmark | hidden | shown | edited | source_deleted
+    kind: str | None = None
+    reaction: str | None = None
 
 
 class ReminderClaim(SQLModel, table=True):

@@ -1,15 +1,38 @@
-"""Timeline events and the marks (reactions, pins, shortcuts) that put messages on it."""
+"""Timeline events and the marks (reactions, pins, shortcuts) that put messages on it.
+
+A captured message has one event per (incident, message ts); each mark is unique per
+(event, kind, reaction, user). An event is visible while at least one mark is active and its
+source message exists; every change is written to ``timeline_audit``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from storage.db import session_scope
-from storage.models import TimelineEvent
+from storage.models import TimelineAudit, TimelineEvent, TimelineMark, utcnow
 from storage.stores import Store
+
+PENDING = "pending"  # a new event before its first mark is stored
+
+
+def ts_key(ts: str) -> tuple[int, int]:
+    """A Slack ts as comparable numbers."""
+    whole, _, frac = ts.partition(".")
+    return int(whole or 0), int((frac + "000000")[:6])
+
+
+@dataclass(frozen=True)
+class MarkChange:
+    """``changed``: the mark was added / removed now; ``visibility``: "shown", "hidden" or None."""
+
+    changed: bool = False
+    visibility: str | None = None
 
 
 class TimelineStore(Store):
@@ -30,3 +53,206 @@ class TimelineStore(Store):
             if not include_hidden:
                 q = q.where(col(TimelineEvent.hidden).is_(False))
             return s.exec(q.order_by(col(TimelineEvent.at), col(TimelineEvent.id))).all()
+
+    # -- captured messages ----------------------------------------------------------------------
+    def event_for_message(self, incident_id: int, message_ts: str) -> TimelineEvent | None:
+        with session_scope(self.engine) as s:
+            return s.exec(
+                select(TimelineEvent).where(
+                    TimelineEvent.incident_id == incident_id, TimelineEvent.message_ts == message_ts
+                )
+            ).first()
+
+    def ensure_message_event(self, event: TimelineEvent) -> TimelineEvent:
+        """The event of (incident, message ts): inserted (hidden until its first mark) or the
+        existing one — also when a concurrent delivery inserted it first."""
+        assert event.message_ts is not None
+        event.hidden, event.hidden_reason = True, PENDING
+        try:
+            with session_scope(self.engine) as s:
+                s.add(event)
+                s.flush()
+                s.refresh(event)
+                return event
+        except IntegrityError:
+            existing = self.event_for_message(event.incident_id, event.message_ts)
+            if existing is None:
+                raise
+            return existing
+
+    def message_events(self, incident_id: int) -> Sequence[TimelineEvent]:
+        with session_scope(self.engine) as s:
+            return s.exec(
+                select(TimelineEvent).where(
+                    TimelineEvent.incident_id == incident_id, col(TimelineEvent.message_ts).is_not(None)
+                )
+            ).all()
+
+    def set_mark(
+        self,
+        event_id: int,
+        kind: str,
+        reaction: str,
+        user_id: str,
+        active: bool,
+        changed_ts: str,
+        actor: str | None = None,
+    ) -> MarkChange:
+        """Add (``active``) or remove a mark, then show or hide the event accordingly.
+
+        ``changed_ts`` is the Slack time of the change: a change older than the last one applied
+        to this mark is ignored, so events delivered out of order end in the right state (a
+        removal of an unknown mark leaves a removed row behind for that reason). The event row is
+        locked first, so concurrent marks of one event apply one after another and the visibility
+        decision always sees the other marks.
+        """
+        for attempt in range(3):
+            try:
+                return self._set_mark(event_id, kind, reaction, user_id, active, changed_ts, actor or user_id)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _set_mark(
+        self, event_id: int, kind: str, reaction: str, user_id: str, active: bool, changed_ts: str, actor: str
+    ) -> MarkChange:
+        now = utcnow()
+        with session_scope(self.engine) as s:
+            event = s.exec(select(TimelineEvent).where(TimelineEvent.id == event_id).with_for_update()).one()
+            mark = s.exec(
+                select(TimelineMark).where(
+                    TimelineMark.event_id == event_id,
+                    TimelineMark.kind == kind,
+                    TimelineMark.reaction == reaction,
+                    TimelineMark.user_id == user_id,
+                )
+            ).first()
+            if mark is None:
+                mark = TimelineMark(event_id=event_id, kind=kind, reaction=reaction, user_id=user_id)
+                if not active:
+                    mark.removed_at, mark.removed_by, mark.changed_ts = now, actor, changed_ts
+                    s.add(mark)
+                    return MarkChange()
+            elif mark.changed_ts is not None and ts_key(changed_ts) <= ts_key(mark.changed_ts):
+                return MarkChange()
+            was_active = mark.id is not None and mark.removed_at is None
+            mark.changed_ts = changed_ts
+            if active:
+                mark.removed_at, mark.removed_by = None, None
+            elif was_active:
+                mark.removed_at, mark.removed_by = now, actor
+            s.add(mark)
+            if active == was_active:
+                return MarkChange()
+            s.add(
+                TimelineAudit(
+                    event_id=event_id,
+                    at=now,
+                    actor_id=actor,
+                    action="mark" if active else "unmark",
+                    kind=kind,
+                    reaction=reaction,
+                )
+            )
+            s.flush()
+            reason = "source message deleted" if event.source_deleted else "last capturing mark removed"
+            return MarkChange(True, _apply_visibility(s, event, actor, reason, now))
+
+    def hide_deleted_source(self, incident_id: int, message_ts: str, at: datetime | None = None) -> bool:
+        """The captured message was deleted in Slack: hide the event and say so. True if it changed."""
+        now = at or utcnow()
+        with session_scope(self.engine) as s:
+            event = s.exec(
+                select(TimelineEvent)
+                .where(TimelineEvent.incident_id == incident_id, TimelineEvent.message_ts == message_ts)
+                .with_for_update()
+            ).first()
+            if event is None or event.source_deleted:
+                return False
+            event.source_deleted = True
+            s.add(TimelineAudit(event_id=event.id or 0, at=now, action="source_deleted"))
+            if not event.hidden:
+                event.hidden, event.hidden_at, event.hidden_by = True, now, None
+                event.hidden_reason = "source message deleted"
+                s.add(TimelineAudit(event_id=event.id or 0, at=now, action="hidden"))
+            s.add(event)
+            return True
+
+    def update_event_text(
+        self, incident_id: int, message_ts: str, text: str, plain_text: str, edited_at: datetime | None
+    ) -> bool:
+        """Show the latest text of a captured message; an older edit never overwrites a newer one."""
+        with session_scope(self.engine) as s:
+            event = s.exec(
+                select(TimelineEvent)
+                .where(TimelineEvent.incident_id == incident_id, TimelineEvent.message_ts == message_ts)
+                .with_for_update()
+            ).first()
+            if event is None or (event.text == text and event.plain_text == plain_text):
+                return False
+            if edited_at is not None and event.edited_at is not None and edited_at < event.edited_at:
+                return False
+            event.text, event.plain_text = text, plain_text
+            event.edited_at = edited_at or event.edited_at
+            s.add(event)
+            s.add(TimelineAudit(event_id=event.id or 0, at=utcnow(), action="edited"))
+            return True
+
+    def active_kinds(self, incident_id: int) -> dict[int, list[str]]:
+        """Visible event id → the kinds with at least one active mark, in first-marked order."""
+        with session_scope(self.engine) as s:
+            rows = s.exec(
+                select(TimelineMark.event_id, TimelineMark.kind)
+                .join(TimelineEvent, col(TimelineEvent.id) == col(TimelineMark.event_id))
+                .where(
+                    TimelineEvent.incident_id == incident_id,
+                    col(TimelineEvent.hidden).is_(False),
+                    col(TimelineMark.removed_at).is_(None),
+                )
+                .order_by(col(TimelineMark.id))
+            ).all()
+        kinds: dict[int, list[str]] = {}
+        for event_id, kind in rows:
+            seen = kinds.setdefault(event_id, [])
+            if kind not in seen:
+                seen.append(kind)
+        return kinds
+
+    def marks(self, event_ids: Sequence[int], active_only: bool = True) -> Sequence[TimelineMark]:
+        if not event_ids:
+            return []
+        with session_scope(self.engine) as s:
+            q = select(TimelineMark).where(col(TimelineMark.event_id).in_(event_ids))
+            if active_only:
+                q = q.where(col(TimelineMark.removed_at).is_(None))
+            return s.exec(q.order_by(col(TimelineMark.id))).all()
+
+    def audit_trail(self, event_id: int) -> Sequence[TimelineAudit]:
+        with session_scope(self.engine) as s:
+            return s.exec(
+                select(TimelineAudit)
+                .where(TimelineAudit.event_id == event_id)
+                .order_by(col(TimelineAudit.id))
+            ).all()
+
+
+def _apply_visibility(s: Session, event: TimelineEvent, actor: str, reason: str, now: datetime) -> str | None:
+    """Show the event while it has an active mark and its message exists; else hide it."""
+    active = s.exec(
+        select(TimelineMark.id)
+        .where(TimelineMark.event_id == event.id, col(TimelineMark.removed_at).is_(None))
+        .limit(1)
+    ).first()
+    visible = active is not None and not event.source_deleted
+    if visible == (not event.hidden):
+        return None
+    event_id = event.id or 0
+    if visible:
+        event.hidden, event.hidden_at, event.hidden_by, event.hidden_reason = False, None, None, None
+        s.add(TimelineAudit(event_id=event_id, at=now, actor_id=actor, action="shown"))
+    else:
+        event.hidden, event.hidden_at, event.hidden_by, event.hidden_reason = True, now, actor, reason
+        s.add(TimelineAudit(event_id=event_id, at=now, actor_id=actor, action="hidden"))
+    s.add(event)
+    return "shown" if visible else "hidden"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-29 03:48:41.044511
+Create Date: 2026-11-29 03:49:15.767115
 """
 
 from collections.abc import Sequence
@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("reactions", sa.JSON(), nullable=False),
         sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("source", sa.String(), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -97,6 +98,19 @@ def upgrade() -> None:
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("key"),
     )
+    op.create_table(
+        "recorded_windows",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel_id", sa.String(), nullable=False),
+        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("end", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("source", sa.String(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("recorded_windows", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_recorded_windows_channel_id"), ["channel_id"], unique=False)
+
     op.create_table(
         "action_items",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -261,6 +275,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_timeline_events_incident_id"), ["incident_id"], unique=False)
 
     op.create_table(
+        "timeline_audit",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_id", sa.String(), nullable=True),
+        sa.Column("action", sa.String(), nullable=False),
+        sa.Column("kind", sa.String(), nullable=True),
+        sa.Column("reaction", sa.String(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["timeline_events.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("timeline_audit", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_timeline_audit_event_id"), ["event_id"], unique=False)
+
+    op.create_table(
         "timeline_marks",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
@@ -270,6 +302,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("removed_by", sa.String(), nullable=True),
+        sa.Column("changed_ts", sa.String(), nullable=True),
         sa.ForeignKeyConstraint(
             ["event_id"],
             ["timeline_events.id"],
@@ -289,6 +322,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_timeline_marks_event_id"))
 
     op.drop_table("timeline_marks")
+    with op.batch_alter_table("timeline_audit", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_timeline_audit_event_id"))
+
+    op.drop_table("timeline_audit")
     with op.batch_alter_table("timeline_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_timeline_events_incident_id"))
 
@@ -317,6 +354,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_action_items_incident_id"))
 
     op.drop_table("action_items")
+    with op.batch_alter_table("recorded_windows", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recorded_windows_channel_id"))
+
+    op.drop_table("recorded_windows")
     op.drop_table("processed_events")
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_incidents_number"))
