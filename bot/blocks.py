@@ -31,6 +31,14 @@ ACTION_SEVERITY = "incident_set_severity"
 ACTION_LEAD = "incident_assign_lead"
 ACTION_UPDATE = "incident_post_update"
 ACTION_RESOLVE = "incident_resolve"
+UPDATE_CALLBACK = "incident_update"
+RESOLVE_CALLBACK = "incident_resolve_form"
+RESOLVE_FIELDS = (
+    ("resolution_summary", "Resolution summary", False),
+    ("root_cause", "Root cause", True),
+    ("fix", "Fix", True),
+    ("customer_impact", "Customer impact", True),
+)
 
 
 def incident_ref(incident: Incident) -> str:
@@ -49,7 +57,7 @@ def _status_options() -> list[Option]:
     return [Option(value=s, text=STATUS_LABELS[s]) for s in STATUS_ORDER]
 
 
-def summary_card(incident: Incident, lead: str | None) -> list[Block]:
+def summary_card(incident: Incident, lead: str | None, roles: dict[str, str] | None = None) -> list[Block]:
     ref = incident_ref(incident)
     header = one_line(f"{ref}: {incident.title}", 150)
     status = "Closed" if incident.is_closed else STATUS_LABELS.get(incident.status, incident.status)
@@ -59,6 +67,11 @@ def summary_card(incident: Incident, lead: str | None) -> list[Block]:
         MarkdownTextObject(text=f"*Lead*\n{f'<@{lead}>' if lead else '_nobody yet_'}"),
         MarkdownTextObject(text=f"*Declared by*\n<@{incident.declarer_id}>"),
     ]
+    fields += [
+        MarkdownTextObject(text=f"*{escape(role.capitalize())}*\n<@{user}>")
+        for role, user in (roles or {}).items()
+        if role != "lead"
+    ][:6]
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=header)), SectionBlock(fields=fields)]
     if incident.summary:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=escape(one_line(incident.summary, 2900)))))
@@ -131,5 +144,49 @@ def declare_modal(title: str | None, severity: str, private_metadata: str = "") 
                     options=[Option(value="private", text="Private incident (invite-only channel)")],
                 ),
             ),
+        ],
+    )
+
+
+def update_modal(incident: Incident) -> View:
+    return View(
+        type="modal",
+        callback_id=UPDATE_CALLBACK,
+        title=PlainTextObject(text="Post a status update"),
+        submit=PlainTextObject(text="Post"),
+        close=PlainTextObject(text="Cancel"),
+        private_metadata=str(incident.id),
+        blocks=[
+            InputBlock(
+                block_id="text",
+                label=PlainTextObject(text=f"Update for {incident_ref(incident)}"),
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=2900),
+            )
+        ],
+    )
+
+
+def resolve_modal(incident: Incident) -> View:
+    """Resolution summary, root cause, fix and customer impact, prefilled with what is known."""
+    return View(
+        type="modal",
+        callback_id=RESOLVE_CALLBACK,
+        title=PlainTextObject(text=f"Resolve {incident_ref(incident)}"),
+        submit=PlainTextObject(text="Resolve"),
+        close=PlainTextObject(text="Cancel"),
+        private_metadata=str(incident.id),
+        blocks=[
+            InputBlock(
+                block_id=name,
+                label=PlainTextObject(text=label),
+                optional=optional,
+                element=PlainTextInputElement(
+                    action_id="value",
+                    multiline=True,
+                    max_length=2900,
+                    initial_value=getattr(incident, name) or None,
+                ),
+            )
+            for name, label, optional in RESOLVE_FIELDS
         ],
     )

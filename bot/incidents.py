@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.lifecycle_names import STATUS_LABELS
+from bot.logs import CURRENT_INCIDENT
 from bot.naming import channel_name
 from bot.settings import Settings
 from bot.slack import slack_error
@@ -71,6 +72,7 @@ class IncidentService:
             assert existing is not None
             return DeclareResult(existing, duplicate=True)
         assert incident.id is not None
+        CURRENT_INCIDENT.set(incident.number)  # this listener's log lines now name the incident
         try:
             channel = self._create_channel(incident)
         except DeclareFailed:
@@ -82,10 +84,8 @@ class IncidentService:
         incident = self.repo.update_incident(
             incident.id, channel_id=channel["id"], channel_name=channel["name"], state="active"
         )
-        log.info(
-            "declared INC-%s in #%s", incident.number, channel["name"], extra={"incident": incident.number}
-        )
-        return DeclareResult(incident, warnings=self._furnish(incident, now))
+        log.info("declared INC-%s in #%s", incident.number, channel["name"])
+        return DeclareResult(incident, warnings=self.furnish(incident, now))
 
     def _create_channel(self, incident: Incident) -> dict[str, str]:
         for attempt in range(MAX_NAME_ATTEMPTS):
@@ -104,8 +104,11 @@ class IncidentService:
             f"Every channel name for INC-{incident.number} is taken; no incident was recorded."
         )
 
-    def _furnish(self, incident: Incident, now: datetime) -> list[str]:
-        """Everything after the channel exists. A failure here is reported, never fatal."""
+    def furnish(self, incident: Incident, now: datetime, existing_channel: bool = False) -> list[str]:
+        """Everything after the channel exists. A failure here is reported, never fatal.
+
+        ``existing_channel`` (a converted channel): its members and purpose are left as they are.
+        """
         assert incident.id is not None and incident.channel_id is not None
         warnings: list[str] = []
         ref = blocks.incident_ref(incident)
@@ -135,20 +138,22 @@ class IncidentService:
             )
         )
         channel = incident.channel_id
-        attempt(
-            "invite the declarer",
-            lambda: self.client.conversations_invite(channel=channel, users=incident.declarer_id),
-        )
+        if not existing_channel:
+            attempt(
+                "invite the declarer",
+                lambda: self.client.conversations_invite(channel=channel, users=incident.declarer_id),
+            )
         attempt(
             "set the channel topic",
             lambda: self.client.conversations_setTopic(channel=channel, topic=self.topic(incident)),
         )
-        attempt(
-            "set the channel purpose",
-            lambda: self.client.conversations_setPurpose(
-                channel=channel, purpose=one_line(f"{ref}: {incident.title}", 250)
-            ),
-        )
+        if not existing_channel:
+            attempt(
+                "set the channel purpose",
+                lambda: self.client.conversations_setPurpose(
+                    channel=channel, purpose=one_line(f"{ref}: {incident.title}", 250)
+                ),
+            )
         card = attempt(
             "post the summary card",
             lambda: self.client.chat_postMessage(

@@ -125,3 +125,76 @@ class IncidentStore(Store):
                 .order_by(col(RoleAssignment.assigned_at))
             ).all()
             return {r.role: r.user_id for r in rows}
+
+    def assign_role(self, incident_id: int, role: str, user_id: str, assigned_by: str) -> str | None:
+        """Give ``role`` to ``user_id``; return the previous holder's id, or "" if there was none.
+
+        None when the user already holds the role (a no-op).
+        """
+        with session_scope(self.engine) as s:
+            active = s.exec(
+                select(RoleAssignment).where(
+                    RoleAssignment.incident_id == incident_id,
+                    RoleAssignment.role == role,
+                    col(RoleAssignment.ended_at).is_(None),
+                )
+            ).all()
+            if any(r.user_id == user_id for r in active):
+                return None
+            now = utcnow()
+            for row in active:
+                row.ended_at = now
+                s.add(row)
+            s.add(
+                RoleAssignment(incident_id=incident_id, role=role, user_id=user_id, assigned_by=assigned_by)
+            )
+            return active[-1].user_id if active else ""
+
+    # -- transitions --------------------------------------------------------------------------
+    def change_incident_if(
+        self, incident_id: int, expected: dict[str, object], **values: object
+    ) -> Incident | None:
+        """Compare-and-set: apply ``values`` only if the row still has ``expected``; None otherwise.
+
+        Two replicas handling the same stale click both read the old value; only one wins here.
+        """
+        with session_scope(self.engine) as s:
+            conditions = [getattr(Incident, k) == v for k, v in expected.items()]
+            result = s.execute(
+                update(Incident)
+                .where(col(Incident.id) == incident_id, *conditions)
+                .values(updated_at=utcnow(), **values)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return None
+            return s.get(Incident, incident_id)
+
+    # -- status updates -----------------------------------------------------------------------
+    def add_status_update(self, row: StatusUpdate) -> StatusUpdate | None:
+        """Insert; None when the same Slack delivery already recorded it."""
+        try:
+            with session_scope(self.engine) as s:
+                s.add(row)
+                s.flush()
+                s.refresh(row)
+                return row
+        except IntegrityError:
+            return None
+
+    def set_status_update_posts(
+        self, update_id: int, message_ts: str | None, announce_ts: str | None
+    ) -> None:
+        with session_scope(self.engine) as s:
+            s.execute(
+                update(StatusUpdate)
+                .where(col(StatusUpdate.id) == update_id)
+                .values(message_ts=message_ts, announce_ts=announce_ts)
+            )
+
+    def status_updates(self, incident_id: int) -> Sequence[StatusUpdate]:
+        with session_scope(self.engine) as s:
+            return s.exec(
+                select(StatusUpdate)
+                .where(StatusUpdate.incident_id == incident_id)
+                .order_by(col(StatusUpdate.posted_at))
+            ).all()
