@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import socket
@@ -45,8 +46,14 @@ class SlackEmulator(UserActions):
         retry_delays: tuple[float, ...] = (0.0, 0.0, 0.0),
         rate_limit_clock: str = "real",
         bot_name: str = "incident-bot",
+        event_subscriptions: Iterable[str] | None = None,
     ) -> None:
         load_all()
+        # None: deliver every event type the emulator produces except app_mention. Otherwise only
+        # these (manifest names like "message.channels" / "reaction_added", or plain "message").
+        self.event_subscriptions: set[str] | None = (
+            set(event_subscriptions) if event_subscriptions is not None else None
+        )
         if rate_limit_clock not in RATE_LIMIT_CLOCKS:
             raise ValueError(f"rate_limit_clock must be one of {RATE_LIMIT_CLOCKS}")
         self.signing_secret = signing_secret
@@ -181,12 +188,37 @@ class SlackEmulator(UserActions):
             return self.ws.add_channel(name, is_private, creator, members).id
 
     # ------------------------------------------------------------------ events to the bot
+    def subscribed(self, event: dict[str, Any]) -> bool:
+        subs = self.event_subscriptions
+        kind = str(event.get("type"))
+        if subs is None:
+            return kind != "app_mention"
+        if kind == "message":
+            wire = "message.groups" if event.get("channel_type") == "group" else "message.channels"
+            return "message" in subs or wire in subs
+        return kind in subs
+
+    def _with_mention(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """A user message that mentions the bot also yields app_mention (when subscribed)."""
+        events = [event]
+        if (
+            event.get("type") == "message"
+            and not event.get("subtype")
+            and event.get("user") != self.bot_user_id
+            and f"<@{self.bot_user_id}>" in str(event.get("text", ""))
+        ):
+            mention = {k: copy.deepcopy(v) for k, v in event.items() if k not in ("channel_type", "subtype")}
+            mention["type"] = "app_mention"
+            events.append(mention)
+        return [e for e in events if self.subscribed(e)]
+
     def emit_event(self, event: dict[str, Any]) -> None:
         """Queue an inner event (from the bot's own API call) for asynchronous delivery."""
-        body, template = self._envelope(event)
-        if self.deliverer.take_drop():
-            return
-        self.deliverer.enqueue(lambda: self._send_event(body, template))
+        for ev in self._with_mention(event):
+            body, template = self._envelope(ev)
+            if self.deliverer.take_drop():
+                continue
+            self.deliverer.enqueue(functools.partial(self._send_event, body, template))
 
     def _envelope(self, event: dict[str, Any]) -> tuple[bytes, Delivery]:
         with self.ws.lock:
@@ -198,12 +230,26 @@ class SlackEmulator(UserActions):
         return self.deliverer.send(body, "application/json", kind="event", retry=True, template=template)
 
     def deliver_event(self, event: dict[str, Any], ts: str | None = None) -> Delivery:
-        """Deliver an inner event synchronously (user actions)."""
-        body, template = self._envelope(event)
-        template.ts = ts
-        if self.deliverer.take_drop():
-            return Delivery(dropped=True, event_id=template.event_id, ts=ts)
-        return self._send_event(body, template)
+        """Deliver an inner event synchronously (user actions); returns the first event's Delivery.
+
+        Not subscribed: nothing is sent (status None, error "not subscribed"). A bot mention also
+        sends app_mention when subscribed; its Delivery is in `.results` after the message's.
+        """
+        events = self._with_mention(event)
+        if not events:
+            return Delivery(ts=ts, error="not subscribed")
+        out: list[Delivery] = []
+        for ev in events:
+            body, template = self._envelope(ev)
+            template.ts = ts
+            if self.deliverer.take_drop():
+                out.append(Delivery(dropped=True, event_id=template.event_id, ts=ts))
+            else:
+                out.append(self._send_event(body, template))
+        first = out[0]
+        if len(out) > 1:
+            first.results = [*first.results, *out[1:]] if first.results else out
+        return first
 
     def wait_deliveries(self, timeout: float = 10.0) -> bool:
         """Block until queued asynchronous deliveries (from the bot's own API calls) are done."""

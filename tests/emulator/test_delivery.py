@@ -146,3 +146,20 @@ def test_bot_own_posts_are_delivered_asynchronously(
     emu.wait_deliveries(5)
     assert receiver.events()[-1]["event"]["type"] == "reaction_added"
     assert receiver.events()[-1]["event"]["item_user"] == emu.bot_user_id
+
+
+def test_event_subscriptions_and_app_mention(receiver: Any) -> None:
+    with SlackEmulator(
+        signing_secret=SECRET,
+        request_urls=[receiver.url],
+        event_subscriptions=["message.channels", "app_mention"],
+    ) as emu:
+        alice = emu.add_user("alice")
+        pub = emu.add_channel("pub", members=[alice])
+        priv = emu.add_channel("priv", is_private=True, members=[alice])
+        d = emu.post_message(alice, pub, f"hey <@{emu.bot_user_id}> help")
+        assert [r["json"]["event"]["type"] for r in receiver.requests] == ["message", "app_mention"]
+        assert len(d.results) == 2 and d.results[1].event_id != d.event_id
+        assert emu.post_message(alice, priv, "private").error == "not subscribed"
+        assert emu.add_reaction(alice, pub, d.ts or "", "eyes").status is None
+        assert len(receiver.requests) == 2
