@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.commands import SEVERITY_WORDS, UsageError, clean_title, parse_severity, subcommand
 from bot.lifecycle_names import STATUS_ALIASES
-from bot.text import one_line, to_plain
+from bot.text import one_line, strip_control, to_plain
 from bot.timeparse import When, parse_when, split_leading_when
 from bot.transitions import SETTABLE_MILESTONES
 
@@ -88,10 +88,13 @@ def parse_status(word: str) -> str:
     return status
 
 
-def user_text(raw: str, what: str, limit: int = MAX_UPDATE) -> str:
-    """Slack-formatted text as bounded plain text; refuse it when nothing visible is left."""
-    text = to_plain(raw).strip()
-    if not text.strip():
+def user_text(raw: str, what: str, limit: int = MAX_UPDATE, slack_formatted: bool = True) -> str:
+    """User text as bounded plain text; refuse it when nothing visible is left.
+
+    Command text arrives Slack-formatted (`&lt;`, `<@U1|bob>`); a modal's input is already plain.
+    """
+    text = (to_plain(raw) if slack_formatted else raw).strip()
+    if not strip_control(text).strip():
         raise UsageError(f"The {what} is empty: write some text after the command.")
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 

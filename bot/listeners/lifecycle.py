@@ -230,7 +230,7 @@ def register(app: App, services: Services) -> None:
     @app.view(blocks.UPDATE_CALLBACK)
     def on_update(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         try:
-            text = user_text(_view_values(view).get("text", ""), "update")
+            text = user_text(_view_values(view).get("text", ""), "update", slack_formatted=False)
         except UsageError as exc:
             ack(response_action="errors", errors={"text": exc.message})
             return
