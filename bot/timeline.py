@@ -234,7 +234,7 @@ class TimelineService:
         now = now or utcnow()
         covered = [
             i
-            for hb in self.repo.heartbeats(since=incident.created_at)
+            for hb in self.repo.heartbeats(since=incident.created_at - coverage.ALIVE_GRACE)
             if (i := coverage.heartbeat_interval(hb, now))
         ]
         covered += [(w.start, w.end) for w in self.repo.recorded_windows(incident.channel_id)]

@@ -15,4 +15,3 @@ def incident(bot: BotServer, emulator: Any, people: dict[str, str]) -> Incident_
         lambda: bot.services.repo.channel_message(inc.channel_id, inc.card_ts or ""), what="card recorded"
     )
     return inc
-
