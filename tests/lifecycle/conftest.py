@@ -16,11 +16,3 @@ def inc(bot: BotServer, emulator: Any, people: dict[str, str], channels: dict[st
     bot.services.client.conversations_invite(channel=incident.channel_id, users=people["bob"])
     return incident
 
-
-@pytest.fixture(autouse=True)
-def _slack_accepts_team_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    """TEMPORARY: Bolt's per-request client sends `team_id` (as slack_sdk does for every call and
-    Slack accepts); the emulator's spec check does not know it yet. Remove once it does."""
-    import slack_emulator.spec as spec
-
-    monkeypatch.setattr(spec, "_IGNORED_ARGS", {*spec._IGNORED_ARGS, "team_id"})
