@@ -8,7 +8,8 @@ so occurrences missed while the bot was down coalesce into one reminder when it 
 Kinds and slots (times are whole epoch seconds):
 
 - ``status``: ``<anchor>/<cadence>/<n>`` — the n-th cadence period since the anchor (the latest
-  status update, else the declare); a new update or a new cadence starts new slots.
+  status update, the declare, or the last close of a reopened incident, whichever is latest); a
+  new update or a new cadence starts new slots.
 - ``lead``: ``<declared>`` — once, when nobody leads ``lead_nudge_after`` after declare.
 - ``postmortem``: ``<closed>/<n>`` — n = 1 … ``postmortem_days``, every ``postmortem_every`` after
   close, while the document has sections with nothing recorded (or there is no document yet).
@@ -113,13 +114,16 @@ def status_reminder(state: IncidentState, config: ReminderConfig, now: datetime)
     every = config.status_every(state.incident.severity)
     if every <= 0 or _is_resolved(state):
         return None
-    anchor = max(state.declared_at, state.last_update_at or state.declared_at)
+    # A reopened incident (open, with a ``closed`` milestone) starts its cadence afresh.
+    anchor = max(t for t in (state.declared_at, state.last_update_at, state.closed_at) if t is not None)
     n = periods_elapsed(anchor, every, now)
     if n < 1:
         return None
     ref = state.ref
     who = f"<@{state.lead_id}>" if state.lead_id else "<!channel>"
-    since = "the last status update" if state.last_update_at else "it was declared"
+    since = {state.last_update_at: "the last status update", state.closed_at: "it was reopened"}.get(
+        anchor, "it was declared"
+    )
     text = (
         f":alarm_clock: {who} {ref} ({severity_text(state.incident.severity)}) has had no status update for "
         f"{human_seconds((now - anchor).total_seconds())} since {since} (one is due every "

@@ -26,14 +26,3 @@ def clock() -> Clock:
 @pytest.fixture
 def sweeper(bot: BotServer, clock: Clock) -> ReminderSweeper:
     return ReminderSweeper(bot.services, owner="test", clock=clock)
-
-
-@pytest.fixture
-def bot(bot: BotServer, emulator: object) -> BotServer:
-    """The bot, with Slack's events about its own posts not routed back to it.
-
-    Reminders only go out; and the emulator currently flags the ``team_id`` that Bolt's per-request
-    client adds to ``auth.test`` (Slack accepts it), which would fail every test that posts.
-    """
-    emulator.request_urls = []  # type: ignore[attr-defined]
-    return bot

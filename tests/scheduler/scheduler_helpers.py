@@ -55,3 +55,22 @@ def declare(bot: BotServer, user: str, text: str) -> Incident:
 
 def posts(emu: Any, channel: str, marker: str) -> list[dict[str, Any]]:
     return [m for m in emu.messages(channel) if marker in m.get("text", "")]
+
+
+def command(bot: BotServer, emu: Any, user: str, channel: str, text: str) -> None:
+    """Run `/incident <text>` through the emulator; return once the bot has finished handling it."""
+    from harness import wait_for
+
+    from storage.models import ProcessedEvent
+
+    d = emu.slash_command(user, channel, text)
+    assert d.status == 200, d.body
+    if isinstance(d.json, dict) and d.json.get("text"):
+        raise AssertionError(f"/incident {text} was refused: {d.json['text']}")
+
+    def done() -> bool:
+        with Session(bot.services.engine) as s:
+            row = s.get(ProcessedEvent, f"cmd:{d.trigger_id}")
+            return row is not None and row.state == "done"
+
+    wait_for(done, what=f"/incident {text}")

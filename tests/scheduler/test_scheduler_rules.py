@@ -92,6 +92,14 @@ def test_a_status_update_resets_the_cadence() -> None:
     assert "since the last status update" in due.text
 
 
+def test_a_reopened_incident_starts_its_cadence_from_the_close() -> None:
+    reopened = replace(state(), closed_at=T0 + 100 * MIN)
+    assert status_due(reopened, T0 + 129 * MIN) is None
+    due = status_due(reopened, T0 + 130 * MIN)
+    assert due is not None and due.slot == f"{int((T0 + 100 * MIN).timestamp())}/1800/1"
+    assert "since it was reopened" in due.text
+
+
 def test_a_claimed_slot_is_not_due_again_until_the_next_period() -> None:
     first = status_due(state(), T0 + 30 * MIN)
     assert first is not None
