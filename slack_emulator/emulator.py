@@ -194,7 +194,9 @@ class SlackEmulator(UserActions):
         if subs is None:
             return kind != "app_mention"
         if kind == "message":
-            wire = "message.groups" if event.get("channel_type") == "group" else "message.channels"
+            wire = {"group": "message.groups", "im": "message.im"}.get(
+                str(event.get("channel_type")), "message.channels"
+            )
             return "message" in subs or wire in subs
         return kind in subs
 
@@ -312,6 +314,14 @@ class SlackEmulator(UserActions):
             return [
                 self.ws.channel_out(c, self.bot_user_id, num_members=True) for c in self.ws.channels.values()
             ]
+
+    def dm_channel(self, user: str) -> str | None:
+        """The id of the bot's DM with `user`, if the bot has opened one."""
+        with self.ws.lock:
+            for ch in self.ws.channels.values():
+                if ch.is_im and ch.info["user"] == user:
+                    return ch.id
+            return None
 
     def members(self, channel: str) -> list[str]:
         with self.ws.lock:

@@ -45,8 +45,12 @@ class Channel:
         return bool(self.info["is_private"])
 
     @property
+    def is_im(self) -> bool:
+        return bool(self.info.get("is_im"))
+
+    @property
     def channel_type(self) -> str:
-        return "group" if self.is_private else "channel"
+        return "im" if self.is_im else "group" if self.is_private else "channel"
 
 
 class Workspace:
@@ -166,13 +170,37 @@ class Workspace:
         self.channels[cid] = ch
         return ch
 
+    def open_im(self, user: str, bot_user: str) -> Channel:
+        """The bot's direct-message channel with `user` (created on first use)."""
+        for ch in self.channels.values():
+            if ch.is_im and ch.info["user"] == user:
+                return ch
+        cid = self.new_id("D")
+        info: dict[str, Any] = {
+            "id": cid,
+            "created": int(self.clock.now()),
+            "is_archived": False,
+            "is_im": True,
+            "is_org_shared": False,
+            "context_team_id": self.team_id,
+            "updated": int(self.clock.now()) * 1000,
+            "user": user,
+            "is_user_deleted": False,
+            "priority": 0,
+            "is_private": True,
+            "name": "",
+        }
+        ch = Channel(info=info, members=[bot_user, user])
+        self.channels[cid] = ch
+        return ch
+
     def find_channel(self, ref: str) -> Channel | None:
         """By id, or by name ('#name' or 'name') like chat.postMessage accepts."""
         if ref in self.channels:
             return self.channels[ref]
         name = ref.lstrip("#")
         for ch in self.channels.values():
-            if ch.info["name"] == name:
+            if ch.info["name"] == name and not ch.is_im:
                 return ch
         return None
 

@@ -76,6 +76,8 @@ def message_event(ch: Channel, msg: dict[str, Any]) -> dict[str, Any]:
 
 
 def postable_channel(ctx: ApiContext, ref: str | None) -> Channel:
+    if ref and ref in ctx.ws.users and ref != ctx.bot_user_id:  # a user id: Slack posts to the bot's DM
+        return ctx.ws.open_im(ref, ctx.bot_user_id)
     ch = ctx.ws.find_channel(ref or "")
     if ch is None:
         raise ApiError("channel_not_found")

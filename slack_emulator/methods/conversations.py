@@ -182,7 +182,7 @@ def list_(ctx: ApiContext, a: Args) -> dict[str, Any]:
     exclude_archived = a.bool("exclude_archived")
     chans = []
     for ch in ctx.ws.channels.values():
-        kind = "private_channel" if ch.is_private else "public_channel"
+        kind = "im" if ch.is_im else "private_channel" if ch.is_private else "public_channel"
         if kind not in types:
             continue
         if ch.is_private and ctx.bot_user_id not in ch.members:
@@ -241,10 +241,26 @@ def _msg_out(ctx: ApiContext, ch: Channel, ts: str) -> dict[str, Any]:
     return msg
 
 
+@method("conversations.open")
+def open_(ctx: ApiContext, a: Args) -> dict[str, Any]:
+    if a.has("channel"):
+        ch = channel_or_error(ctx, a.str("channel"))
+        return {"channel": {"id": ch.id}}
+    users = [u.strip() for u in (a.str("users") or "").split(",") if u.strip()]
+    if len(users) != 1:
+        raise ApiError("users_list_not_supplied" if not users else "not_implemented_mpim")
+    if users[0] not in ctx.ws.users:
+        raise ApiError("user_not_found")
+    ch = ctx.ws.open_im(users[0], ctx.bot_user_id)
+    if a.bool("return_im"):
+        return {"channel": ctx.ws.channel_out(ch)}
+    return {"channel": {"id": ch.id}}
+
+
 @method("conversations.history")
 def history(ctx: ApiContext, a: Args) -> dict[str, Any]:
     ch = channel_or_error(ctx, a.str("channel"))
-    if ctx.bot_user_id not in ch.members and ch.is_private:
+    if ctx.bot_user_id not in ch.members:
         raise ApiError("not_in_channel")
     oldest, latest, inclusive = _bounds(a)
     limit = _limit(ctx, a, "conversations.history")
@@ -273,6 +289,8 @@ def history(ctx: ApiContext, a: Args) -> dict[str, Any]:
 @method("conversations.replies")
 def replies(ctx: ApiContext, a: Args) -> dict[str, Any]:
     ch = channel_or_error(ctx, a.str("channel"))
+    if ctx.bot_user_id not in ch.members:
+        raise ApiError("not_in_channel")
     ts = a.str("ts") or ""
     if ts not in ch.msgs:
         raise ApiError("thread_not_found")

@@ -198,7 +198,9 @@ def check_call(method: str, args: dict[str, Any]) -> list[str]:
         if not _type_ok(kind, value):
             problems.append(f"{method}: argument {name!r} should be {kind}, got {value!r:.80}")
     for name, (_, required) in params.items():
-        if required and (args.get(name) is None or args.get(name) == ""):
+        # absent is a violation; present-but-empty reaches the method, which answers like Slack
+        # (e.g. conversations.create name="" -> invalid_name_required)
+        if required and args.get(name) is None:
             problems.append(f"{method}: missing required argument {name!r}")
     return problems
 

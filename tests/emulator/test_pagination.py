@@ -72,7 +72,7 @@ def test_history_oldest_latest_inclusive(quiet: SlackEmulator, big_channel: tupl
 
 def test_replies_paginate_parent_first_then_oldest_first(quiet: SlackEmulator) -> None:
     alice = quiet.add_user("alice")
-    cid = quiet.add_channel("thread", members=[alice])
+    cid = quiet.add_channel("thread", members=[alice, quiet.bot_user_id])
     parent = quiet.post_message(alice, cid, "parent").ts or ""
     replies = [quiet.post_message(alice, cid, f"r{i}", thread_ts=parent).ts for i in range(1010)]
     client = WebClient(token=quiet.bot_token, base_url=quiet.api_url)

@@ -42,8 +42,10 @@ def test_conversations_create_and_name_rules(emu: SlackEmulator, client: WebClie
     assert api_error(client.conversations_create, name="inc-42-db") == "name_taken"
     assert api_error(client.conversations_create, name="Has Caps") == "invalid_name_specials"
     assert api_error(client.conversations_create, name="x" * 81) == "invalid_name_maxlength"
-    # the spec's missing `required` flag: an empty name is a loud violation, not a silent call
-    assert api_error(client.conversations_create, name="") == "invalid_arguments"
+    assert api_error(client.conversations_create, name="") == "invalid_name_required"
+    # the spec's missing `required` flag: leaving `name` out entirely is a loud violation
+    assert api_error(client.api_call, api_method="conversations.create", params={}) == "invalid_arguments"
+    assert emu.violations == ["conversations.create: missing required argument 'name'"]
 
 
 def test_invite_join_members(emu: SlackEmulator, client: WebClient, people: dict[str, str]) -> None:
@@ -208,3 +210,27 @@ def test_clean_run_records_no_violations(
     client.users_info(user=people["alice"])
     assert emu.violations == []
     assert all(c.ok for c in emu.calls) and len(emu.calls_to("chat.postMessage")) == 1
+
+
+def test_direct_messages(
+    emu: SlackEmulator, client: WebClient, people: dict[str, str], receiver: Any
+) -> None:
+    alice = people["alice"]
+    r = client.chat_postMessage(channel=alice, text="reminder: post an update")
+    dm = emu.dm_channel(alice)
+    assert dm is not None and r["channel"] == dm and dm.startswith("D")
+    assert client.conversations_open(users=alice)["channel"]["id"] == dm
+    assert emu.messages(dm)[0]["text"] == "reminder: post an update"
+    emu.post_message(alice, dm, "done")
+    assert receiver.requests[-1]["json"]["event"]["channel_type"] == "im"
+    assert [m["text"] for m in client.conversations_history(channel=dm)["messages"]] == [
+        "done",
+        "reminder: post an update",
+    ]
+
+
+def test_history_needs_membership(emu: SlackEmulator, client: WebClient, people: dict[str, str]) -> None:
+    cid = emu.add_channel("not-mine", members=[people["alice"]])
+    assert api_error(client.conversations_history, channel=cid) == "not_in_channel"
+    client.conversations_join(channel=cid)
+    assert client.conversations_history(channel=cid)["messages"] == []
