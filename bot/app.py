@@ -106,7 +106,7 @@ def create_asgi(bolt: App, health: HealthCheck) -> Starlette:
         body = await request.body()
         kind = request_kind(body)
         if len(body) > MAX_BODY_BYTES:
-            response = Response("payload too large", status_code=413)
+            response = Response("payload too large", status_code=400)
         else:
             try:
                 body.decode("utf-8")

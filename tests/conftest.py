@@ -4,6 +4,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from harness import BOT_TOKEN, SIGNING_SECRET, BotServer
@@ -74,11 +75,12 @@ def people(emulator: object) -> dict[str, str]:
 
 @pytest.fixture
 def channels(emulator: object, people: dict[str, str]) -> dict[str, str]:
-    emu = emulator
+    emu: Any = emulator
     members = list(people.values())
+    general = emu.find_channel("general")
     return {
-        "general": emu.add_channel("general", members=members),  # type: ignore[attr-defined]
-        "incidents": emu.add_channel("incidents", members=members),  # type: ignore[attr-defined]
+        "general": general["id"] if general else emu.add_channel("general", members=members),
+        "incidents": emu.add_channel("incidents", members=members),
     }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.commands import Help, UsageError, help_text, parse
 from bot.services import Services
@@ -48,6 +50,10 @@ def _help(ctx: CommandContext, _args: Help) -> None:
     ctx.reply(help_text())
 
 
+DATABASE_DOWN = (
+    ":warning: The incident database is unreachable right now, so nothing was changed. "
+    "Please try again in a minute."
+)
 NOT_AN_INCIDENT_CHANNEL = (
     "This is not an incident channel. Run it in the incident's channel, "
     "or see open incidents with `/incident list`."
@@ -66,13 +72,23 @@ def register(app: App, services: Services) -> None:
         if handler is None:
             ack(response_type="ephemeral", text=f"`/incident {spec.name}` is not available yet.")
             return
-        incident = services.repo.incident_by_channel(command["channel_id"])
+        try:
+            incident = services.repo.incident_by_channel(command["channel_id"])
+        except SQLAlchemyError:
+            log.exception("database unavailable for /incident %s", spec.name)
+            ack(response_type="ephemeral", text=DATABASE_DOWN)
+            return
         if spec.needs_incident and incident is None:
             ack(response_type="ephemeral", text=f"{NOT_AN_INCIDENT_CHANNEL}\nUsage: `{spec.usage}`")
             return
         ack()
         key = f"cmd:{command.get('trigger_id') or command.get('response_url')}"
-        if not services.repo.claim(key, kind="command"):
+        try:
+            claimed = services.repo.claim(key, kind="command")
+        except SQLAlchemyError:
+            respond(text=DATABASE_DOWN, response_type="ephemeral")
+            return
+        if not claimed:
             log.info("duplicate delivery of /incident %s ignored", spec.name)
             return
         ctx = CommandContext(
@@ -88,9 +104,13 @@ def register(app: App, services: Services) -> None:
             handler(ctx, args)
         except UsageError as exc:
             ctx.reply(exc.human())
-        except Exception:
+        except Exception as exc:
             log.exception("/incident %s failed", spec.name)
-            services.repo.release_claim(key)
+            with contextlib.suppress(SQLAlchemyError):
+                services.repo.release_claim(key)
+            if isinstance(exc, SQLAlchemyError):
+                ctx.reply(DATABASE_DOWN)
+                return
             ctx.reply(
                 f"Sorry, `/incident {spec.name}` failed on our side; nothing was lost. Please try again."
             )

@@ -1,0 +1,114 @@
+"""Dependencies failing while serving, and what reaches the logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from harness import BOT_TOKEN, SIGNING_SECRET, BotServer, free_port, wait_for
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, select
+from tcp_proxy import TcpProxy
+
+from bot.settings import load_settings
+from storage.models import Incident
+
+
+def health(base: str) -> tuple[int, dict[str, Any]]:
+    resp = httpx.get(base + "/healthz", timeout=10)
+    return resp.status_code, resp.json()
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_POSTGRES_URL"), reason="needs a database server to take away")
+def test_database_outage_while_serving_and_recovery(
+    emulator: Any, database_url: str, people: dict[str, str], channels: dict[str, str], tmp_path: Path
+) -> None:
+    emu = emulator
+    url = make_url(database_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    settings = load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=emu.api_url,
+        DATABASE_URL=url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+        INCIDENT_OUTPUT_DIR=str(tmp_path),
+    )
+    bot = BotServer(settings).start()
+    emu.request_urls = [bot.url]
+    try:
+        assert health(bot.base)[0] == 200
+        proxy.cut()
+        status, body = health(bot.base)
+        assert status == 503
+        assert body["failing"] == ["database"]
+        d = emu.slash_command(people["alice"], channels["general"], "declare sev2 During the outage")
+        assert d.status == 200
+        assert "database is unreachable" in d.json["text"]
+
+        proxy.restore()
+        wait_for(lambda: health(bot.base)[0] == 200, what="recovery")
+        emu.slash_command(people["alice"], channels["general"], "declare sev2 After the outage")
+        with Session(bot.services.engine) as s:
+            wait_for(
+                lambda: s.exec(select(Incident).where(Incident.state == "active")).first(), what="declare"
+            )
+            titles = [i.title for i in s.exec(select(Incident)).all()]
+        assert titles == ["After the outage"]
+    finally:
+        bot.stop()
+        proxy.close()
+
+
+@pytest.mark.slow
+def test_logs_are_json_tagged_and_never_hold_secrets(
+    emulator: Any, people: dict[str, str], channels: dict[str, str], tmp_path: Path
+) -> None:
+    emu = emulator
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_"))}
+    env.update(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=emu.api_url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'logs.db'}",
+        PORT=str(port),
+        LOG_LEVEL="DEBUG",
+        LOG_FORMAT="json",
+    )
+    log_path = tmp_path / "stderr.log"
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, stderr=log_file, text=True)
+        try:
+            wait_for(lambda: _up(port) or proc.poll() is not None, timeout=20, what="serve")
+            assert proc.poll() is None, log_path.read_text()
+            emu.request_urls = [f"http://127.0.0.1:{port}/slack/events"]
+            emu.slash_command(people["alice"], channels["general"], "declare sev2 Logging check")
+            wait_for(lambda: "declared INC-1" in log_path.read_text(), what="declare log line")
+            emu.inject_fault("chat.postMessage", error="invalid_auth")
+            emu.slash_command(people["alice"], channels["general"], "declare sev3 Second one")
+            wait_for(lambda: "could not post the summary card" in log_path.read_text(), what="warning")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    text = log_path.read_text()
+    for secret in (BOT_TOKEN, SIGNING_SECRET):
+        assert secret not in text
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert records, text[:2000]
+    declared = [r for r in records if r["message"].startswith("declared INC-1")]
+    assert declared and declared[0]["incident"] == "INC-1"
+    warned = [r for r in records if "could not post the summary card" in r["message"]]
+    assert warned and warned[0]["incident"] == "INC-2"
+
+
+def _up(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
