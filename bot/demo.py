@@ -60,7 +60,22 @@ class Player:
             row = s.get(ProcessedEvent, f"cmd:{trigger_id}")
             return row is not None and row.state == "done"
 
+    def _settle_marks(self) -> None:
+        """Reactions are captured after the ack; let them land before the next command acts."""
+        if self.incident_id is None or not self.marked:
+            return
+        kinds = self.services.repo.active_kinds
+        try:
+            wait_for(lambda: len(kinds(self.incident_id)) >= self.marked, what="the reactions")
+        except TimeoutError:
+            log.warning(
+                "only %s of %s marked messages reached the timeline",
+                len(kinds(self.incident_id)),
+                self.marked,
+            )
+
     def command(self, step: Command) -> None:
+        self._settle_marks()
         text = step.text.format(**{name: f"<@{uid}|{name}>" for name, uid in self.users.items()})
         where = self.channel or self.home
         d = self.emu.slash_command(self.users[step.who], where, text)
@@ -68,12 +83,12 @@ class Player:
             raise RuntimeError(f"/incident {text!r} answered HTTP {d.status}")
         ack = (d.json or {}).get("text") if d.json else None
         if ack:
-            log.info("/incident %s → %s", text, ack)
-            return
-        try:
-            wait_for(lambda: self._command_done(d.trigger_id), what=f"/incident {text}")
-        except TimeoutError:
-            log.warning("/incident %s did not finish in time", text)
+            log.warning("/incident %s answered: %s", text, ack)
+        else:
+            try:
+                wait_for(lambda: self._command_done(d.trigger_id), what=f"/incident {text}")
+            except TimeoutError:
+                log.warning("/incident %s did not finish in time", text)
         if self.channel is None:
             self._find_incident()
 

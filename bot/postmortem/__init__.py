@@ -77,7 +77,7 @@ class PostmortemService:
                 str(f["id"])
                 for e in collected.events
                 for f in e.files
-                if f.get("id") and "timeline" in e.kinds
+                if f.get("id") and not e.source_deleted
             ]
             doc = Publisher(self.services).publish(doc, incident, model, rendered, file_ids)
         except BaseException:

@@ -405,10 +405,13 @@ def assemble(c: Collected) -> DocumentModel:
 
     # Timeline.
     rows: list[TimelineRow] = []
+    event_kinds = {k for e in ev for k in e.kinds}
     for name, at in c.milestones.items():
-        if name in MILESTONE_LABELS:
+        if name in MILESTONE_LABELS and name not in event_kinds:
             rows.append(TimelineRow(at=at, event=MILESTONE_LABELS[name], who=None, link=None))
     for e in ev:
+        if "milestone" in e.kinds:
+            continue  # the milestone rows above carry the current value
         prose = split_code(e.text)[0] if e.text else e.plain_text
         text = one_line(t.plain(prose) if e.text else prose, 200) or "(code or file only)"
         if e.source_deleted:
@@ -422,7 +425,7 @@ def assemble(c: Collected) -> DocumentModel:
                 kinds=e.kinds,
             )
         )
-    for u in c.updates:
+    for u in c.updates if "update" not in event_kinds else ():
         rows.append(
             TimelineRow(
                 at=u.posted_at,

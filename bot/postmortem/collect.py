@@ -55,7 +55,11 @@ class Names:
                 user = self.services.client.users_info(user=uid)["user"]
                 profile = user.get("profile") or {}
                 self.cache[uid] = (
-                    profile.get("display_name") or user.get("real_name") or user.get("name") or uid
+                    profile.get("real_name")
+                    or user.get("real_name")
+                    or profile.get("display_name")
+                    or user.get("name")
+                    or uid
                 )
             except Exception as exc:
                 log.info("no name for %s: %s", uid, slack_error(exc))
@@ -168,7 +172,7 @@ def collect(
 
     timeline = repo.timeline(incident.id)
     kinds = repo.active_kinds(incident.id)
-    events = marked_events(timeline, kinds, replies_of)
+    events = sorted(marked_events(timeline, kinds, replies_of), key=lambda e: (e.at, e.message_ts or ""))
     digest = (
         digest_channel(repo.iter_channel_messages(channel, batch=500), link, services.bot_user_id)
         if channel

@@ -82,6 +82,8 @@ class Publisher:
             initial_comment=f"{kind} for *INC-{incident.number}*, revision {doc.revision}.{escape(missing)}",
         )
         file = resp.get("file") or (resp.get("files") or [{}])[0]
+        if file.get("id") and not file.get("permalink"):
+            file = self.services.client.files_info(file=file["id"])["file"]
         return self.repo.update_document(doc.id, file_id=file.get("id"), file_permalink=file.get("permalink"))
 
     def canvas(self, doc: Document, incident: Incident, rendered: Rendered) -> Document:
