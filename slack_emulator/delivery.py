@@ -179,6 +179,8 @@ class Deliverer:
                     break
             d.retry_reasons.append(reason or "")
             log.info("delivery %s to %s failed (%s), attempt %d", kind, url, reason, attempt + 1)
+        if not d.ok and d.error is None:
+            d.error = reason or f"http {d.status}"
         with self._lock:
             self.log.append(d)
         return d

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import json
@@ -26,6 +27,18 @@ from .state import Call, Workspace
 
 log = logging.getLogger("slack_emulator")
 RATE_LIMIT_CLOCKS = ("real", "simulated")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, but noticing `should_exit` within ~10 ms instead of 100 ms (fast test teardown)."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        while not self.should_exit:
+            counter += 1
+            await asyncio.sleep(0.01)
+            if counter % 10 == 0 and await self.on_tick(counter // 10):
+                break
 
 
 class EmulatorError(ValueError):
@@ -107,7 +120,7 @@ class SlackEmulator(UserActions):
         self.base_url = f"http://{host}:{real_port}"
         self.api_url = f"{self.base_url}/api/"
         config = uvicorn.Config(build_app(self), log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="slack-emulator", daemon=True
         )
