@@ -61,3 +61,12 @@ def test_python_m_slack_emulator_serves() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_main_module_can_be_imported_without_running() -> None:
+    import importlib
+
+    from slack_emulator import cli
+
+    module = importlib.import_module("slack_emulator.__main__")
+    assert module.main is cli.main
