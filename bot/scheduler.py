@@ -27,7 +27,7 @@ from slack_sdk.errors import SlackApiError
 from bot.reminders import ARCHIVE, ARCHIVE_NOTICE, Due, IncidentState, due_reminders
 from bot.settings import ReminderConfig
 from bot.slack import slack_error
-from storage.models import utcnow
+from storage.models import Incident, utcnow
 from storage.stores.reminders import DONE_STATES, REMINDER_CLAIM_STALE_AFTER, ReminderInputs
 
 if TYPE_CHECKING:
@@ -85,10 +85,11 @@ class ReminderSweeper:
         inputs = self.services.repo.reminder_inputs(
             closed_since=now - window, archive_pending=cfg.archive_after is not None
         )
-        return [self._state(inputs, inc.id, now) for inc in inputs.incidents if inc.id is not None]
+        return [self._state(inputs, inc, now) for inc in inputs.incidents]
 
-    def _state(self, inputs: ReminderInputs, incident_id: int, now: datetime) -> IncidentState:
-        incident = next(i for i in inputs.incidents if i.id == incident_id)
+    def _state(self, inputs: ReminderInputs, incident: Incident, now: datetime) -> IncidentState:
+        assert incident.id is not None
+        incident_id = incident.id
         closed_at = inputs.closed_at.get(incident_id)
         claims = inputs.claims.get(incident_id, [])
         stale_before = now - self.stale_after
