@@ -15,4 +15,3 @@ def inc(bot: BotServer, emulator: Any, people: dict[str, str], channels: dict[st
     incident = declare(bot, emulator, people["alice"], channels["general"])
     bot.services.client.conversations_invite(channel=incident.channel_id, users=people["bob"])
     return incident
-

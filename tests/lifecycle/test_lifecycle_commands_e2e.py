@@ -7,7 +7,7 @@ from typing import Any
 from harness import BotServer, wait_for
 from lifecycle_support import answers, command, incident, rows, texts
 
-from storage.models import Incident, Milestone, RoleAssignment, StatusUpdate, TimelineEvent
+from storage.models import ChannelMessage, Incident, Milestone, RoleAssignment, StatusUpdate, TimelineEvent
 
 
 def events(bot: BotServer, kind: str) -> list[TimelineEvent]:
@@ -199,9 +199,7 @@ def test_timeline_is_ephemeral_and_paged(bot: BotServer, emulator: Any, people, 
 def test_resolve_close_and_reopen(bot: BotServer, emulator: Any, people, channels, inc, monkeypatch) -> None:
     emu, alice, ch = emulator, people["alice"], inc.channel_id
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(
-        bot.services.postmortem, "generate", lambda *a, **kw: calls.append((a, kw)), raising=False
-    )
+    monkeypatch.setattr(bot.services.postmortem, "generate", lambda *a, **kw: calls.append((a, kw)))
     command(bot, emu, alice, ch, "resolve Fixed the Redis port in the ConfigMap")
     got = incident(bot)
     assert got.status == "fixed" and got.resolution_summary == "Fixed the Redis port in the ConfigMap"
@@ -243,7 +241,7 @@ def test_document_failure_never_stops_the_close(
     def broken(*_a: Any, **_kw: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(bot.services.postmortem, "generate", broken, raising=False)
+    monkeypatch.setattr(bot.services.postmortem, "generate", broken)
     command(bot, emulator, people["alice"], inc.channel_id, "close")
     assert incident(bot).is_closed
     assert any("`/incident postmortem`" in t for t in texts(emulator, inc.channel_id))
@@ -251,7 +249,7 @@ def test_document_failure_never_stops_the_close(
 
 def test_permissions_for_close_and_severity(bot: BotServer, emulator: Any, people, inc, monkeypatch) -> None:
     emu, alice, bob, ch = emulator, people["alice"], people["bob"], inc.channel_id
-    monkeypatch.setattr(bot.services.postmortem, "generate", lambda *a, **kw: None, raising=False)
+    monkeypatch.setattr(bot.services.postmortem, "generate", lambda *a, **kw: None)
     perms = bot.services.settings.config.permissions
     monkeypatch.setattr(perms, "close", ["lead"])
     monkeypatch.setattr(perms, "severity", ["lead", "comms"])
@@ -281,17 +279,16 @@ def test_slack_retry_of_a_command_transitions_once(
     assert len([t for t in texts(emu, inc.channel_id) if "changed the status" in t]) == 1
 
 
-def test_convert_a_public_channel(bot: BotServer, emulator: Any, people, channels, monkeypatch) -> None:
+def test_convert_a_public_channel_keeps_its_history(bot: BotServer, emulator: Any, people, channels) -> None:
     emu, alice = emulator, people["alice"]
     war_room = emu.add_channel("war-room", members=[alice, people["bob"]])
     emu.post_message(alice, war_room, "payments are timing out")
-    backfilled: list[Incident] = []
-    monkeypatch.setattr(bot.services.timeline, "backfill_channel", backfilled.append, raising=False)
     command(bot, emu, alice, war_room, "convert high Payments time out")
     inc = incident(bot)
     assert inc.channel_id == war_room and inc.severity == "sev2" and inc.title == "Payments time out"
     assert emu.bot_user_id in emu.members(war_room)
-    assert [b.id for b in backfilled] == [inc.id]
+    recorded = [m.text for m in rows(bot, ChannelMessage) if m.channel_id == war_room]
+    assert "payments are timing out" in recorded, "the timeline colleague's backfill ran"
     assert inc.card_ts and emu.messages(war_room)[0]["text"] == "payments are timing out"
     assert {"declared", "detected"} <= set(milestones(bot))
     assert any("turned this channel into *INC-1*" in t for t in texts(emu, war_room))
@@ -300,12 +297,29 @@ def test_convert_a_public_channel(bot: BotServer, emulator: Any, people, channel
     assert len(rows(bot, Incident)) == 1
 
 
+def test_convert_survives_a_failed_backfill(
+    bot: BotServer, emulator: Any, people, channels, monkeypatch
+) -> None:
+    emu, alice = emulator, people["alice"]
+    room = emu.add_channel("room-2", members=[alice])
+    calls: list[Incident] = []
+
+    def broken(incident: Incident) -> int:
+        calls.append(incident)
+        raise RuntimeError("history unavailable")
+
+    monkeypatch.setattr(bot.services.timeline, "backfill_channel", broken)
+    command(bot, emu, alice, room, "convert Queue stuck")
+    assert [i.channel_id for i in calls] == [room]
+    assert incident(bot).channel_id == room
+    assert "could not record the channel's earlier messages" in answers(emu, alice)[-1]
+
+
 def test_convert_refuses_a_private_channel_the_bot_is_not_in(
     bot: BotServer, emulator: Any, people, channels, monkeypatch
 ) -> None:
     emu, alice = emulator, people["alice"]
     secret = emu.add_channel("secret-room", is_private=True, members=[alice])
-    monkeypatch.setattr(bot.services.timeline, "backfill_channel", lambda _i: None, raising=False)
     command(bot, emu, alice, secret, "convert Data leak")
     assert "invite me first" in answers(emu, alice)[-1]
     assert rows(bot, Incident) == []
