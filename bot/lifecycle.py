@@ -18,13 +18,12 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import blocks
 from bot.lifecycle_names import STATUS_ORDER
+from bot.postmortem.assemble import metrics
 from bot.slack import slack_error
 from bot.text import escape, one_line, to_plain
 from bot.timeparse import FutureTime, When, format_time
 from bot.transitions import (
     allowed,
-    durations,
-    human_duration,
     milestones_reached,
     order_conflict,
     permission_text,
@@ -538,9 +537,5 @@ class LifecycleService:
         ]
         if inc.resolution_summary:
             lines.append(f"Resolution: {escape(one_line(inc.resolution_summary, 500))}")
-        metrics = [
-            f"{label}: {human_duration(d) if d is not None else 'not recorded'}"
-            for label, d in durations(milestones)
-        ]
-        lines.append(" · ".join(metrics))
+        lines.append(" · ".join(f"{m.name}: {m.text}" for m in metrics(milestones)))
         return "\n".join(lines)

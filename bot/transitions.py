@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Literal
 
 from bot.lifecycle_names import MILESTONE_ORDER, STATUS_LABELS, STATUS_MILESTONE, STATUS_ORDER
@@ -88,25 +88,3 @@ def allowed(permission: str | Iterable[str], roles_held: Iterable[str]) -> bool:
 
 def permission_text(permission: str | Iterable[str]) -> str:
     return "anyone" if permission == "anyone" else " or ".join(f"the {r}" for r in permission)
-
-
-def durations(milestones: Mapping[str, datetime]) -> list[tuple[str, timedelta | None]]:
-    """The seed's metrics; None where a timestamp is missing."""
-
-    def span(a: str, b: str) -> timedelta | None:
-        return milestones[b] - milestones[a] if a in milestones and b in milestones else None
-
-    return [
-        ("Time to detect", span("started", "detected")),
-        ("Time to identify", span("detected", "identified")),
-        ("Time to fix", span("detected", "fixed")),
-        ("Total downtime", span("started", "fixed")),
-    ]
-
-
-def human_duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    days, rem = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rem, 60)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{mins} min" if mins else ""]
-    return " ".join(p for p in parts if p) or "0 min"

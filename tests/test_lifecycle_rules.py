@@ -12,8 +12,6 @@ from bot.commands import UsageError, parse
 from bot.timeparse import FutureTime, When, format_time, parse_when, split_leading_when
 from bot.transitions import (
     allowed,
-    durations,
-    human_duration,
     order_conflict,
     permission_text,
     severity_move,
@@ -113,18 +111,6 @@ def test_permissions() -> None:
     assert allowed(["lead"], ["lead", "comms"])
     assert not allowed(["lead"], ["comms"])
     assert permission_text(["lead", "comms"]) == "the lead or the comms"
-
-
-def test_durations_follow_the_seed() -> None:
-    ms = {"started": at(13, 0), "detected": at(13, 30), "identified": at(14, 30), "fixed": at(14, 35)}
-    got = {label: human_duration(d) if d else None for label, d in durations(ms)}
-    assert got == {
-        "Time to detect": "30 min",
-        "Time to identify": "1 h",
-        "Time to fix": "1 h 5 min",
-        "Total downtime": "1 h 35 min",
-    }
-    assert dict(durations({"detected": at(13, 30)}))["Time to detect"] is None
 
 
 # -- parsers ------------------------------------------------------------------------------------

@@ -84,6 +84,6 @@ def test_seed_scenario_replayed_exactly(
 
     closing = next(m["text"] for m in emu.messages(ch) if "closed *INC-1*" in m.get("text", ""))
     assert (
-        "Time to detect: 30 min · Time to identify: 1 h · Time to fix: 1 h 5 min · Total downtime: 1 h 35 min"
+        "Time to detect: 30 min · Time to identify: 1 h · Time to fix: 1 h 05 min · Total downtime: 1 h 35 min"
         in closing
     )
