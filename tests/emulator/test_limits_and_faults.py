@@ -181,3 +181,15 @@ def test_block_kit_limits(emu: SlackEmulator, client: WebClient) -> None:
     assert any("unknown block type" in x for x in v)
     assert emu.messages(cid) == []
     client.chat_postMessage(channel=cid, text="ok", blocks=[{"type": "divider"}] * 50)
+
+
+def test_post_message_limit_is_per_channel(tiers: SlackEmulator) -> None:
+    client = WebClient(token=tiers.bot_token, base_url=tiers.api_url)
+    a = tiers.add_channel("a", members=[tiers.bot_user_id])
+    b = tiers.add_channel("b", members=[tiers.bot_user_id])
+    for i in range(60):
+        client.chat_postMessage(channel=a, text=str(i))
+    with pytest.raises(SlackApiError) as info:
+        client.chat_postMessage(channel=a, text="too fast")
+    assert info.value.response.status_code == 429
+    client.chat_postMessage(channel=b, text="other channel is fine")

@@ -234,3 +234,19 @@ def test_history_needs_membership(emu: SlackEmulator, client: WebClient, people:
     assert api_error(client.conversations_history, channel=cid) == "not_in_channel"
     client.conversations_join(channel=cid)
     assert client.conversations_history(channel=cid)["messages"] == []
+
+
+def test_thread_broadcast_shows_in_history_and_thread(
+    emu: SlackEmulator, client: WebClient, people: dict[str, str]
+) -> None:
+    alice = people["alice"]
+    cid = emu.add_channel("room", members=[alice, emu.bot_user_id])
+    parent = emu.post_message(alice, cid, "parent").ts or ""
+    quiet = emu.post_message(alice, cid, "quiet reply", thread_ts=parent).ts
+    loud = client.chat_postMessage(channel=cid, text="loud", thread_ts=parent, reply_broadcast=True)["ts"]
+    history = [m["ts"] for m in client.conversations_history(channel=cid)["messages"]]
+    assert history == [loud, parent]
+    thread = [m["ts"] for m in client.conversations_replies(channel=cid, ts=parent)["messages"]]
+    assert thread == [parent, quiet, loud]
+    assert emu.message(cid, loud)["subtype"] == "thread_broadcast"
+    assert [m["ts"] for m in emu.replies(cid, parent)] == thread
