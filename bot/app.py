@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.request.internals import parse_body
+from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.event_queue import EventDispatcher
 from bot.health import HealthCheck
 from bot.listeners import register_all
 from bot.logs import CURRENT_INCIDENT
@@ -101,23 +105,44 @@ def request_kind(body: bytes) -> str:
 
 
 def create_asgi(bolt: App, health: HealthCheck) -> Starlette:
+    verifier = SignatureVerifier(bolt._signing_secret)
+    events = EventDispatcher(bolt.dispatch)
+
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
         body = await request.body()
         kind = request_kind(body)
-        if len(body) > MAX_BODY_BYTES:
-            response = Response("payload too large", status_code=400)
-        else:
-            try:
-                body.decode("utf-8")
-            except UnicodeDecodeError:
-                response = Response("body is not UTF-8", status_code=400)
-            else:
-                bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
-                response = to_starlette_response(bolt_response)
+        response = await _answer(request, body)
         ACK_SECONDS.labels(kind).observe(time.perf_counter() - started)
         REQUESTS.labels(kind, str(response.status_code)).inc()
         return response
+
+    async def _answer(request: Request, body: bytes) -> Response:
+        if len(body) > MAX_BODY_BYTES:
+            return PlainTextResponse("payload too large", status_code=400)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return PlainTextResponse("body is not UTF-8", status_code=400)
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        signature = request.headers.get("x-slack-signature", "")
+        if not (
+            timestamp.isdigit() and verifier.is_valid(body=text, timestamp=timestamp, signature=signature)
+        ):
+            return PlainTextResponse("invalid or stale signature", status_code=401)
+        try:
+            payload = parse_body(text, request.headers.get("content-type", ""))
+        except ValueError:
+            return PlainTextResponse("malformed body", status_code=400)
+        if not isinstance(payload, dict) or not payload:
+            return PlainTextResponse("malformed body", status_code=400)
+        bolt_request = to_bolt_request(request, body)
+        if payload.get("type") == "event_callback":
+            if not isinstance(payload.get("event"), dict):
+                return PlainTextResponse("malformed event", status_code=400)
+            await run_in_threadpool(events.submit, bolt_request)
+            return Response(status_code=200)
+        return to_starlette_response(await run_in_threadpool(bolt.dispatch, bolt_request))
 
     async def metrics(_: Request) -> Response:
         payload, content_type = exposition()
@@ -127,10 +152,16 @@ def create_asgi(bolt: App, health: HealthCheck) -> Starlette:
         report = await run_in_threadpool(health.report)
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(events.shutdown)
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-        ]
+        ],
     )

@@ -84,12 +84,9 @@ class TextFormatter(logging.Formatter):
 
 def configure(level: str, fmt: str, secrets: Iterable[str]) -> None:
     handler = logging.StreamHandler()
+    handler.addFilter(AddIncident())
     handler.addFilter(RedactSecrets(secrets))
-    handler.setFormatter(
-        JsonFormatter()
-        if fmt == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

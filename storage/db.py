@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
@@ -11,6 +13,7 @@ from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 CONNECT_TIMEOUT_S = 5
+_SQLITE_LOCKS: WeakKeyDictionary[Engine, AbstractContextManager[bool]] = WeakKeyDictionary()
 
 
 def make_engine(database_url: str) -> Engine:
@@ -38,6 +41,7 @@ def make_engine(database_url: str) -> Engine:
         def _sqlite_begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        _SQLITE_LOCKS[engine] = threading.RLock()
         return engine
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if url.get_backend_name() == "postgresql" else {}
     return create_engine(
@@ -53,8 +57,14 @@ def ping(engine: Engine) -> None:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on error."""
-    with Session(engine, expire_on_commit=False) as session:
+    """A unit of work: commit on success, roll back on error.
+
+    On SQLite, units of work in one process take turns on a lock: SQLite has one writer at a
+    time anyway, and queueing here is far cheaper than its busy-wait back-off (sleeps up to
+    100 ms), which under concurrent listeners dominated latency.
+    """
+    lock = _SQLITE_LOCKS.get(engine)
+    with lock if lock is not None else nullcontext(), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -18,7 +18,7 @@ def rows(bot: BotServer, model: Any) -> list[Any]:
 
 
 def ephemeral_texts(emu: Any) -> list[str]:
-    return [p.get("text", "") for p in emu.response_url_posts]
+    return [e.get("text", "") for e in emu.ephemerals()]
 
 
 def test_declare_creates_channel_card_announcement_and_rows(
@@ -33,21 +33,19 @@ def test_declare_creates_channel_card_announcement_and_rows(
     assert inc.number == 1 and inc.severity == "sev2" and inc.title == "Login fails with 500"
     assert inc.declarer_id == people["alice"]
 
+    announcement = wait_for(lambda: emu.messages(channels["incidents"]), what="announcement")[0]
     channel = emu.channel(inc.channel_id)
     assert channel["name"] == "inc-1-login-fails-with-500"
     assert channel["is_private"] is False
     assert people["alice"] in emu.members(inc.channel_id)
-    assert wait_for(lambda: emu.channel(inc.channel_id)["topic"]["value"]).startswith(
-        "INC-1 · SEV2 · High · New"
-    )
-    assert "Login fails with 500" in emu.channel(inc.channel_id)["purpose"]["value"]
+    assert channel["topic"]["value"].startswith("INC-1 · SEV2 · High · New")
+    assert "Login fails with 500" in channel["purpose"]["value"]
 
-    card = wait_for(lambda: emu.messages(inc.channel_id) and emu.messages(inc.channel_id)[0], what="card")
+    card = next(m for m in emu.messages(inc.channel_id) if m.get("blocks"))
     assert card["blocks"][0]["type"] == "header"
     assert card["blocks"][0]["text"]["text"] == "INC-1: Login fails with 500"
     assert wait_for(lambda: rows(bot, Incident)[0].card_ts) == card["ts"]
 
-    announcement = wait_for(lambda: emu.messages(channels["incidents"]), what="announcement")[0]
     assert "INC-1" in announcement["text"] and f"<#{inc.channel_id}>" in announcement["text"]
 
     milestones = {m.name for m in rows(bot, Milestone)}
@@ -79,9 +77,9 @@ def test_modal_declares_private_incident(bot: BotServer, emulator: Any, people, 
         lambda: next((i for i in rows(bot, Incident) if i.state == "active"), None), what="incident"
     )
     assert inc.is_private and inc.severity == "sev1" and inc.summary == "A token was pasted publicly"
+    wait_for(lambda: rows(bot, Incident)[0].card_ts, what="card")
     assert emu.channel(inc.channel_id)["is_private"] is True
     assert people["bob"] in emu.members(inc.channel_id)
-    wait_for(lambda: rows(bot, Incident)[0].card_ts, what="card")
     time.sleep(0.2)
     assert emu.messages(channels["incidents"]) == [], "a private incident must not be announced"
 
@@ -147,7 +145,7 @@ def test_hostile_titles_are_safe(bot: BotServer, emulator: Any, people, channels
     inc = wait_for(lambda: next((i for i in rows(bot, Incident) if i.state == "active"), None))
     assert inc.title == "@channel *bold* `x` @here ring"
     announcement = wait_for(lambda: emu.messages(channels["incidents"]))[0]
-    card = wait_for(lambda: emu.messages(inc.channel_id))[0]
+    card = next(m for m in emu.messages(inc.channel_id) if m.get("blocks"))
     for text in (announcement["text"], card["text"], str(card["blocks"])):
         assert "<!channel>" not in text and "<!here>" not in text
 

@@ -1,0 +1,61 @@
+"""Events API deliveries are acknowledged at once and handed to a small pool of dispatchers.
+
+Slack wants a 2xx within 3 s; an event's ack carries nothing, so it must not wait for a free
+listener thread. Commands and interactions are dispatched inline: their ack carries content.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+from slack_bolt import BoltRequest, BoltResponse
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class EventDispatcher:
+    def __init__(
+        self, dispatch: Callable[[BoltRequest], BoltResponse], workers: int = 4, capacity: int = 10_000
+    ) -> None:
+        self._dispatch = dispatch
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=capacity)
+        self._threads = [
+            threading.Thread(target=self._work, name=f"event-dispatch-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def submit(self, request: BoltRequest) -> None:
+        """Queue a verified event; blocks (backpressure) only when the queue is full."""
+        self._queue.put(request)
+
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is _STOP:
+                    return
+                assert isinstance(item, BoltRequest)
+                response = self._dispatch(item)
+                if response.status >= 400:
+                    log.warning("event dispatch answered %s: %s", response.status, response.body[:200])
+            except Exception:
+                log.exception("event dispatch failed")
+            finally:
+                self._queue.task_done()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Finish queued events, then stop the workers."""
+        for _ in self._threads:
+            self._queue.put(_STOP)
+        for t in self._threads:
+            t.join(timeout=timeout)
