@@ -5,7 +5,7 @@ Each reminder occurrence has a deterministic *slot* name, so whoever sends it fi
 overlapping sweep, not the same process after a restart. Slots name the *current* occurrence only,
 so occurrences missed while the bot was down coalesce into one reminder when it comes back.
 
-Kinds and slots (times are whole epoch seconds):
+Kinds and slots (times are microseconds since the epoch, see ``slot_time``):
 
 - ``status``: ``<anchor>/<cadence>/<n>`` — the n-th cadence period since the anchor (the latest
   status update, the declare, or the last close of a reopened incident, whichever is latest); a
@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.blocks import incident_ref, severity_text
 from bot.settings import ReminderConfig
 from bot.text import escape
 from storage.models import Incident
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RESOLVED_STATUSES = frozenset({"fixed", "verified"})
 
 STATUS = "status"
@@ -95,8 +96,9 @@ def human_seconds(seconds: float) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _epoch(at: datetime) -> int:
-    return int(at.timestamp())
+def slot_time(at: datetime) -> str:
+    """An instant in a slot name: exact microseconds since the epoch."""
+    return str((at - EPOCH) // timedelta(microseconds=1))
 
 
 def periods_elapsed(anchor: datetime, every: float, now: datetime) -> int:
@@ -129,7 +131,7 @@ def status_reminder(state: IncidentState, config: ReminderConfig, now: datetime)
         f"{human_seconds((now - anchor).total_seconds())} since {since} (one is due every "
         f"{human_seconds(every)}). Post one with `/incident update <text>`."
     )
-    return Due(state.incident_id, state.channel_id, STATUS, f"{_epoch(anchor)}/{every}/{n}", text)
+    return Due(state.incident_id, state.channel_id, STATUS, f"{slot_time(anchor)}/{every}/{n}", text)
 
 
 def lead_nudge(state: IncidentState, config: ReminderConfig, now: datetime) -> Due | None:
@@ -143,7 +145,7 @@ def lead_nudge(state: IncidentState, config: ReminderConfig, now: datetime) -> D
         f"{human_seconds(after)} after it was declared. <@{state.incident.declarer_id}>, pick a lead with "
         "`/incident lead @user` (or from the incident card)."
     )
-    return Due(state.incident_id, state.channel_id, LEAD, str(_epoch(state.declared_at)), text)
+    return Due(state.incident_id, state.channel_id, LEAD, slot_time(state.declared_at), text)
 
 
 def postmortem_reminder(state: IncidentState, config: ReminderConfig, now: datetime) -> Due | None:
@@ -167,14 +169,14 @@ def postmortem_reminder(state: IncidentState, config: ReminderConfig, now: datet
             "with `/incident postmortem`."
         )
     text = f":memo: {who} {body} (reminder {n} of {times})"
-    return Due(state.incident_id, state.channel_id, POSTMORTEM, f"{_epoch(state.closed_at)}/{n}", text)
+    return Due(state.incident_id, state.channel_id, POSTMORTEM, f"{slot_time(state.closed_at)}/{n}", text)
 
 
 def archive_steps(state: IncidentState, config: ReminderConfig, now: datetime) -> Due | None:
     after = config.archive_after
     if after is None or not state.incident.is_closed or state.closed_at is None:
         return None
-    slot = str(_epoch(state.closed_at))
+    slot = slot_time(state.closed_at)
     warning = min(config.archive_heads_up, after)
     if state.archive_notice_at is None:
         if now < state.closed_at + timedelta(seconds=after - warning):

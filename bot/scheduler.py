@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk.errors import SlackApiError
 
-from bot.reminders import ARCHIVE, ARCHIVE_NOTICE, Due, IncidentState, due_reminders
+from bot.reminders import ARCHIVE, ARCHIVE_NOTICE, Due, IncidentState, due_reminders, slot_time
 from bot.settings import ReminderConfig
 from bot.slack import slack_error
 from storage.models import Incident, utcnow
@@ -101,7 +101,7 @@ class ReminderSweeper:
             if (
                 c.kind == ARCHIVE_NOTICE
                 and closed_at is not None
-                and c.slot == str(int(closed_at.timestamp()))
+                and c.slot == slot_time(closed_at)
                 and c.state in DONE_STATES
             ):
                 notice_at = c.sent_at or c.claimed_at
@@ -166,7 +166,7 @@ class ReminderSweeper:
         """Archiving is destructive: re-read that the incident is still closed by the same close."""
         incident = self.services.repo.incident(due.incident_id)
         closed = self.services.repo.milestones(due.incident_id).get("closed")
-        return incident.is_closed and closed is not None and str(int(closed.timestamp())) == due.slot
+        return incident.is_closed and closed is not None and slot_time(closed) == due.slot
 
     def _send(self, due: Due) -> str | None:
         client = self.services.client

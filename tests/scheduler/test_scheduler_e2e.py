@@ -11,7 +11,7 @@ from harness import BotServer, wait_for
 from scheduler_helpers import STATUS_MARK, Clock, declare, posts
 from sqlmodel import Session
 
-from bot.reminders import STATUS
+from bot.reminders import STATUS, slot_time
 from bot.scheduler import ReminderSweeper, Scheduler
 from bot.services import build_services
 from bot.slack import make_client
@@ -249,7 +249,7 @@ def test_a_send_interrupted_by_a_crash_is_taken_over_once_stale(
     t = start_at(bot, fresh)
     start_at(bot, stale, t)
     now = clock.at(t, 2)
-    slot = f"{int(t.timestamp())}/2/1"
+    slot = f"{slot_time(t)}/2/1"
     add(
         bot,
         ReminderClaim(incident_id=fresh.id, kind=STATUS, slot=slot, claimed_by="busy", claimed_at=now),

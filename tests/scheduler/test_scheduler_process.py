@@ -17,6 +17,7 @@ import pytest
 from harness import BOT_TOKEN, SIGNING_SECRET, free_port, wait_for
 from scheduler_helpers import STATUS_MARK, posts
 
+from bot.reminders import slot_time
 from bot.services import Services, build_services
 from bot.settings import load_settings
 from bot.slack import make_client
@@ -137,7 +138,7 @@ def test_a_pending_reminder_survives_kill_9_and_is_sent_once(
     assert len(reminders) == 1, [m["text"] for m in reminders]
     claims = services.repo.reminder_claims(inc.id)
     assert [(c.kind, c.slot, c.state) for c in claims] == [
-        ("status", f"{int(declared.timestamp())}/{every}/2", "sent")
+        ("status", f"{slot_time(declared)}/{every}/2", "sent")
     ], "the periods missed while down coalesce into one reminder"
     assert claims[0].sent_ts == reminders[0]["ts"]
     assert "2 min" in reminders[0]["text"]

@@ -18,6 +18,7 @@ from bot.reminders import (
     due_reminders,
     human_seconds,
     periods_elapsed,
+    slot_time,
 )
 from bot.settings import ReminderConfig
 from storage.models import Incident
@@ -66,7 +67,7 @@ def test_status_cadence_by_severity(severity: str, minutes: int) -> None:
     period = minutes * MIN
     assert status_due(s, T0 + period - timedelta(seconds=1)) is None
     first = status_due(s, T0 + period)
-    assert first is not None and first.slot == f"{int(T0.timestamp())}/{minutes * 60}/1"
+    assert first is not None and first.slot == f"{slot_time(T0)}/{minutes * 60}/1"
     second = status_due(s, T0 + 2 * period)
     assert second is not None and second.slot != first.slot
 
@@ -88,7 +89,7 @@ def test_a_status_update_resets_the_cadence() -> None:
     assert status_due(s, T0 + 49 * MIN) is None
     due = status_due(s, T0 + 50 * MIN)
     assert due is not None
-    assert due.slot == f"{int((T0 + 20 * MIN).timestamp())}/1800/1"
+    assert due.slot == f"{slot_time(T0 + 20 * MIN)}/1800/1"
     assert "since the last status update" in due.text
 
 
@@ -96,8 +97,14 @@ def test_a_reopened_incident_starts_its_cadence_from_the_close() -> None:
     reopened = replace(state(), closed_at=T0 + 100 * MIN)
     assert status_due(reopened, T0 + 129 * MIN) is None
     due = status_due(reopened, T0 + 130 * MIN)
-    assert due is not None and due.slot == f"{int((T0 + 100 * MIN).timestamp())}/1800/1"
+    assert due is not None and due.slot == f"{slot_time(T0 + 100 * MIN)}/1800/1"
     assert "since it was reopened" in due.text
+
+
+def test_an_update_within_the_same_second_still_gets_its_own_slots() -> None:
+    declared = status_due(state(), T0 + 30 * MIN)
+    updated = status_due(replace(state(), last_update_at=T0 + timedelta(milliseconds=300)), T0 + 31 * MIN)
+    assert declared is not None and updated is not None and declared.slot != updated.slot
 
 
 def test_a_claimed_slot_is_not_due_again_until_the_next_period() -> None:
@@ -170,7 +177,7 @@ def test_document_reminder_lists_missing_sections_and_repeats_a_limited_number_o
     s = closed(closed_at, missing_sections=["Root Cause", "Lessons <Learned>"])
     assert pm_due(s, closed_at + 59 * MIN) is None
     first = pm_due(s, closed_at + 60 * MIN)
-    assert first is not None and first.slot == f"{int(closed_at.timestamp())}/1"
+    assert first is not None and first.slot == f"{slot_time(closed_at)}/1"
     assert "*Root Cause*, *Lessons &lt;Learned&gt;*" in first.text and "<@ULEAD>" in first.text
     assert "1 of 3" in first.text
     third = pm_due(s, closed_at + timedelta(days=30))
@@ -207,7 +214,7 @@ def test_archive_heads_up_then_archive() -> None:
     noticed = closed(c, archive_notice_at=c + 60 * MIN)
     assert arc_due(noticed, c + 119 * MIN) is None
     archive = arc_due(noticed, c + 120 * MIN)
-    assert archive is not None and archive.action == "archive" and archive.slot == str(int(c.timestamp()))
+    assert archive is not None and archive.action == "archive" and archive.slot == slot_time(c)
 
 
 def test_archive_waits_the_promised_time_after_a_late_heads_up() -> None:
@@ -230,7 +237,7 @@ def test_reclosing_starts_a_new_archive_cycle() -> None:
     first = closed(T0, archive_notice_at=T0 + 60 * MIN, claimed={ARCHIVE_NOTICE: frozenset({"x"})})
     again = replace(first, closed_at=T0 + timedelta(days=1), archive_notice_at=None)
     notice = arc_due(again, T0 + timedelta(days=1, hours=1))
-    assert notice is not None and notice.slot == str(int((T0 + timedelta(days=1)).timestamp()))
+    assert notice is not None and notice.slot == slot_time(T0 + timedelta(days=1))
 
 
 # -- helpers --------------------------------------------------------------------------------------
