@@ -21,7 +21,9 @@ SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 slack_text = st.lists(
     st.one_of(
         st.characters(),
-        st.sampled_from(["<!channel>", "<!here>", "<@U1|x>", "&lt;", "|", "`", "{{", "{%", "\n", "sev1", " "]),
+        st.sampled_from(
+            ["<!channel>", "<!here>", "<@U1|x>", "&lt;", "|", "`", "{{", "{%", "\n", "sev1", " "]
+        ),
     ),
     max_size=120,
 ).map("".join)

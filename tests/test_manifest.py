@@ -14,8 +14,8 @@ from slack_sdk import WebClient
 from spec_data import REPO, load
 
 from bot.app import create_bolt_app
-from bot.settings import load_settings
 from bot.services import build_services
+from bot.settings import load_settings
 from storage.db import make_engine
 
 MANIFEST = yaml.safe_load((REPO / "manifest.yml").read_text())
@@ -23,7 +23,15 @@ MANIFEST = yaml.safe_load((REPO / "manifest.yml").read_text())
 # Bot-token scope names for what the 2020 spec calls by legacy names, per conversation type we use
 # (public and private channels; the bot opens no DMs).
 LEGACY = {"channels:write": "channels:manage", "chat:write:bot": "chat:write"}
-DM_SCOPES = {"im:write", "mpim:write", "im:read", "mpim:read", "im:history", "mpim:history", "chat:write:user"}
+DM_SCOPES = {
+    "im:write",
+    "mpim:write",
+    "im:read",
+    "mpim:read",
+    "im:history",
+    "mpim:history",
+    "chat:write:user",
+}
 # Methods newer than the spec (scopes from Slack's method reference pages).
 NEWER_METHODS = {
     "files.getUploadURLExternal": {"files:write"},
@@ -33,7 +41,11 @@ NEWER_METHODS = {
     "bookmarks.add": {"bookmarks:write"},
 }
 # conversations.create/invite/… serve public and private channels: the bot needs both scopes.
-PRIVATE_TOO = {"channels:manage": "groups:write", "channels:read": "groups:read", "channels:history": "groups:history"}
+PRIVATE_TOO = {
+    "channels:manage": "groups:write",
+    "channels:read": "groups:read",
+    "channels:history": "groups:history",
+}
 
 
 API_CALL = r"client\.((?:auth|bookmarks|canvases|chat|conversations|files|pins|reactions|users|views)_[A-Za-z_0-9]+)\("
@@ -58,7 +70,9 @@ def scopes_for(method: str) -> set[str]:
     scopes: set[str] = set()
     for op in ops.values():
         for sec in op.get("security", []):
-            scopes |= {LEGACY.get(s, s) for s in sec.get("slackAuth", []) if s != "none" and s not in DM_SCOPES}
+            scopes |= {
+                LEGACY.get(s, s) for s in sec.get("slackAuth", []) if s != "none" and s not in DM_SCOPES
+            }
     if method == "conversations.join":
         scopes = {"channels:join"}
     return scopes
@@ -99,7 +113,9 @@ def _event_body(event_type: str) -> dict[str, Any]:
 @pytest.fixture
 def bolt_app(tmp_path: Path) -> Any:
     settings = load_settings(
-        SLACK_BOT_TOKEN="xoxb-manifest", SLACK_SIGNING_SECRET="secret", DATABASE_URL=f"sqlite:///{tmp_path}/m.db"
+        SLACK_BOT_TOKEN="xoxb-manifest",
+        SLACK_SIGNING_SECRET="secret",
+        DATABASE_URL=f"sqlite:///{tmp_path}/m.db",
     )
     client = WebClient(token="xoxb-manifest", base_url="http://127.0.0.1:9/api/")
     services = build_services(settings, make_engine(settings.database_url), client)
@@ -126,8 +142,19 @@ def test_every_subscribed_event_has_a_listener_and_no_listener_lacks_a_subscript
 
 def test_commands_and_shortcuts_have_listeners(bolt_app: Any) -> None:
     for cmd in MANIFEST["features"]["slash_commands"]:
-        body = {"command": cmd["command"], "text": "help", "team_id": "T1", "user_id": "U1", "channel_id": "C1"}
+        body = {
+            "command": cmd["command"],
+            "text": "help",
+            "team_id": "T1",
+            "user_id": "U1",
+            "channel_id": "C1",
+        }
         assert _handled(bolt_app, body), cmd["command"]
     for sc in MANIFEST["features"].get("shortcuts", []):
-        body = {"type": "message_action", "callback_id": sc["callback_id"], "team": {"id": "T1"}, "user": {"id": "U1"}}
+        body = {
+            "type": "message_action",
+            "callback_id": sc["callback_id"],
+            "team": {"id": "T1"},
+            "user": {"id": "U1"},
+        }
         assert _handled(bolt_app, body), sc["callback_id"]
