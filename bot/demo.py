@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +198,7 @@ def run_demo(out_dir: str | Path) -> int:
             wait_for(lambda: server is not None and server.started, what="the bot to listen")
             emu.request_urls = [f"http://127.0.0.1:{port}/slack/events"]
             services = runtime.services
+            services.clock = lambda: datetime.fromtimestamp(emu.clock.now(), UTC)
             player = Player(emu, services, users, home)
             print(f"Playing the seed incident through the Slack emulator at {emu.api_url} …")
             player.play()

@@ -38,10 +38,13 @@ class DeclareResult:
 
 
 class IncidentService:
-    def __init__(self, repo: Repository, client: WebClient, settings: Settings) -> None:
+    def __init__(
+        self, repo: Repository, client: WebClient, settings: Settings, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.repo = repo
         self.client = client
         self.settings = settings
+        self.clock = clock
 
     def declare(
         self,
@@ -54,7 +57,7 @@ class IncidentService:
         dedupe_key: str | None = None,
         now: datetime | None = None,
     ) -> DeclareResult:
-        now = now or utcnow()
+        now = now or self.clock()
         pending = Incident(
             number=0,
             title=title,

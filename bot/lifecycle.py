@@ -31,7 +31,7 @@ from bot.transitions import (
     status_label,
     status_move,
 )
-from storage.models import Incident, StatusUpdate, TimelineEvent, utcnow
+from storage.models import Incident, StatusUpdate, TimelineEvent
 from storage.repository import DuplicateDelivery
 
 if TYPE_CHECKING:
@@ -138,7 +138,9 @@ class LifecycleService:
         if inc.is_closed:
             return self._closed_refusal(inc)
         topic_before = self._topic(inc)
-        previous = self.services.repo.assign_role(inc.id or 0, role, user_id, actor.user_id)
+        previous = self.services.repo.assign_role(
+            inc.id or 0, role, user_id, actor.user_id, at=self.services.clock()
+        )
         if previous is None:
             return unchanged(f"<@{user_id}> is already the {escape(role)}; nothing changed.")
         outcome = Outcome(True, incident=inc)
@@ -162,7 +164,11 @@ class LifecycleService:
             return self._closed_refusal(inc)
         row = self.services.repo.add_status_update(
             StatusUpdate(
-                incident_id=inc.id or 0, text=text, author_id=actor.user_id, dedupe_key=actor.dedupe_key
+                incident_id=inc.id or 0,
+                text=text,
+                author_id=actor.user_id,
+                dedupe_key=actor.dedupe_key,
+                posted_at=self.services.clock(),
             )
         )
         if row is None:
@@ -191,7 +197,7 @@ class LifecycleService:
 
     def add_note(self, incident: Incident, text: str, when: When | None, actor: Actor) -> Outcome:
         inc = self._fresh(incident)
-        now = utcnow()
+        now = self.services.clock()
         try:
             at = when.resolve(self.tz, now) if when else now
         except FutureTime as exc:
@@ -207,7 +213,7 @@ class LifecycleService:
     def set_time(self, incident: Incident, name: str, when: When, actor: Actor) -> Outcome:
         inc = self._fresh(incident)
         try:
-            at = when.resolve(self.tz, utcnow())
+            at = when.resolve(self.tz, self.services.clock())
         except FutureTime as exc:
             return unchanged(f"`{name}` not changed: {exc}")
         current = self.services.repo.milestones(inc.id or 0)
@@ -279,7 +285,7 @@ class LifecycleService:
         updated = self.services.repo.change_incident_if(inc.id or 0, {"is_closed": False}, is_closed=True)
         if updated is None:
             return unchanged(f"*{blocks.incident_ref(inc)}* was closed at the same moment; nothing changed.")
-        now = utcnow()
+        now = self.services.clock()
         self.services.repo.set_milestone(
             updated.id or 0, "closed", now, actor.user_id, "command", only_if_unset=False
         )
@@ -367,7 +373,7 @@ class LifecycleService:
                 services.client.conversations_join(channel=channel_id)
             except Exception as exc:
                 return unchanged(f"I could not join this channel ({slack_error(exc)}); nothing changed.")
-        now = utcnow()
+        now = self.services.clock()
         pending = Incident(
             number=0,
             title=title,
@@ -433,7 +439,7 @@ class LifecycleService:
 
     def _reach_milestones(self, inc: Incident, status: str, actor: Actor) -> None:
         """The first time a status is reached, its milestone is set to now (if that keeps the order)."""
-        now = utcnow()
+        now = self.services.clock()
         current = self.services.repo.milestones(inc.id or 0)
         for name in milestones_reached(status):
             if name in current:
@@ -451,7 +457,7 @@ class LifecycleService:
         return self.services.repo.add_timeline_event(
             TimelineEvent(
                 incident_id=inc.id or 0,
-                at=at or utcnow(),
+                at=at or self.services.clock(),
                 source="command",
                 kind=kind,
                 text=text,

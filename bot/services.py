@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
@@ -12,6 +14,7 @@ from bot.lifecycle import LifecycleService
 from bot.postmortem import PostmortemService
 from bot.settings import Settings
 from bot.timeline import TimelineService
+from storage.models import utcnow
 from storage.repository import Repository
 
 
@@ -24,13 +27,15 @@ class Services:
     repo: Repository
     client: WebClient
     bot_user_id: str = ""
+    clock: Callable[[], datetime] = utcnow
+    """What "now" is for the domain; the demo replays a past incident on the emulator's clock."""
     incidents: IncidentService = field(init=False)
     lifecycle: LifecycleService = field(init=False)
     timeline: TimelineService = field(init=False)
     postmortem: PostmortemService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.incidents = IncidentService(self.repo, self.client, self.settings)
+        self.incidents = IncidentService(self.repo, self.client, self.settings, clock=lambda: self.clock())
         self.lifecycle = LifecycleService(self)
         self.timeline = TimelineService(self)
         self.postmortem = PostmortemService(self)

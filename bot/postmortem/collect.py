@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bot.postmortem.assemble import Collected, related_links, ts_time
 from bot.postmortem.model import Attachment, ChannelDigest, Entry, Link, MarkedEvent, Reply
 from bot.slack import slack_error
-from storage.models import ChannelMessage, Incident, TimelineEvent, utcnow
+from storage.models import ChannelMessage, Incident, TimelineEvent
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -208,6 +208,6 @@ def collect(
         reactions=dict(settings.config.reactions),
         tz=settings.config.tz,
         draft=draft,
-        now=now or utcnow(),
+        now=now or services.clock(),
         timezone_name=settings.config.timezone,
     )

@@ -126,7 +126,9 @@ class IncidentStore(Store):
             ).all()
             return {r.role: r.user_id for r in rows}
 
-    def assign_role(self, incident_id: int, role: str, user_id: str, assigned_by: str) -> str | None:
+    def assign_role(
+        self, incident_id: int, role: str, user_id: str, assigned_by: str, at: datetime | None = None
+    ) -> str | None:
         """Give ``role`` to ``user_id``; return the previous holder's id, or "" if there was none.
 
         None when the user already holds the role (a no-op).
@@ -141,12 +143,18 @@ class IncidentStore(Store):
             ).all()
             if any(r.user_id == user_id for r in active):
                 return None
-            now = utcnow()
+            now = at or utcnow()
             for row in active:
                 row.ended_at = now
                 s.add(row)
             s.add(
-                RoleAssignment(incident_id=incident_id, role=role, user_id=user_id, assigned_by=assigned_by)
+                RoleAssignment(
+                    incident_id=incident_id,
+                    role=role,
+                    user_id=user_id,
+                    assigned_by=assigned_by,
+                    assigned_at=now,
+                )
             )
             return active[-1].user_id if active else ""
 
