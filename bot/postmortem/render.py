@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import sysconfig
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -16,7 +17,16 @@ from jinja2.sandbox import SandboxedEnvironment
 from bot.postmortem.model import DocumentModel, format_duration
 from bot.text import strip_control
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+def _builtin_dir() -> Path:
+    """The bundled templates: the repo's templates/ (editable install) or <prefix>/share."""
+    in_repo = Path(__file__).resolve().parents[2] / "templates"
+    if in_repo.is_dir():
+        return in_repo
+    return Path(sysconfig.get_path("data")) / "share" / "incident-bot" / "templates"
+
+
+BUILTIN_DIR = _builtin_dir()
 MARKDOWN_TEMPLATE = "postmortem.md.j2"
 HTML_TEMPLATE = "postmortem.html.j2"
 
