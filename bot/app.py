@@ -30,6 +30,7 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+LOG_MISS_TTL = 30.0  # a channel not (yet) an incident's logs without a number for at most this long
 
 
 def create_bolt_app(services: Services) -> App:
@@ -50,41 +51,22 @@ def create_bolt_app(services: Services) -> App:
         log.exception("unhandled error in a listener", exc_info=error)
         return BoltResponse(status=200, body="")
 
-    incident_numbers = ChannelIncidentCache(services)
+    incidents = services.timeline.incidents
 
     @app.middleware
     def bind_incident(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
         """Log lines of a request about an incident channel carry its number (see bot.logs)."""
-        number = incident_numbers.get(context.channel_id) if context.channel_id else None
-        CURRENT_INCIDENT.set(number)
+        incident = None
+        if context.channel_id:
+            try:
+                incident = incidents.get(context.channel_id, negative_ttl=LOG_MISS_TTL)
+            except Exception:
+                incident = None
+        CURRENT_INCIDENT.set(incident.number if incident else None)
         return next()
 
     register_all(app, services)
     return app
-
-
-class ChannelIncidentCache:
-    """channel id → incident number, remembered briefly so the hot path rarely queries."""
-
-    def __init__(self, services: Services, ttl: float = 30.0) -> None:
-        self.services = services
-        self.ttl = ttl
-        self._known: dict[str, tuple[float, int | None]] = {}
-
-    def get(self, channel_id: str) -> int | None:
-        now = time.monotonic()
-        hit = self._known.get(channel_id)
-        if hit and (hit[1] is not None or now - hit[0] < self.ttl):
-            return hit[1]
-        try:
-            incident = self.services.repo.incident_by_channel(channel_id)
-        except Exception:
-            return None
-        number = incident.number if incident else None
-        if len(self._known) > 10_000:
-            self._known.clear()
-        self._known[channel_id] = (now, number)
-        return number
 
 
 class ContextThreadPool(ThreadPoolExecutor):
@@ -140,7 +122,8 @@ def create_asgi(bolt: App, health: HealthCheck) -> Starlette:
         if payload.get("type") == "event_callback":
             if not isinstance(payload.get("event"), dict):
                 return PlainTextResponse("malformed event", status_code=400)
-            await run_in_threadpool(events.submit, bolt_request)
+            if not events.offer(bolt_request):
+                await run_in_threadpool(events.submit, bolt_request)
             return Response(status_code=200)
         return to_starlette_response(await run_in_threadpool(bolt.dispatch, bolt_request))
 

@@ -35,6 +35,14 @@ class EventDispatcher:
         """Queue a verified event; blocks (backpressure) only when the queue is full."""
         self._queue.put(request)
 
+    def offer(self, request: BoltRequest) -> bool:
+        """Queue without waiting (safe on the event loop); False when the queue is full."""
+        try:
+            self._queue.put_nowait(request)
+        except queue.Full:
+            return False
+        return True
+
     def depth(self) -> int:
         return self._queue.qsize()
 

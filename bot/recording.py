@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 class MessageChange:
     """What a message event did to the record, for the timeline to follow."""
 
-    action: str  # recorded | edited | deleted | ignored
+    action: str  # recorded | edited | deleted | ignored | duplicate
     ts: str = ""
     message: ChannelMessage | None = None
 
@@ -46,8 +46,11 @@ class Recorder:
         self.client = client
         self.page_size = page_size
 
-    def on_message_event(self, event: Mapping[str, Any]) -> MessageChange:
-        """Store one ``message`` event of an incident channel (any subtype that changes the record)."""
+    def on_message_event(self, event: Mapping[str, Any], claim_key: str | None = None) -> MessageChange:
+        """Store one ``message`` event of an incident channel (any subtype that changes the record).
+
+        ``claim_key`` claims the delivery with the new or edited message (not with a deletion).
+        """
         channel = str(event.get("channel") or "")
         subtype = event.get("subtype")
         if subtype == "message_changed":
@@ -55,7 +58,8 @@ class Recorder:
             if not msg.get("ts"):
                 return MessageChange("ignored")
             row = message_row(channel, msg)
-            self.repo.record_message(row)
+            if self.repo.record_message(row, claim_key=claim_key).duplicate:
+                return MessageChange("duplicate", row.ts)
             return MessageChange("edited", row.ts, row)
         if subtype == "message_deleted":
             ts = str(event.get("deleted_ts") or "")
@@ -66,7 +70,8 @@ class Recorder:
         if subtype in IGNORED_SUBTYPES or not event.get("ts"):
             return MessageChange("ignored")
         row = message_row(channel, event)
-        self.repo.record_message(row)
+        if self.repo.record_message(row, claim_key=claim_key).duplicate:
+            return MessageChange("duplicate", row.ts)
         return MessageChange("recorded", row.ts, row)
 
     # -- reading Slack back ---------------------------------------------------------------------

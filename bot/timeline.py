@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot import capture, coverage
+from bot.metrics import EVENTS_CAPTURED
 from bot.recording import Heartbeat, MessageChange, Recorder
 from bot.slack import slack_error
 from bot.text import to_plain
@@ -64,6 +65,31 @@ class NameCache:
         return self._get("channel", channel_id)
 
 
+class ChannelIncidents:
+    """channel id → its active incident, remembered for a while: the capture hot path asks for
+    every event. An incident channel stays one, so a hit is kept ``ttl`` seconds; a miss is only
+    reused within ``negative_ttl`` given by the caller (a channel may become an incident's)."""
+
+    def __init__(self, lookup: Callable[[str], Incident | None], ttl: float = 30.0) -> None:
+        self.lookup = lookup
+        self.ttl = ttl
+        self._known: dict[str, tuple[float, Incident | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, channel_id: str, negative_ttl: float = 0.0) -> Incident | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._known.get(channel_id)
+        if hit is not None and now - hit[0] < (self.ttl if hit[1] is not None else negative_ttl):
+            return hit[1]
+        incident = self.lookup(channel_id)
+        with self._lock:
+            if len(self._known) > 10_000:
+                self._known.clear()
+            self._known[channel_id] = (now, incident)
+        return incident
+
+
 @dataclass(frozen=True)
 class Capture:
     event: TimelineEvent
@@ -78,6 +104,7 @@ class TimelineService:
         self.recorder = Recorder(services.repo, services.client, services.settings.config.history_page_size)
         self.names = NameCache(self._user_name, self._channel_name)
         self.heartbeat: Heartbeat | None = None
+        self.incidents = ChannelIncidents(services.repo.incident_by_channel)
 
     @property
     def reactions(self) -> Mapping[str, str]:
@@ -107,9 +134,11 @@ class TimelineService:
         return to_plain(text, self.names.user, self.names.channel)
 
     # -- recording -------------------------------------------------------------------------------
-    def on_message(self, incident: Incident, event: Mapping[str, Any]) -> MessageChange:
+    def on_message(
+        self, incident: Incident, event: Mapping[str, Any], claim_key: str | None = None
+    ) -> MessageChange:
         """Record a message event; a captured message's edit or deletion follows on the timeline."""
-        change = self.recorder.on_message_event(event)
+        change = self.recorder.on_message_event(event, claim_key)
         assert incident.id is not None
         if change.action == "edited" and change.message is not None:
             msg = change.message
@@ -142,10 +171,8 @@ class TimelineService:
             return None
 
     def _event(self, incident: Incident, ts: str, kind: str, actor: str, source: str) -> TimelineEvent | None:
+        """The message's event, created (hidden until marked) from the recorded message."""
         assert incident.id is not None and incident.channel_id is not None
-        event = self.repo.event_for_message(incident.id, ts)
-        if event is not None:
-            return event
         msg = self._message(incident.channel_id, ts)
         if msg is None or msg.deleted:
             log.info("INC-%s: message %s not found; not captured", incident.number, ts)
@@ -179,12 +206,27 @@ class TimelineService:
         active: bool,
         changed_ts: str,
         source: str = "reaction",
+        claim_key: str | None = None,
     ) -> Capture | None:
-        """Add or remove one mark on a message's event; confirm visibly when it appears/disappears."""
-        event = self._event(incident, ts, kind, user_id, source)
-        if event is None or event.id is None:
+        """Add or remove one mark on a message's event; confirm visibly when it appears/disappears.
+
+        With ``claim_key`` (the delivery), claiming it and applying the mark are one unit of work;
+        None when the delivery was already handled or the message cannot be found.
+        """
+        assert incident.id is not None
+        event, change = self.repo.mark_message(
+            incident.id, ts, kind, reaction, user_id, active, changed_ts, claim_key
+        )
+        if event is None:
+            if self._event(incident, ts, kind, user_id, source) is None:
+                return None
+            event, change = self.repo.mark_message(
+                incident.id, ts, kind, reaction, user_id, active, changed_ts, claim_key
+            )
+        if event is None or change.duplicate:
             return None
-        change = self.repo.set_mark(event.id, kind, reaction, user_id, active, changed_ts)
+        if change.visibility == "shown":
+            EVENTS_CAPTURED.labels(source).inc()
         if change.visibility is not None and incident.channel_id and not event.source_deleted:
             self._confirm(incident.channel_id, ts, add=change.visibility == "shown")
         return Capture(event, change)
@@ -203,13 +245,20 @@ class TimelineService:
                 )
 
     def on_reaction(
-        self, incident: Incident, ts: str, reaction: str, user_id: str, added: bool, event_ts: str
+        self,
+        incident: Incident,
+        ts: str,
+        reaction: str,
+        user_id: str,
+        added: bool,
+        event_ts: str,
+        claim_key: str | None = None,
     ) -> None:
         kind = self.kind_of(reaction)
         if kind is None:
             return
         name = capture.reaction_name(reaction)
-        self.mark(incident, ts, kind, name, user_id, active=added, changed_ts=event_ts)
+        self.mark(incident, ts, kind, name, user_id, active=added, changed_ts=event_ts, claim_key=claim_key)
 
     # -- catch-up --------------------------------------------------------------------------------
     def backfill_channel(self, incident: Incident) -> int:

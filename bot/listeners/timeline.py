@@ -54,7 +54,7 @@ def register(app: App, services: Services) -> None:
     timeline = services.timeline
 
     def incident_for(channel: str | None) -> Incident | None:
-        return services.repo.incident_by_channel(channel) if channel else None
+        return timeline.incidents.get(channel) if channel else None
 
     def in_a_channel(event: dict[str, Any]) -> bool:
         return event.get("channel_type") in ("channel", "group")
@@ -64,7 +64,11 @@ def register(app: App, services: Services) -> None:
         incident = incident_for(event.get("channel"))
         if incident is None:
             return
-        once(services, f"ev:{body.get('event_id')}", lambda: timeline.on_message(incident, event))
+        key = f"ev:{body.get('event_id')}"
+        if event.get("subtype") == "message_deleted":
+            once(services, key, lambda: timeline.on_message(incident, event))
+        else:  # the delivery is claimed with the message it records: one unit of work
+            timeline.on_message(incident, event, claim_key=key)
 
     def on_reaction(body: dict[str, Any], event: dict[str, Any], added: bool) -> None:
         item = event.get("item") or {}
@@ -76,17 +80,14 @@ def register(app: App, services: Services) -> None:
         incident = incident_for(item.get("channel"))
         if incident is None:
             return
-        once(
-            services,
-            f"ev:{body.get('event_id')}",
-            lambda: timeline.on_reaction(
-                incident,
-                str(item["ts"]),
-                event["reaction"],
-                user,
-                added,
-                str(event.get("event_ts") or item["ts"]),
-            ),
+        timeline.on_reaction(
+            incident,
+            str(item["ts"]),
+            event["reaction"],
+            user,
+            added,
+            str(event.get("event_ts") or item["ts"]),
+            claim_key=f"ev:{body.get('event_id')}",
         )
 
     @app.event("reaction_added")

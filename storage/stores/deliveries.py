@@ -6,13 +6,27 @@ from datetime import timedelta
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from storage.db import session_scope
 from storage.models import ProcessedEvent, utcnow
 from storage.stores import Store
 
 CLAIM_STALE_AFTER = timedelta(seconds=60)
+
+
+def claim_done_in(s: Session, key: str, kind: str = "event") -> bool:
+    """Record a delivery as handled inside the caller's unit of work; False if it already was.
+
+    The work and its claim commit together, so a crash leaves neither behind. Two concurrent
+    first deliveries both pass the check; the second fails on the key at commit (IntegrityError)
+    and, retried, sees the first one's row.
+    """
+    if s.get(ProcessedEvent, key) is not None:
+        return False
+    s.add(ProcessedEvent(key=key, kind=kind, state="done", done_at=utcnow()))
+    s.flush()
+    return True
 
 
 class DeliveryStore(Store):

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from storage.db import session_scope
 from storage.models import ChannelMessage, Heartbeat, Incident, Milestone, RecordedWindow, utcnow
 from storage.stores import Store
+from storage.stores.deliveries import claim_done_in
 from storage.stores.timeline import ts_key
 
 
@@ -24,19 +25,25 @@ class Recorded:
 
     added: bool = False
     updated: bool = False
+    duplicate: bool = False  # the delivery (claim key) was already handled; nothing was written
 
 
 class RecordingStore(Store):
     # -- messages -----------------------------------------------------------------------------
-    def record_message(self, msg: ChannelMessage, *, overwrite: bool = False) -> Recorded:
+    def record_message(
+        self, msg: ChannelMessage, *, overwrite: bool = False, claim_key: str | None = None
+    ) -> Recorded:
         """Insert a message, or update the stored one.
 
         ``overwrite`` (a fresh copy from Slack) replaces text, files and reactions; otherwise an
         existing row is only updated by a newer edit. A deleted message stays deleted.
+        ``claim_key`` (the delivery) is claimed in the same unit of work.
         """
-        for _ in range(2):
+        for _ in range(3):
             try:
                 with session_scope(self.engine) as s:
+                    if claim_key is not None and not claim_done_in(s, claim_key):
+                        return Recorded(duplicate=True)
                     row = s.exec(
                         select(ChannelMessage)
                         .where(ChannelMessage.channel_id == msg.channel_id, ChannelMessage.ts == msg.ts)

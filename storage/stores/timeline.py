@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from storage.db import session_scope
 from storage.models import TimelineAudit, TimelineEvent, TimelineMark, utcnow
 from storage.stores import Store
+from storage.stores.deliveries import claim_done_in
 
 PENDING = "pending"  # a new event before its first mark is stored
 
@@ -33,6 +34,7 @@ class MarkChange:
 
     changed: bool = False
     visibility: str | None = None
+    duplicate: bool = False  # the delivery was already handled; nothing was applied
 
 
 class TimelineStore(Store):
@@ -117,47 +119,47 @@ class TimelineStore(Store):
     def _set_mark(
         self, event_id: int, kind: str, reaction: str, user_id: str, active: bool, changed_ts: str, actor: str
     ) -> MarkChange:
-        now = utcnow()
         with session_scope(self.engine) as s:
             event = s.exec(select(TimelineEvent).where(TimelineEvent.id == event_id).with_for_update()).one()
-            mark = s.exec(
-                select(TimelineMark).where(
-                    TimelineMark.event_id == event_id,
-                    TimelineMark.kind == kind,
-                    TimelineMark.reaction == reaction,
-                    TimelineMark.user_id == user_id,
-                )
-            ).first()
-            if mark is None:
-                mark = TimelineMark(event_id=event_id, kind=kind, reaction=reaction, user_id=user_id)
-                if not active:
-                    mark.removed_at, mark.removed_by, mark.changed_ts = now, actor, changed_ts
-                    s.add(mark)
-                    return MarkChange()
-            elif mark.changed_ts is not None and ts_key(changed_ts) <= ts_key(mark.changed_ts):
-                return MarkChange()
-            was_active = mark.id is not None and mark.removed_at is None
-            mark.changed_ts = changed_ts
-            if active:
-                mark.removed_at, mark.removed_by = None, None
-            elif was_active:
-                mark.removed_at, mark.removed_by = now, actor
-            s.add(mark)
-            if active == was_active:
-                return MarkChange()
-            s.add(
-                TimelineAudit(
-                    event_id=event_id,
-                    at=now,
-                    actor_id=actor,
-                    action="mark" if active else "unmark",
-                    kind=kind,
-                    reaction=reaction,
-                )
-            )
-            s.flush()
-            reason = "source message deleted" if event.source_deleted else "last capturing mark removed"
-            return MarkChange(True, _apply_visibility(s, event, actor, reason, now))
+            return _apply_mark(s, event, kind, reaction, user_id, active, changed_ts, actor)
+
+    def mark_message(
+        self,
+        incident_id: int,
+        message_ts: str,
+        kind: str,
+        reaction: str,
+        user_id: str,
+        active: bool,
+        changed_ts: str,
+        claim_key: str | None = None,
+    ) -> tuple[TimelineEvent | None, MarkChange]:
+        """The capture hot path in one unit of work: claim the delivery (``claim_key``), find the
+        message's event, apply the mark as ``set_mark`` does.
+
+        ``(None, MarkChange())`` when the message has no event yet (nothing was claimed: create it
+        with ``ensure_message_event`` and call again); ``duplicate`` when the delivery was handled.
+        """
+        for attempt in range(3):
+            try:
+                with session_scope(self.engine) as s:
+                    event = s.exec(
+                        select(TimelineEvent)
+                        .where(
+                            TimelineEvent.incident_id == incident_id, TimelineEvent.message_ts == message_ts
+                        )
+                        .with_for_update()
+                    ).first()
+                    if event is None:
+                        return None, MarkChange()
+                    if claim_key is not None and not claim_done_in(s, claim_key):
+                        return event, MarkChange(duplicate=True)
+                    change = _apply_mark(s, event, kind, reaction, user_id, active, changed_ts, user_id)
+                    return event, change
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def hide_deleted_source(self, incident_id: int, message_ts: str, at: datetime | None = None) -> bool:
         """The captured message was deleted in Slack: hide the event and say so. True if it changed."""
@@ -235,6 +237,58 @@ class TimelineStore(Store):
                 .where(TimelineAudit.event_id == event_id)
                 .order_by(col(TimelineAudit.id))
             ).all()
+
+
+def _apply_mark(
+    s: Session,
+    event: TimelineEvent,
+    kind: str,
+    reaction: str,
+    user_id: str,
+    active: bool,
+    changed_ts: str,
+    actor: str,
+) -> MarkChange:
+    now = utcnow()
+    event_id = event.id or 0
+    mark = s.exec(
+        select(TimelineMark).where(
+            TimelineMark.event_id == event_id,
+            TimelineMark.kind == kind,
+            TimelineMark.reaction == reaction,
+            TimelineMark.user_id == user_id,
+        )
+    ).first()
+    if mark is None:
+        mark = TimelineMark(event_id=event_id, kind=kind, reaction=reaction, user_id=user_id)
+        if not active:
+            mark.removed_at, mark.removed_by, mark.changed_ts = now, actor, changed_ts
+            s.add(mark)
+            return MarkChange()
+    elif mark.changed_ts is not None and ts_key(changed_ts) <= ts_key(mark.changed_ts):
+        return MarkChange()
+    was_active = mark.id is not None and mark.removed_at is None
+    mark.changed_ts = changed_ts
+    if active:
+        mark.removed_at, mark.removed_by = None, None
+    elif was_active:
+        mark.removed_at, mark.removed_by = now, actor
+    s.add(mark)
+    if active == was_active:
+        return MarkChange()
+    s.add(
+        TimelineAudit(
+            event_id=event_id,
+            at=now,
+            actor_id=actor,
+            action="mark" if active else "unmark",
+            kind=kind,
+            reaction=reaction,
+        )
+    )
+    s.flush()
+    reason = "source message deleted" if event.source_deleted else "last capturing mark removed"
+    return MarkChange(True, _apply_visibility(s, event, actor, reason, now))
 
 
 def _apply_visibility(s: Session, event: TimelineEvent, actor: str, reason: str, now: datetime) -> str | None:
