@@ -61,7 +61,7 @@ def incident(bot: BotServer, number: int = 1) -> Incident:
 
 
 def declare(bot: BotServer, emu: Any, user: str, channel: str, text: str = "sev3 Login fails") -> Incident:
-    emu.slash_command(user, channel, f"declare {text}")
+    command(bot, emu, user, channel, f"declare {text}")  # waits until declare is done, reply included
     inc = wait_for(
         lambda: next((i for i in rows(bot, Incident) if i.state == "active" and i.card_ts), None),
         what="declared incident with its card",
