@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk.errors import SlackApiError
 
+from bot.metrics import JOBS_FIRED
 from bot.reminders import ARCHIVE, ARCHIVE_NOTICE, Due, IncidentState, due_reminders, slot_time
 from bot.settings import ReminderConfig
 from bot.slack import slack_error
@@ -159,6 +160,7 @@ class ReminderSweeper:
             repo.release_reminder(claim.id)
             raise
         repo.finish_reminder(claim.id, now, sent_ts=ts)
+        JOBS_FIRED.labels(due.kind).inc()
         log.info("sent reminder %s %s for incident %s", due.kind, due.slot, due.incident_id)
         return Sent(due.incident_id, due.kind, due.slot, ts=ts)
 
