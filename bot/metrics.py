@@ -6,6 +6,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from slack_sdk import WebClient
+from slack_sdk.http_retry import HttpResponse
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -57,7 +58,13 @@ class CountedRateLimitRetry(_CountsRetries, RateLimitErrorRetryHandler):
 
 
 class CountedServerErrorRetry(_CountsRetries, ServerErrorRetryHandler):
+    """Also retries 502 and 504 (a gateway in front of Slack), which slack_sdk's handler does not."""
+
     reason = "server_error"
+    RETRIED = frozenset({500, 502, 503, 504})
+
+    def _can_retry(self, *, response: HttpResponse | None = None, **_: Any) -> bool:
+        return response is not None and response.status_code in self.RETRIED
 
 
 class MeteredWebClient(WebClient):

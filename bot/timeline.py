@@ -289,8 +289,12 @@ class TimelineService:
         covered += [(w.start, w.end) for w in self.repo.recorded_windows(incident.channel_id)]
         return coverage.gaps((incident.created_at, now), covered)
 
-    def reconcile(self, incident: Incident) -> dict[str, int]:
-        """Fill only the gaps: messages, replies, edits and reactions made while no bot recorded."""
+    def reconcile(self, incident: Incident, recheck_since: datetime | None = None) -> dict[str, int]:
+        """Fill only the gaps: messages, replies, edits and reactions made while no bot recorded.
+
+        ``recheck_since`` treats everything since then as a gap: deliveries Slack dropped while a
+        bot was up leave no gap in the heartbeats, only a re-read finds them.
+        """
         counts = dict.fromkeys(
             (
                 "history_calls",
@@ -306,7 +310,7 @@ class TimelineService:
             return counts
         channel = incident.channel_id
         now = utcnow()
-        gaps = self.gaps(incident, now)
+        gaps = [(recheck_since, now)] if recheck_since is not None else self.gaps(incident, now)
         if not gaps:
             return counts
         fresh: dict[str, dict[str, Any]] = {}
