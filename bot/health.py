@@ -13,6 +13,8 @@ from bot.slack import slack_error
 from storage.db import ping
 
 SLACK_CHECK_EVERY = 60.0
+# States that are reported but do not fail the check (a socket reconnecting within its grace period).
+PASSING = frozenset({"ok", "connecting"})
 
 
 class HealthCheck:
@@ -50,5 +52,5 @@ class HealthCheck:
     def report(self) -> dict[str, object]:
         checks = {"database": self._database(), "slack": self._slack_auth()}
         checks.update({name: probe() for name, probe in self.extra.items()})
-        failing = sorted(name for name, state in checks.items() if state != "ok")
+        failing = sorted(name for name, state in checks.items() if state not in PASSING)
         return {"status": "ok" if not failing else "failing", "failing": failing, "checks": checks}

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 
 import uvicorn
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine, make_url
@@ -19,6 +20,7 @@ from bot.scheduler import Scheduler
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.slack import make_client, slack_error
+from bot.socket_mode import SocketModeError, SocketModeRunner, check_app_token
 from storage.db import make_engine, ping
 from storage.migrate import upgrade
 
@@ -95,43 +97,46 @@ def prepare(settings: Settings) -> Runtime:
 
 def serve(settings: Settings, socket_mode: bool = False, port: int | None = None) -> int:
     logs.configure(settings.log_level, settings.log_format, settings.secrets())
+    use_socket = socket_mode or settings.slack_app_token is not None
     try:
+        if use_socket and settings.slack_app_token is None:
+            raise StartupError("--socket-mode needs SLACK_APP_TOKEN (the app-level token, xapp-…)")
         runtime = prepare(settings)
+        bolt = create_bolt_app(runtime.services)
+        sockets = start_socket_mode(bolt, settings, runtime.health) if use_socket else None
     except StartupError as exc:
         print(f"incident-bot: cannot start: {exc}", file=sys.stderr)
         return 2
-    bolt = create_bolt_app(runtime.services)
     asgi = create_asgi(bolt, runtime.health)
-    use_socket = socket_mode or settings.slack_app_token is not None
-    if use_socket:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        assert settings.slack_app_token is not None, "--socket-mode needs SLACK_APP_TOKEN"
-        handler = SocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
-        try:
-            handler.connect()
-        except Exception as exc:
-            print(
-                f"incident-bot: cannot start: Socket Mode connection failed: {slack_error(exc)}",
-                file=sys.stderr,
-            )
-            return 2
-        runtime.health.extra["socket_mode"] = lambda: (
-            "ok" if handler.client.is_connected() else "disconnected"
-        )
     scheduler = Scheduler(runtime.services).start()
     runtime.health.extra["scheduler"] = scheduler.health
     log.info(
         "incident-bot serving on port %s (%s)", port or settings.port, "socket mode" if use_socket else "http"
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it with this handler in place, so
-    # the scheduler stops next (a sweep in progress finishes) and the process exits 0.
+    # the socket closes (acked events finish), the scheduler stops next and the process exits 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(asgi, host="0.0.0.0", port=port or settings.port, log_level="warning", access_log=False)
     finally:
+        if sockets is not None:
+            sockets.close()
         scheduler.shutdown(wait=True)
     return 0
+
+
+def start_socket_mode(bolt: App, settings: Settings, health: HealthCheck) -> SocketModeRunner:
+    """Check the app token, open the socket, and report its state in /healthz as `socket_mode`."""
+    assert settings.slack_app_token is not None
+    token = settings.slack_app_token.get_secret_value()
+    try:
+        check_app_token(token, settings.slack_api_url)
+        runner = SocketModeRunner(bolt, token)
+        runner.connect()
+    except SocketModeError as exc:
+        raise StartupError(str(exc)) from exc
+    health.extra["socket_mode"] = runner.state
+    return runner
 
 
 def _exit_cleanly(signum: int, _frame: object) -> None:

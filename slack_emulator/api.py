@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("slack_emulator.api")
 
 Response = tuple[int, dict[str, Any], dict[str, str]]
+# Methods that take the app-level token (xapp-) instead of the bot token.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 
 def dispatch(emu: SlackEmulator, method: str, args: dict[str, Any], auth_header: str | None) -> Response:
@@ -44,7 +46,7 @@ def _dispatch(emu: SlackEmulator, method: str, args: dict[str, Any], auth_header
     token = token or (str(args["token"]) if args.get("token") else None)
     if not token:
         return 200, {"ok": False, "error": "not_authed"}, {}
-    if token != emu.bot_token:
+    if token != (emu.app_token if method in APP_TOKEN_METHODS else emu.bot_token):
         return 200, {"ok": False, "error": "invalid_auth"}, {}
     problems = spec.check_call(method, args)
     if problems:
@@ -93,6 +95,7 @@ def _dispatch(emu: SlackEmulator, method: str, args: dict[str, Any], auth_header
         page_max=lambda m: (
             PROFILE_2025_PAGE_MAX if emu.rate_limits == "2025" and m in PROFILE_2025_METHODS else None
         ),
+        extra={"socket_url": emu.sockets.issue_url},
     )
     try:
         with emu.ws.lock:

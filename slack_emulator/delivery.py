@@ -1,4 +1,5 @@
-"""Signed requests to the bot's Request URL(s), with Slack's retry behaviour."""
+"""Deliveries to the bot, with Slack's retry behaviour: signed HTTP requests to the Request URL(s)
+(transport "http"), or envelopes over the app's Socket Mode connections (transport "socket")."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from typing import Any
 
 import httpx
 
+from .socket_mode import Envelope, SocketConnection, SocketHub, envelope_for
+
 log = logging.getLogger("slack_emulator.delivery")
 
 MODES = ("round_robin", "broadcast")
+TRANSPORTS = ("http", "socket")
 
 
 @dataclass
@@ -65,9 +69,17 @@ class Deliverer:
         mode: str,
         ack_timeout: float,
         retry_delays: tuple[float, ...],
+        sockets: SocketHub | None = None,
+        transport: str = "http",
+        reconnect_wait: float = 5.0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"delivery_mode must be one of {MODES}")
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {TRANSPORTS}")
+        self.sockets = sockets
+        self.transport = transport
+        self.reconnect_wait = reconnect_wait
         self.signing_secret = signing_secret
         self.request_urls: list[str] = list(request_urls or [])
         self.mode = mode
@@ -113,7 +125,9 @@ class Deliverer:
     def send(
         self, body: bytes, content_type: str, *, kind: str, retry: bool, template: Delivery | None = None
     ) -> Delivery:
-        """Deliver to one URL (round robin) or to all (broadcast); returns the Delivery."""
+        """Deliver to one URL/connection (round robin) or to all (broadcast); returns the Delivery."""
+        if self.transport == "socket":
+            return self._send_socket(body, content_type, kind, retry, template)
         urls: list[str | None]
         if self.mode == "broadcast":
             with self._lock:
@@ -134,18 +148,7 @@ class Deliverer:
         retry: bool,
         template: Delivery | None,
     ) -> Delivery:
-        d = Delivery(kind=kind)
-        if template is not None:
-            d.ts, d.event_id, d.trigger_id, d.view_id = (
-                template.ts,
-                template.event_id,
-                template.trigger_id,
-                template.view_id,
-            )
-        try:
-            d.payload = json.loads(body) if content_type.startswith("application/json") else body.decode()
-        except ValueError:
-            d.payload = body.decode(errors="replace")
+        d = _new_delivery(body, content_type, kind, template)
         max_attempts = 1 + (len(self.retry_delays) if retry else 0)
         reason: str | None = None
         for attempt in range(max_attempts):
@@ -181,6 +184,60 @@ class Deliverer:
             log.info("delivery %s to %s failed (%s), attempt %d", kind, url, reason, attempt + 1)
         if not d.ok and d.error is None:
             d.error = reason or f"http {d.status}"
+        with self._lock:
+            self.log.append(d)
+        return d
+
+    # ------------------------------------------------------------------ Socket Mode
+    def _send_socket(
+        self, body: bytes, content_type: str, kind: str, retry: bool, template: Delivery | None
+    ) -> Delivery:
+        assert self.sockets is not None
+        targets: list[SocketConnection | None] = [None]
+        if self.mode == "broadcast":
+            targets = list(self.sockets.usable()) or [None]
+        results = [self._socket_one(conn, body, content_type, kind, retry, template) for conn in targets]
+        first = results[0]
+        first.results = results
+        return first
+
+    def _socket_one(
+        self,
+        fixed: SocketConnection | None,
+        body: bytes,
+        content_type: str,
+        kind: str,
+        retry: bool,
+        template: Delivery | None,
+    ) -> Delivery:
+        """One envelope until acked: a retry (events only) is a new envelope with retry_attempt + 1."""
+        assert self.sockets is not None
+        d = _new_delivery(body, content_type, kind, template)
+        env_type, payload, accepts = envelope_for(body, content_type)
+        max_attempts = 1 + (len(self.retry_delays) if retry else 0)
+        reason = ""
+        for attempt in range(max_attempts):
+            if attempt:
+                time.sleep(self.retry_delays[attempt - 1])
+            conn = fixed if fixed is not None and attempt == 0 and fixed.usable else None
+            conn = conn or self.sockets.next_connection(self.reconnect_wait)
+            d.attempts = attempt + 1
+            if conn is None:
+                d.status, d.body, reason = None, "", "no_connection"
+                d.retry_reasons.append(reason)
+                continue
+            envelope = Envelope(env_type, payload, accepts, attempt, reason if attempt else "")
+            outcome = self.sockets.exchange(conn, envelope, self.ack_timeout)
+            d.url = f"socket:{outcome.connection}"
+            if outcome.acked:
+                d.status, d.error = 200, None
+                d.body = json.dumps(outcome.payload) if outcome.payload is not None else ""
+                break
+            d.status, d.body, reason = None, "", "timeout"
+            d.retry_reasons.append(reason)
+            log.info("socket delivery %s on %s not acked, attempt %d", kind, outcome.connection, attempt + 1)
+        if not d.ok:
+            d.error = reason or "not delivered"
         with self._lock:
             self.log.append(d)
         return d
@@ -223,3 +280,19 @@ class Deliverer:
             self._queue.put(None)
             self._worker.join(timeout=5)
         self._client.close()
+
+
+def _new_delivery(body: bytes, content_type: str, kind: str, template: Delivery | None) -> Delivery:
+    d = Delivery(kind=kind)
+    if template is not None:
+        d.ts, d.event_id, d.trigger_id, d.view_id = (
+            template.ts,
+            template.event_id,
+            template.trigger_id,
+            template.view_id,
+        )
+    try:
+        d.payload = json.loads(body) if content_type.startswith("application/json") else body.decode()
+    except ValueError:
+        d.payload = body.decode(errors="replace")
+    return d

@@ -23,6 +23,7 @@ from .methods import load_all
 from .methods.conversations import check_name
 from .payloads import event_envelope
 from .ratelimit import RateLimiter
+from .socket_mode import SocketHub
 from .state import Call, Workspace
 
 log = logging.getLogger("slack_emulator")
@@ -60,7 +61,13 @@ class SlackEmulator(UserActions):
         rate_limit_clock: str = "real",
         bot_name: str = "incident-bot",
         event_subscriptions: Iterable[str] | None = None,
+        transport: str = "http",
+        socket_reconnect_wait: float = 5.0,
     ) -> None:
+        """`transport`: "http" POSTs signed requests to `request_urls`; "socket" sends envelopes over
+        the app's open Socket Mode connections (never HTTP; `deliver_raw` stays a raw HTTP POST).
+        `socket_reconnect_wait`: with no connection open, how long after the last one closed a
+        delivery waits for the app to reconnect before the attempt fails."""
         load_all()
         # None: deliver every event type the emulator produces except app_mention. Otherwise only
         # these (manifest names like "message.channels" / "reaction_added", or plain "message").
@@ -79,10 +86,20 @@ class SlackEmulator(UserActions):
         self.ws = Workspace(self.clock)
         self.limiter = RateLimiter(self.clock, rate_limits, rate_limit_scale)
         self.faults = Faults()
-        self.deliverer = Deliverer(signing_secret, request_urls, delivery_mode, ack_timeout, retry_delays)
         self.team_id = self.ws.team_id
         self.bot_id = self.ws.new_id("B")
         self.app_id = self.ws.new_id("A")
+        self.sockets = SocketHub(self.app_id)
+        self.deliverer = Deliverer(
+            signing_secret,
+            request_urls,
+            delivery_mode,
+            ack_timeout,
+            retry_delays,
+            self.sockets,
+            transport,
+            socket_reconnect_wait,
+        )
         self.bot_user_id = self.ws.add_user(bot_name, bot_name, is_bot=True, bot_id=self.bot_id)
         self.ws.users[self.bot_user_id]["profile"]["api_app_id"] = self.app_id
         self.ws.bot_profile = {
@@ -119,6 +136,7 @@ class SlackEmulator(UserActions):
         real_port = sock.getsockname()[1]
         self.base_url = f"http://{host}:{real_port}"
         self.api_url = f"{self.base_url}/api/"
+        self.sockets.base_url = self.base_url
         config = uvicorn.Config(build_app(self), log_level="warning", lifespan="off", access_log=False)
         self._server = _Server(config)
         self._thread = threading.Thread(
@@ -134,7 +152,9 @@ class SlackEmulator(UserActions):
         return self.api_url
 
     def stop(self) -> None:
+        self.sockets.stop()
         self.deliverer.wait_idle(timeout=5)
+        self.sockets.close_all()
         if self._server is not None:
             self._server.should_exit = True
             if self._thread is not None:
@@ -167,6 +187,18 @@ class SlackEmulator(UserActions):
     @request_urls.setter
     def request_urls(self, urls: list[str]) -> None:
         self.deliverer.request_urls = list(urls)
+
+    @property
+    def transport(self) -> str:
+        return self.deliverer.transport
+
+    @transport.setter
+    def transport(self, transport: str) -> None:
+        from .delivery import TRANSPORTS
+
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {TRANSPORTS}")
+        self.deliverer.transport = transport
 
     @property
     def delivery_mode(self) -> str:
@@ -382,7 +414,32 @@ class SlackEmulator(UserActions):
     @property
     def violations(self) -> list[str]:
         with self.ws.lock:
-            return list(self.ws.violations)
+            return list(self.ws.violations) + list(self.sockets.violations)
+
+    # ------------------------------------------------------------------ Socket Mode
+    def socket_connections(self) -> list[dict[str, Any]]:
+        """The app's open Socket Mode connections: id, envelopes sent, draining (told to disconnect)."""
+        return [
+            {"id": c.id, "envelopes_sent": c.envelopes_sent, "draining": c.draining}
+            for c in self.sockets.open_connections()
+        ]
+
+    def wait_socket_connections(self, n: int = 1, timeout: float = 10.0) -> bool:
+        """Block until at least n connections can take envelopes."""
+        return self.sockets.wait_connections(n, timeout)
+
+    def disconnect_sockets(self, reason: str = "refresh_requested", close_after: float = 10.0) -> int:
+        """Send Slack's `disconnect` message (refresh_requested / warning / link_disabled) on every
+        connection; no new envelopes go to them; each is closed after `close_after` s if still open."""
+        return self.sockets.disconnect(reason, close_after)
+
+    def drop_sockets(self) -> int:
+        """Drop every open connection abruptly (no close frame, no `disconnect`)."""
+        return self.sockets.drop()
+
+    def drop_socket_after(self, n: int = 1) -> None:
+        """Drop the connection carrying the n-th next envelope right after sending it (before any ack)."""
+        self.sockets.drop_after(n)
 
     # ------------------------------------------------------------------ faults
     def inject_fault(

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from .api import dispatch
 from .control import control_routes
@@ -108,6 +108,7 @@ def build_app(emu: SlackEmulator) -> Starlette:
         Route("/_upload/{file_id}", upload, methods=["POST", "PUT"]),
         Route("/_response/{rid}", response_url, methods=["POST"]),
         Route("/_files/{file_id}/{rest:path}", file_download, methods=["GET"]),
+        WebSocketRoute("/link/", emu.sockets.serve),
         Mount("/_emulator", routes=control_routes(emu)),
     ]
     return Starlette(routes=routes)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import BOT_TOKEN, SIGNING_SECRET, BotServer
+from harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TRANSPORTS, BotServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -54,7 +54,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 def emulator() -> Iterator[object]:
     from slack_emulator import SlackEmulator
 
-    emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
+    emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN, app_token=APP_TOKEN)
     emu.start()
     try:
         yield emu
@@ -96,10 +96,10 @@ def settings(emulator: object, database_url: str, channels: dict[str, str], tmp_
     )
 
 
-@pytest.fixture
-def bot(settings: Settings, emulator: object) -> Iterator[BotServer]:
-    server = BotServer(settings).start()
-    emulator.request_urls = [server.url]  # type: ignore[attr-defined]
+@pytest.fixture(params=TRANSPORTS, ids=TRANSPORTS)
+def bot(request: pytest.FixtureRequest, settings: Settings, emulator: object) -> Iterator[BotServer]:
+    """The real bot, reached over HTTP or over Socket Mode: every test using it runs on both."""
+    server = BotServer(settings, transport=request.param).start().attach(emulator)
     try:
         yield server
     finally:

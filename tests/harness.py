@@ -9,10 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import uvicorn
+from pydantic import SecretStr
 
 from bot.app import create_asgi, create_bolt_app
-from bot.server import Runtime, prepare
+from bot.server import Runtime, prepare, start_socket_mode
 from bot.settings import Settings
+from bot.socket_mode import SocketModeRunner
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-e2e-bot-token-0123456789"
@@ -25,10 +27,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class BotServer:
-    """The bot as `serve` builds it, on a loopback port."""
+TRANSPORTS = ("http", "socket")
 
-    def __init__(self, settings: Settings) -> None:
+
+class BotServer:
+    """The bot as `serve` builds it, on a loopback port (/healthz, /slack/events).
+
+    transport "socket": it also connects over Socket Mode with the emulator's app token, as
+    `serve --socket-mode` does; `attach(emu)` makes the emulator deliver over that socket.
+    """
+
+    def __init__(self, settings: Settings, transport: str = "http") -> None:
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {TRANSPORTS}")
+        self.transport = transport
+        if transport == "socket" and settings.slack_app_token is None:
+            settings = settings.model_copy(update={"slack_app_token": SecretStr(APP_TOKEN)})
+        self.settings = settings
+        self.sockets: list[SocketModeRunner] = []
         self.runtime: Runtime = prepare(settings)
         self.bolt = create_bolt_app(self.runtime.services)
         self.asgi = create_asgi(self.bolt, self.runtime.health)
@@ -57,9 +73,37 @@ class BotServer:
             if time.monotonic() > deadline:
                 raise RuntimeError("bot server did not start")
             time.sleep(0.01)
+        if self.transport == "socket":
+            self.sockets.append(start_socket_mode(self.bolt, self.settings, self.runtime.health))
         return self
 
+    def attach(self, emu: Any) -> BotServer:
+        """Make the emulator deliver to this bot, over its transport (raw HTTP posts still reach it)."""
+        emu.request_urls = [self.url]
+        emu.transport = self.transport
+        if self.transport == "socket":
+            assert emu.wait_socket_connections(1), "the bot's socket is not connected"
+        return self
+
+    def duplicate_deliveries(self, emu: Any, times: int = 2) -> None:
+        """From now on the emulator delivers everything `times` times, as Slack's at-least-once may
+        (HTTP: the URL repeated, broadcast; socket: more connections of this bot, broadcast)."""
+        if self.transport == "socket":
+            token = self.settings.slack_app_token
+            assert token is not None
+            for _ in range(times - 1):
+                extra = SocketModeRunner(self.bolt, token.get_secret_value())
+                extra.connect()
+                self.sockets.append(extra)
+            assert emu.wait_socket_connections(times), "the extra sockets did not connect"
+        else:
+            emu.request_urls = [self.url] * times
+        emu.delivery_mode = "broadcast"
+
     def stop(self) -> None:
+        for runner in self.sockets:
+            runner.close()
+        self.sockets.clear()
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self.bolt.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]

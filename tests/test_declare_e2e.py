@@ -172,8 +172,7 @@ def test_help_and_unknown_answer_ephemerally(bot: BotServer, emulator: Any, peop
 
 def test_duplicate_delivery_creates_one_incident(bot: BotServer, emulator: Any, people, channels) -> None:
     emu = emulator
-    emu.request_urls = [bot.url, bot.url]
-    emu.delivery_mode = "broadcast"
+    bot.duplicate_deliveries(emu)
     emu.slash_command(people["alice"], channels["general"], "declare sev3 Cache stampede")
     wait_for(lambda: any(i.state == "active" for i in rows(bot, Incident)))
     time.sleep(0.3)

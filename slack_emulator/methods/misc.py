@@ -24,6 +24,12 @@ def auth_test(ctx: ApiContext, a: Args) -> dict[str, Any]:
     }
 
 
+@method("apps.connections.open")
+def apps_connections_open(ctx: ApiContext, a: Args) -> dict[str, Any]:
+    """A one-time Socket Mode URL (the caller authenticated with the app-level token)."""
+    return {"url": ctx.extra["socket_url"]()}
+
+
 @method("users.info")
 def users_info(ctx: ApiContext, a: Args) -> dict[str, Any]:
     user = ctx.ws.users.get(a.req("user", "user_not_found"))

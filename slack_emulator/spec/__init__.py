@@ -48,6 +48,7 @@ MISSING_METHODS: dict[str, dict[str, str]] = {
         "title": "string",
         "document_content": "string",
     },
+    "apps.connections.open": {},  # Socket Mode (2021): no arguments, the app-level token authenticates
     "bookmarks.add": {
         "channel_id": "string!",
         "title": "string!",

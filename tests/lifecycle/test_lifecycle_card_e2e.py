@@ -33,8 +33,7 @@ def test_duplicate_delivery_of_a_block_action_runs_once(
     bot: BotServer, emulator: Any, people, channels, inc
 ) -> None:
     emu = emulator
-    emu.request_urls = [bot.url, bot.url]
-    emu.delivery_mode = "broadcast"
+    bot.duplicate_deliveries(emu)
     click(
         bot,
         emu,

@@ -270,8 +270,7 @@ def test_slack_retry_of_a_command_transitions_once(
     bot: BotServer, emulator: Any, people, channels, inc
 ) -> None:
     emu = emulator
-    emu.request_urls = [bot.url, bot.url]
-    emu.delivery_mode = "broadcast"
+    bot.duplicate_deliveries(emu)
     command(bot, emu, people["alice"], inc.channel_id, "status fixed")
     command(bot, emu, people["alice"], inc.channel_id, "update rolling back")
     wait_for(lambda: len(rows(bot, StatusUpdate)) == 1)

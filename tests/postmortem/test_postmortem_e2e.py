@@ -134,8 +134,7 @@ def test_draft_on_demand_then_regenerate_and_duplicate_delivery(
     )
     assert not [m for m in emu.messages(channels["incidents"]) if "investigation document" in m["text"]]
 
-    emu.request_urls = [bot.url, bot.url]
-    emu.delivery_mode = "broadcast"
+    bot.duplicate_deliveries(emu)
     d = emu.slash_command(people["bob"], player.channel, "postmortem")
     wait_for(lambda: len([x for x in documents(bot) if x.state == "published"]) == 2, what="revision 2")
     wait_for(lambda: _claim_done(bot, f"cmd:{d.trigger_id}"), what="the duplicate to settle")

@@ -161,8 +161,7 @@ def test_same_event_delivered_three_times_is_applied_once(
     emu, ch = emulator, incident.channel_id
     ts = post(emu, people["bob"], ch, "p99 latency 4s")
     recorded(bot, ch, ts)
-    emu.request_urls = [bot.url, bot.url, bot.url]
-    emu.delivery_mode = "broadcast"
+    bot.duplicate_deliveries(emu, times=3)
     d = emu.add_reaction(people["alice"], ch, ts, "rotating_light")
     assert [r.status for r in d.results] == [200, 200, 200]
     e = wait_for(lambda: visible_event(bot, incident, ts))

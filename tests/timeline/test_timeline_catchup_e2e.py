@@ -38,8 +38,7 @@ def test_reactions_made_while_the_bot_was_stopped_are_recovered_at_restart(
     assert repo.channel_message(ch, during) is None
     emu.reset_calls()
 
-    restarted = BotServer(settings).start()
-    emu.request_urls = [restarted.url]
+    restarted = BotServer(settings, bot.transport).start().attach(emu)
     try:
 
         def caught_up() -> dict[int, list[str]] | None:
