@@ -1,0 +1,172 @@
+"""Mixed load (messages, reactions, slash commands) at increasing rates: a bare Bolt app, one bot replica
+on SQLite and two replicas on one PostgreSQL database (requests alternate between them, as behind a
+load balancer).
+
+Run: .venv/bin/python bench/load.py [--rates 100,200,400] [--seconds 5] [--postgres URL]
+
+Per request: 60% message events (unique ts, recorded), 30% reaction_added (marks), 10% `/incident list`.
+Reports sustained requests/s (everything stored and drained within 1 s of the last send), ack p50/p99 of
+the bot beside the bare app, errors, lost / duplicated records. PostgreSQL runs against a database it
+creates and drops (never the server's own schemas); skipped without --postgres. Bounded: every rate
+sends for --seconds and waits at most 60 s for the backlog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from reactions import (
+    DRAIN_LIMIT_S,
+    KINDS,
+    MESSAGES,
+    ROOT,
+    Stack,
+    drive,
+    event_envelope,
+    pct,
+    sign,
+)
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+
+def body_for(n: int, channel: str, messages: list[str], team: str) -> tuple[bytes, str]:
+    kind = n % 10
+    if kind < 6:
+        event = {"type": "message", "channel": channel, "channel_type": "channel", "user": "UL0000001",
+                 "text": f"load message {n}", "ts": f"1700000000.{n:06d}", "event_ts": f"1700000000.{n:06d}"}  # fmt: skip
+        return event_envelope(event, f"EvL{n:09d}", team), "application/json"
+    if kind < 9:
+        event = {"type": "reaction_added", "user": f"UL{n:08d}", "reaction": KINDS[n % len(KINDS)],
+                 "item": {"type": "message", "channel": channel, "ts": messages[n % len(messages)]},
+                 "event_ts": f"{time.time():.6f}"}  # fmt: skip
+        return event_envelope(event, f"EvL{n:09d}", team), "application/json"
+    form = {"command": "/incident", "text": "list", "user_id": "UL0000001", "channel_id": channel,
+            "team_id": team, "trigger_id": f"T{n}.{uuid.uuid4().hex[:8]}",
+            "response_url": "http://127.0.0.1:9/nowhere"}  # fmt: skip
+    return urlencode(form).encode(), "application/x-www-form-urlencoded"
+
+
+def expected(unique: list[int]) -> tuple[int, int]:
+    """(messages, reactions) the bot must store for these sequence numbers."""
+    return sum(1 for n in unique if n % 10 < 6), sum(1 for n in unique if 6 <= n % 10 < 9)
+
+
+def counts(engine: Any) -> tuple[int, int, int]:
+    """(load messages recorded, load marks, 'mark' audit rows of load users)."""
+    with engine.connect() as c:
+        msgs = c.execute(text("SELECT count(*) FROM channel_messages WHERE user_id = 'UL0000001'")).scalar()
+        marks = c.execute(text("SELECT count(*) FROM timeline_marks WHERE user_id LIKE 'UL%'")).scalar()
+        audits = c.execute(
+            text("SELECT count(*) FROM timeline_audit WHERE action = 'mark' AND actor_id LIKE 'UL%'")
+        ).scalar()
+    return int(msgs or 0), int(marks or 0), int(audits or 0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rates", default="100,200,400")
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument(
+        "--postgres", help="server URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    args = ap.parse_args()
+    rates = [int(r) for r in args.rates.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    stack = Stack(tmp)
+    admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT") if args.postgres else None
+    pg_name = f"ib_bench_{uuid.uuid4().hex[:10]}"
+    engines: list[Any] = []
+    try:
+        bare = stack.bare()
+        user = stack.user("alice")
+        setups: list[tuple[str, list[str], Any]] = []
+        sqlite_url = f"sqlite:///{tmp / 'one.db'}"
+        setups.append(("1 x SQLite", [stack.bot(ROOT, sqlite_url, "sqlite")], create_engine(sqlite_url)))
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{pg_name}"'))
+            pg_url = make_url(args.postgres).set(database=pg_name).render_as_string(hide_password=False)
+            urls = [stack.bot(ROOT, pg_url, "pg-a"), stack.bot(ROOT, pg_url, "pg-b")]
+            setups.append(("2 x PostgreSQL", urls, create_engine(pg_url)))
+        engines = [e for *_, e in setups]
+        targets = []
+        for label, urls, engine in setups:
+            channel = stack.declare(urls, user, f"Load {label}")
+            messages = [
+                stack.act("post_message", user=user, channel=channel, text=f"target {m}")["result"]["ts"]
+                for m in range(MESSAGES)
+            ]
+            targets.append((label, urls, engine, channel, messages))
+        time.sleep(1.0)
+        print(f"mixed load (60% messages, 30% reactions, 10% commands), {args.seconds:.0f} s per rate, "
+              "1 replay per 20 requests; 2 shared cores run everything\n")  # fmt: skip
+        head = (f"{'target':>15} {'rate':>5} | {'bare p50/p99 ms':>16} | {'bot p50/p99 ms':>16} {'p99 x':>6} {'err':>4} | "
+                f"{'req/s done':>10} {'lag s':>6} {'lost':>5} {'dup':>4}")  # fmt: skip
+        print(head + "\n" + "-" * len(head))
+        first, results = 0, []
+        for rate in rates:
+            for label, urls, engine, channel, messages in targets:
+
+                def request(to: list[str], ch: str = channel, ms: list[str] = messages) -> Any:
+                    def make(n: int, _replay: bool) -> tuple[str, bytes, dict[str, str]]:
+                        body, ctype = body_for(n, ch, ms, stack.team)
+                        return to[n % len(to)], body, sign(body, ctype)
+
+                    return make
+
+                b = asyncio.run(drive(request([bare]), rate, args.seconds, 10**8 + first))
+                m0, k0, a0 = counts(engine)
+                t0 = time.perf_counter()
+                d = asyncio.run(drive(request(urls), rate, args.seconds, first))
+                want_m, want_k = expected(d.unique)
+                deadline = time.perf_counter() + DRAIN_LIMIT_S
+                while time.perf_counter() < deadline:
+                    m, k, a = counts(engine)
+                    if m - m0 >= want_m and k - k0 >= want_k:
+                        break
+                    time.sleep(0.1)
+                done = time.perf_counter() - t0
+                m, k, a = counts(engine)
+                lost = (want_m - (m - m0)) + (want_k - (k - k0))
+                dup = (a - a0) - (k - k0)
+                row = {"target": label, "rate": rate, "bare_p50": pct(b.latencies, 50), "bare_p99": pct(b.latencies, 99),
+                       "bot_p50": pct(d.latencies, 50), "bot_p99": pct(d.latencies, 99), "errors": d.errors,
+                       "req_per_s": d.requests / done, "lag_s": max(0.0, done - d.send_time), "lost": lost, "dup": dup}  # fmt: skip
+                results.append(row)
+                ratio = row["bot_p99"] / row["bare_p99"] if row["bare_p99"] else float("nan")
+                print(f"{label:>15} {rate:>5} | {row['bare_p50']:>7.1f} /{row['bare_p99']:>7.1f} | "
+                      f"{row['bot_p50']:>7.1f} /{row['bot_p99']:>7.1f} {ratio:>5.2f}x {d.errors:>4} | "
+                      f"{row['req_per_s']:>10.0f} {row['lag_s']:>6.2f} {lost:>5} {dup:>4}", flush=True)  # fmt: skip
+                first += len(d.unique) + 10
+        for label, *_ in targets:
+            ok = [
+                r
+                for r in results
+                if r["target"] == label and r["lag_s"] < 1.0 and not r["lost"] and not r["errors"]
+            ]
+            print(f"{label}: sustained {max((r['rate'] for r in ok), default=0)} req/s "
+                  f"(best drained rate {max((r['req_per_s'] for r in results if r['target'] == label), default=0):.0f}/s)")  # fmt: skip
+        (tmp / "results.json").write_text(json.dumps(results, indent=2))
+        print(f"raw numbers and process logs: {tmp}")
+        return 0
+    finally:
+        stack.close()
+        for e in engines:
+            e.dispose()
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
