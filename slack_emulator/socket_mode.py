@@ -101,6 +101,7 @@ class SocketConnection:
         self.opened_at = time.time()
         self.draining = False  # sent `disconnect`: no new envelopes, pending acks still count
         self.closed = threading.Event()
+        self.deaf = False  # about to be dropped: whatever the app sends is lost with the socket
         self.envelopes_sent = 0
         self._drop = asyncio.Event()
         self._send_lock = asyncio.Lock()
@@ -291,6 +292,8 @@ class SocketHub:
                 self._drop_after -= 1
                 if self._drop_after <= 0:
                     self._drop_after, drop = None, True
+        if drop:
+            conn.deaf = True
         try:
             if not conn.send(envelope.to_json()):
                 return Ack(False, connection=conn.id)
@@ -306,6 +309,8 @@ class SocketHub:
                 self._waiters.pop(envelope.envelope_id, None)
 
     def on_message(self, conn: SocketConnection, text: str) -> None:
+        if conn.deaf:
+            return
         try:
             message = json.loads(text)
         except ValueError:
