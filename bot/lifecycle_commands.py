@@ -93,8 +93,8 @@ def user_text(raw: str, what: str, limit: int = MAX_UPDATE, slack_formatted: boo
 
     Command text arrives Slack-formatted (`&lt;`, `<@U1|bob>`); a modal's input is already plain.
     """
-    text = (to_plain(raw) if slack_formatted else raw).strip()
-    if not strip_control(text).strip():
+    text = strip_control(to_plain(raw) if slack_formatted else raw).strip()
+    if not text:
         raise UsageError(f"The {what} is empty: write some text after the command.")
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 

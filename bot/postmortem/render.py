@@ -46,7 +46,7 @@ def md(text: str | None, indent: int = 0) -> str:
         return ""
     text = strip_control(text)
     text = _ENTITY.sub(lambda m: "&amp;" + m.group(0)[1:], text)
-    text = text.replace("<", "&lt;").replace("|", "\\|")
+    text = text.replace("<", "&lt;").replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
     if text.count("`") % 2:
         text = text.replace("`", "\\`")
     lines = []
@@ -86,7 +86,7 @@ def link(url: str | None, label: str = "link") -> str:
     target = safe_url(url)
     if target is None:
         return md(label)
-    text = md(label).replace("[", "\\[").replace("]", "\\]")
+    text = md(label)
     return f"[{text}]({target.replace('(', '%28').replace(')', '%29')})"
 
 
