@@ -17,8 +17,10 @@ import argparse
 import asyncio
 import json
 import tempfile
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -38,6 +40,32 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 
+class ResponseSink:
+    """Stands in for Slack's response_url: accepts every POST (the bot answers `/incident list` there)."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/response"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+RESPONSE_URL = "http://127.0.0.1:9/unset"
+
+
 def body_for(n: int, channel: str, messages: list[str], team: str) -> tuple[bytes, str]:
     kind = n % 10
     if kind < 6:
@@ -51,7 +79,7 @@ def body_for(n: int, channel: str, messages: list[str], team: str) -> tuple[byte
         return event_envelope(event, f"EvL{n:09d}", team), "application/json"
     form = {"command": "/incident", "text": "list", "user_id": "UL0000001", "channel_id": channel,
             "team_id": team, "trigger_id": f"T{n}.{uuid.uuid4().hex[:8]}",
-            "response_url": "http://127.0.0.1:9/nowhere"}  # fmt: skip
+            "response_url": RESPONSE_URL}  # fmt: skip
     return urlencode(form).encode(), "application/x-www-form-urlencoded"
 
 
@@ -85,6 +113,9 @@ def main() -> int:
     admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT") if args.postgres else None
     pg_name = f"ib_bench_{uuid.uuid4().hex[:10]}"
     engines: list[Any] = []
+    sink = ResponseSink()
+    global RESPONSE_URL
+    RESPONSE_URL = sink.url
     try:
         bare = stack.bare()
         user = stack.user("alice")
@@ -159,6 +190,7 @@ def main() -> int:
         print(f"raw numbers and process logs: {tmp}")
         return 0
     finally:
+        sink.close()
         stack.close()
         for e in engines:
             e.dispose()
