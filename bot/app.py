@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
@@ -30,22 +30,42 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+AppT = TypeVar("AppT", bound=App)
 LOG_MISS_TTL = 30.0  # a channel not (yet) an incident's logs without a number for at most this long
 
 
-def create_bolt_app(services: Services) -> App:
+class IncidentBotApp(App):
+    """The Bolt app for commands and interactions, whose acks people wait for.
+
+    ``events`` is its twin for the Events API: same listeners, run inline by the event dispatcher's
+    threads (events are acked before they are dispatched), so a burst of events never holds the
+    listener threads a slash command needs to answer within Slack's 3 seconds.
+    """
+
+    events: App
+
+
+def create_bolt_app(services: Services) -> IncidentBotApp:
+    app = _configure(IncidentBotApp(**_app_options(services, inline=False)), services)
+    app.events = _configure(App(**_app_options(services, inline=True)), services)
+    return app
+
+
+def _app_options(services: Services, inline: bool) -> dict[str, Any]:
     settings = services.settings
     assert settings.slack_signing_secret is not None
-    app = App(
-        client=services.client,
-        listener_executor=ContextThreadPool(max_workers=16, thread_name_prefix="listener"),
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
-        token_verification_enabled=False,
-        process_before_response=False,
-        raise_error_for_unhandled_request=False,
-        ignoring_self_events_enabled=False,
-    )
+    return {
+        "client": services.client,
+        "listener_executor": ContextThreadPool(max_workers=16, thread_name_prefix="listener"),
+        "signing_secret": settings.slack_signing_secret.get_secret_value(),
+        "token_verification_enabled": False,
+        "process_before_response": inline,
+        "raise_error_for_unhandled_request": False,
+        "ignoring_self_events_enabled": False,
+    }
 
+
+def _configure(app: AppT, services: Services) -> AppT:
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
         log.exception("unhandled error in a listener", exc_info=error)
@@ -86,9 +106,9 @@ def request_kind(body: bytes) -> str:
     return "commands" if b"command=" in body else "other"
 
 
-def create_asgi(bolt: App, health: HealthCheck) -> Starlette:
+def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
     verifier = SignatureVerifier(bolt._signing_secret)
-    events = EventDispatcher(bolt.dispatch)
+    events = EventDispatcher(bolt.events.dispatch)
 
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()

@@ -8,13 +8,12 @@ import sys
 from dataclasses import dataclass
 
 import uvicorn
-from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine, make_url
 
 from bot import logs
-from bot.app import create_asgi, create_bolt_app
+from bot.app import IncidentBotApp, create_asgi, create_bolt_app
 from bot.health import HealthCheck
 from bot.scheduler import Scheduler
 from bot.services import Services, build_services
@@ -125,7 +124,7 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
     return 0
 
 
-def start_socket_mode(bolt: App, settings: Settings, health: HealthCheck) -> SocketModeRunner:
+def start_socket_mode(bolt: IncidentBotApp, settings: Settings, health: HealthCheck) -> SocketModeRunner:
     """Check the app token, open the socket, and report its state in /healthz as `socket_mode`."""
     assert settings.slack_app_token is not None
     token = settings.slack_app_token.get_secret_value()

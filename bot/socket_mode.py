@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import BoltRequest
 from slack_bolt.adapter.socket_mode.internals import build_headers, run_bolt_app, send_response
 from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
 from slack_sdk.errors import SlackApiError
@@ -28,6 +28,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.socket_mode.websocket_client import SocketModeClient
 
+from bot.app import IncidentBotApp
 from bot.event_queue import EventDispatcher
 from bot.slack import make_client, slack_error
 
@@ -46,13 +47,13 @@ class SocketModeRunner(SocketModeHandler):
 
     def __init__(
         self,
-        app: App,
+        app: IncidentBotApp,
         app_token: str,
         grace: float = DISCONNECTED_GRACE,
         ping_interval: float = 10.0,
     ) -> None:
         super().__init__(app, app_token, logger=log, ping_interval=ping_interval)
-        self.events = EventDispatcher(app.dispatch)
+        self.events = EventDispatcher(app.events.dispatch)
         self.grace = grace
         self._down_since: float | None = time.monotonic()
         self._lock = threading.Lock()

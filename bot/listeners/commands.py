@@ -73,7 +73,7 @@ def register(app: App, services: Services) -> None:
             ack(response_type="ephemeral", text=f"`/incident {spec.name}` is not available yet.")
             return
         try:
-            incident = services.repo.incident_by_channel(command["channel_id"])
+            incident = services.timeline.incidents.get(command["channel_id"])
         except SQLAlchemyError:
             log.exception("database unavailable for /incident %s", spec.name)
             ack(response_type="ephemeral", text=DATABASE_DOWN)
