@@ -1,20 +1,32 @@
-"""Run the real bot (Bolt app behind uvicorn) in-process on loopback, for end-to-end tests."""
+"""Run the real bot for end-to-end tests: in-process on loopback (BotServer), or as the real
+`python -m bot serve` command (ServeProcess)."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from pydantic import SecretStr
 
 from bot.app import create_asgi, create_bolt_app
 from bot.server import Runtime, prepare, start_socket_mode
-from bot.settings import Settings
+from bot.services import Services, build_services
+from bot.settings import Settings, load_settings
+from bot.slack import make_client
 from bot.socket_mode import SocketModeRunner
+from storage.db import make_engine
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-e2e-bot-token-0123456789"
@@ -119,3 +131,70 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "c
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.02)
+
+
+class ServeProcess:
+    """One real `python -m bot serve` process on its own port; its output goes to ``log``."""
+
+    def __init__(self, emu: Any, database_url: str, log: Path, **extra_env: str) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_"))}
+        env.update(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=emu.api_url,
+            DATABASE_URL=database_url,
+            PORT=str(self.port),
+            LOG_LEVEL="INFO",
+        )
+        env.update(extra_env)
+        self.log = log
+        self._out = log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=env,
+            cwd=ROOT,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    def healthy(self) -> ServeProcess:
+        """Wait until /healthz answers 200: database, Slack and the scheduler all ok."""
+
+        def probe() -> bool:
+            assert self.proc.poll() is None, self.log.read_text()
+            try:
+                return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(probe, timeout=30, what="serve to become healthy")
+        return self
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self._out.close()
+
+    def terminate(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=20)
+        self._out.close()
+        return code
+
+
+def services_for(emu: Any, database_url: str, **settings: str) -> Services:
+    """The test's own view of a database that bot processes use, to set up and inspect."""
+    s = load_settings(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=emu.api_url,
+        DATABASE_URL=database_url,
+        **settings,
+    )
+    return build_services(s, make_engine(database_url), make_client(BOT_TOKEN, emu.api_url))

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from harness import BOT_TOKEN, SIGNING_SECRET, BotServer, free_port, wait_for
+from harness import BOT_TOKEN, SIGNING_SECRET, BotServer, ServeProcess, wait_for
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 from tcp_proxy import TcpProxy
@@ -70,33 +68,20 @@ def test_logs_are_json_tagged_and_never_hold_secrets(
     emulator: Any, people: dict[str, str], channels: dict[str, str], tmp_path: Path
 ) -> None:
     emu = emulator
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_"))}
-    env.update(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=emu.api_url,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'logs.db'}",
-        PORT=str(port),
-        LOG_LEVEL="DEBUG",
-        LOG_FORMAT="json",
-    )
-    log_path = tmp_path / "stderr.log"
-    with log_path.open("w") as log_file:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, stderr=log_file, text=True)
-        try:
-            wait_for(lambda: _up(port) or proc.poll() is not None, timeout=20, what="serve")
-            assert proc.poll() is None, log_path.read_text()
-            emu.request_urls = [f"http://127.0.0.1:{port}/slack/events"]
-            emu.slash_command(people["alice"], channels["general"], "declare sev2 Logging check")
-            wait_for(lambda: "declared INC-1" in log_path.read_text(), what="declare log line")
-            wait_for(lambda: emu.calls_to("chat.postMessage"), what="INC-1's summary card")
-            emu.inject_fault("chat.postMessage", error="invalid_auth")
-            emu.slash_command(people["alice"], channels["general"], "declare sev3 Second one")
-            wait_for(lambda: "could not post the summary card" in log_path.read_text(), what="warning")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    log_path = tmp_path / "serve.log"
+    serve = ServeProcess(
+        emu, f"sqlite:///{tmp_path / 'logs.db'}", log_path, LOG_LEVEL="DEBUG", LOG_FORMAT="json"
+    ).healthy()
+    try:
+        emu.request_urls = [serve.url]
+        emu.slash_command(people["alice"], channels["general"], "declare sev2 Logging check")
+        wait_for(lambda: "declared INC-1" in log_path.read_text(), what="declare log line")
+        wait_for(lambda: emu.calls_to("chat.postMessage"), what="INC-1's summary card")
+        emu.inject_fault("chat.postMessage", error="invalid_auth")
+        emu.slash_command(people["alice"], channels["general"], "declare sev3 Second one")
+        wait_for(lambda: "could not post the summary card" in log_path.read_text(), what="warning")
+    finally:
+        serve.terminate()
     text = log_path.read_text()
     for secret in (BOT_TOKEN, SIGNING_SECRET):
         assert secret not in text
@@ -106,10 +91,3 @@ def test_logs_are_json_tagged_and_never_hold_secrets(
     assert declared and declared[0].get("incident") == "INC-1", declared
     warned = [r for r in records if "could not post the summary card" in r["message"]]
     assert warned and warned[0]["incident"] == "INC-2"
-
-
-def _up(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False

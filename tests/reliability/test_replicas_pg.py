@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import wait_for
-from reliability_support import Serve, rows, services_for
+from harness import ServeProcess, services_for, wait_for
+from reliability_support import rows
 
 from bot.services import Services
 from storage.models import Document, Incident, ReminderClaim, TimelineAudit, TimelineEvent, TimelineMark
@@ -25,7 +25,7 @@ STATUS_MARK = "has had no status update"
 @pytest.fixture
 def replicas(
     emulator: Any, database_url: str, tmp_path: Path, channels: dict[str, str]
-) -> Iterator[list[Serve]]:
+) -> Iterator[list[ServeProcess]]:
     if not database_url.startswith("postgresql"):
         pytest.skip("set TEST_POSTGRES_URL: several replicas need PostgreSQL")
     config = tmp_path / "incident-bot.toml"
@@ -38,10 +38,10 @@ def replicas(
         "INCIDENT_OUTPUT_DIR": str(tmp_path / "docs"),
         "INCIDENT_ANNOUNCE_CHANNEL": channels["incidents"],
     }
-    started = [Serve(emulator, database_url, tmp_path / "a.log", **env)]
+    started = [ServeProcess(emulator, database_url, tmp_path / "a.log", **env)]
     try:
         started[0].healthy()  # the first one creates the schema
-        started.append(Serve(emulator, database_url, tmp_path / "b.log", **env).healthy())
+        started.append(ServeProcess(emulator, database_url, tmp_path / "b.log", **env).healthy())
         emulator.request_urls = [s.url for s in started]
         yield started
     finally:
@@ -63,7 +63,7 @@ def active(db: Services) -> list[Incident]:
 @pytest.mark.parametrize("mode", ["round_robin", "broadcast"])
 def test_two_replicas_one_database(
     mode: str,
-    replicas: list[Serve],
+    replicas: list[ServeProcess],
     db: Services,
     emulator: Any,
     people: dict[str, str],

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import BotServer, wait_for
-from reliability_support import Serve, rows, services_for
+from harness import BotServer, ServeProcess, services_for, wait_for
+from reliability_support import rows
 from sqlmodel import Session
 
 from bot.postmortem.cli import run_postmortem
@@ -130,7 +130,7 @@ def test_kill_9_during_generation_then_cli_rerun_completes_it(
 ) -> None:
     emu = emulator
     out_dir = tmp_path / "docs"
-    serve = Serve(emu, database_url, tmp_path / "serve.log", INCIDENT_OUTPUT_DIR=str(out_dir))
+    serve = ServeProcess(emu, database_url, tmp_path / "serve.log", INCIDENT_OUTPUT_DIR=str(out_dir))
     try:
         serve.healthy()
         emu.request_urls = [serve.url]

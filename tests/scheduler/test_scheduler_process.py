@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from harness import BOT_TOKEN, SIGNING_SECRET, free_port, wait_for
+from harness import ServeProcess, services_for, wait_for
 from scheduler_helpers import STATUS_MARK, posts
 
 from bot.reminders import slot_time
-from bot.services import Services, build_services
-from bot.settings import load_settings
-from bot.slack import make_client
-from storage.db import make_engine
 from storage.models import Incident, utcnow
 
 pytestmark = pytest.mark.slow
@@ -29,57 +20,9 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Serve:
-    """One `python -m bot serve` process on its own port."""
-
-    def __init__(self, emu: Any, database_url: str, config: Path, log: Path) -> None:
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_"))}
-        env.update(
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=emu.api_url,
-            DATABASE_URL=database_url,
-            PORT=str(self.port),
-            INCIDENT_BOT_CONFIG=str(config),
-            LOG_LEVEL="INFO",
-        )
-        self.log = log
-        self._out = log.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
-            env=env,
-            cwd=ROOT,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )
-
-    def healthy(self) -> dict[str, Any]:
-        def probe() -> dict[str, Any] | None:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                body: dict[str, Any] = httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).json()
-            except httpx.TransportError:
-                return None
-            return body if body["checks"].get("scheduler") == "ok" else None
-
-        return wait_for(probe, timeout=30, what="serve to report a healthy scheduler")
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-        self._out.close()
-
-    def terminate(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=20)
-        self._out.close()
-        return code
-
-
 @pytest.fixture
-def procs() -> Iterator[list[Serve]]:
-    started: list[Serve] = []
+def procs() -> Iterator[list[ServeProcess]]:
+    started: list[ServeProcess] = []
     yield started
     for p in started:
         if p.proc.poll() is None:
@@ -98,25 +41,16 @@ def write_config(tmp_path: Path, sev1_every: int) -> Path:
     return path
 
 
-def declarer(emu: Any, database_url: str) -> Services:
-    """The test's own view of the bot's database and Slack, to declare and inspect."""
-    settings = load_settings(
-        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=emu.api_url,
-        DATABASE_URL=database_url,
-    )  # fmt: skip
-    return build_services(settings, make_engine(database_url), make_client(BOT_TOKEN, emu.api_url))
-
-
 def test_a_pending_reminder_survives_kill_9_and_is_sent_once(
-    emulator: Any, people, database_url: str, tmp_path: Path, procs: list[Serve]
+    emulator: Any, people, database_url: str, tmp_path: Path, procs: list[ServeProcess]
 ) -> None:
     emu = emulator
     every = 60
     config = write_config(tmp_path, every)
-    first = Serve(emu, database_url, config, tmp_path / "first.log")
+    first = ServeProcess(emu, database_url, tmp_path / "first.log", INCIDENT_BOT_CONFIG=str(config))
     procs.append(first)
     first.healthy()  # the schema now exists
-    services = declarer(emu, database_url)
+    services = services_for(emu, database_url)
     inc: Incident = services.incidents.declare(
         title="Orders lost", severity="sev1", declarer=people["alice"]
     ).incident
@@ -129,7 +63,7 @@ def test_a_pending_reminder_survives_kill_9_and_is_sent_once(
     declared = utcnow() - timedelta(seconds=2.5 * every)
     services.repo.update_incident(inc.id, created_at=declared)
 
-    second = Serve(emu, database_url, config, tmp_path / "second.log")
+    second = ServeProcess(emu, database_url, tmp_path / "second.log", INCIDENT_BOT_CONFIG=str(config))
     procs.append(second)
     second.healthy()
     wait_for(lambda: posts(emu, inc.channel_id, STATUS_MARK), what="the missed reminder")
@@ -150,20 +84,20 @@ def test_a_pending_reminder_survives_kill_9_and_is_sent_once(
 
 
 def test_two_replicas_on_one_database_post_each_occurrence_once(
-    emulator: Any, people, database_url: str, tmp_path: Path, procs: list[Serve]
+    emulator: Any, people, database_url: str, tmp_path: Path, procs: list[ServeProcess]
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("set TEST_POSTGRES_URL: several replicas need PostgreSQL")
     emu = emulator
     every = 2
     config = write_config(tmp_path, every)
-    replicas = [Serve(emu, database_url, config, tmp_path / "a.log")]
+    replicas = [ServeProcess(emu, database_url, tmp_path / "a.log", INCIDENT_BOT_CONFIG=str(config))]
     procs.extend(replicas)
     replicas[0].healthy()  # the first one creates the schema
-    replicas.append(Serve(emu, database_url, config, tmp_path / "b.log"))
+    replicas.append(ServeProcess(emu, database_url, tmp_path / "b.log", INCIDENT_BOT_CONFIG=str(config)))
     procs.append(replicas[1])
     replicas[1].healthy()
-    services = declarer(emu, database_url)
+    services = services_for(emu, database_url)
     inc: Incident = services.incidents.declare(
         title="Both replicas watching", severity="sev1", declarer=people["bob"]
     ).incident
