@@ -46,7 +46,7 @@ def test_reactions_made_while_the_bot_was_stopped_are_recovered_at_restart(
             kinds = repo.active_kinds(incident.id)
             return kinds if set(kinds) == wanted else None
 
-        kinds = wait_for(caught_up, what="catch-up", timeout=15)
+        kinds = wait_for(caught_up, what="catch-up", timeout=30)
         by_ts = {event_at(bot, incident, ts).id: ts for ts in (idea, during, reply)}
         assert {by_ts[e]: k for e, k in kinds.items()} == {
             idea: ["hypothesis"],
