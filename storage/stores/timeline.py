@@ -286,6 +286,8 @@ def _apply_mark(
             reaction=reaction,
         )
     )
+    if active and not event.hidden and not event.source_deleted:
+        return MarkChange(True, None)  # a mark added to a visible event cannot change its visibility
     s.flush()
     reason = "source message deleted" if event.source_deleted else "last capturing mark removed"
     return MarkChange(True, _apply_visibility(s, event, actor, reason, now))
