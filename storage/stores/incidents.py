@@ -180,14 +180,7 @@ class IncidentStore(Store):
     # -- status updates -----------------------------------------------------------------------
     def add_status_update(self, row: StatusUpdate) -> StatusUpdate | None:
         """Insert; None when the same Slack delivery already recorded it."""
-        try:
-            with session_scope(self.engine) as s:
-                s.add(row)
-                s.flush()
-                s.refresh(row)
-                return row
-        except IntegrityError:
-            return None
+        return self.insert_unique(row)
 
     def set_status_update_posts(
         self, update_id: int, message_ts: str | None, announce_ts: str | None

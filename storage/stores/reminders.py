@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage.db import session_scope
@@ -121,17 +120,11 @@ class ReminderStore(Store):
 
         A claim left "sending" by a crashed process is taken over after ``stale_after``.
         """
-        try:
-            with session_scope(self.engine) as s:
-                row = ReminderClaim(
-                    incident_id=incident_id, kind=kind, slot=slot, claimed_by=owner, claimed_at=now
-                )
-                s.add(row)
-                s.flush()
-                s.refresh(row)
-                return row
-        except IntegrityError:
-            pass
+        row = self.insert_unique(
+            ReminderClaim(incident_id=incident_id, kind=kind, slot=slot, claimed_by=owner, claimed_at=now)
+        )
+        if row is not None:
+            return row
         key = (
             col(ReminderClaim.incident_id) == incident_id,
             col(ReminderClaim.kind) == kind,

@@ -40,14 +40,7 @@ class MarkChange:
 class TimelineStore(Store):
     def add_timeline_event(self, event: TimelineEvent) -> TimelineEvent | None:
         """Insert; None when its dedupe key (or message) was already recorded."""
-        try:
-            with session_scope(self.engine) as s:
-                s.add(event)
-                s.flush()
-                s.refresh(event)
-                return event
-        except IntegrityError:
-            return None
+        return self.insert_unique(event)
 
     def timeline(self, incident_id: int, include_hidden: bool = False) -> Sequence[TimelineEvent]:
         with session_scope(self.engine) as s:
@@ -70,17 +63,10 @@ class TimelineStore(Store):
         existing one — also when a concurrent delivery inserted it first."""
         assert event.message_ts is not None
         event.hidden, event.hidden_reason = True, PENDING
-        try:
-            with session_scope(self.engine) as s:
-                s.add(event)
-                s.flush()
-                s.refresh(event)
-                return event
-        except IntegrityError:
-            existing = self.event_for_message(event.incident_id, event.message_ts)
-            if existing is None:
-                raise
-            return existing
+        inserted = self.insert_unique(event) or self.event_for_message(event.incident_id, event.message_ts)
+        if inserted is None:
+            raise RuntimeError(f"timeline event for message {event.message_ts} neither inserted nor found")
+        return inserted
 
     def message_events(self, incident_id: int) -> Sequence[TimelineEvent]:
         with session_scope(self.engine) as s:
