@@ -24,10 +24,13 @@ class Clock:
         return self._frozen if self._frozen is not None else time.time() + self._offset
 
     def set(self, when: float | datetime) -> None:
-        """Jump to an epoch time (or an aware datetime). Frozen clocks stay frozen at it."""
+        """Jump to an epoch time (or an aware datetime). Frozen clocks stay frozen at it.
+
+        Message ts stay unique and increasing across jumps, as in Slack: after a jump back, new
+        messages are stamped just after the newest one issued so far.
+        """
         value = when.timestamp() if isinstance(when, datetime) else float(when)
         with self._lock:
-            self._last_ts_us = min(self._last_ts_us, int(value * 1_000_000) - 1)
             if self._frozen is not None:
                 self._frozen = value
             else:

@@ -134,3 +134,17 @@ def test_frozen_clock_still_gives_unique_ts(quiet: SlackEmulator) -> None:
     assert (a, b) == ("1760965200.000000", "1760965200.000001")
     quiet.clock.advance(60)
     assert quiet.post_message(alice, cid, "c").ts == "1760965260.000000"
+
+
+def test_ts_keep_increasing_when_the_clock_is_set_back(quiet: SlackEmulator) -> None:
+    alice = quiet.add_user("alice")
+    cid = quiet.add_channel("replay", members=[alice])
+    quiet.clock.set(1760971440.0)
+    first = quiet.post_message(alice, cid, "first").ts
+    quiet.clock.set(1760971440.0)  # a replay sets the same minute again
+    second = quiet.post_message(alice, cid, "second").ts
+    quiet.clock.set(1760971000.0)  # and even an earlier one
+    third = quiet.post_message(alice, cid, "third").ts
+    assert first and second and third
+    assert float(first) < float(second) < float(third)
+    assert first.startswith("17609714")
