@@ -195,7 +195,11 @@ def test_disconnect_refresh_requested_moves_to_a_new_connection(
     alice, ch = room
     d = sock_emu.post_message(alice, ch, "after refresh")
     assert d.ok and d.url not in {f"socket:{c}" for c in before}
-    assert any(m.get("type") == "disconnect" and m.get("reason") == "refresh_requested" for m in app.messages)
+    wait(
+        lambda: any(
+            m.get("type") == "disconnect" and m.get("reason") == "refresh_requested" for m in app.messages
+        )
+    )
     wait(lambda: {c["id"] for c in sock_emu.socket_connections()}.isdisjoint(before))
 
 
