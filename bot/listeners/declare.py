@@ -102,10 +102,10 @@ def register(app: App, services: Services) -> None:
             text = _declared_text(result)
         except DeclareFailed as exc:
             text = f":x: {exc}"
-        services.repo.finish_claim(key)
         origin = meta.get("channel")
         if origin:
             try:
                 services.client.chat_postEphemeral(channel=origin, user=user, text=text)
             except Exception as exc:
                 log.info("could not confirm declare to %s: %s", user, slack_error(exc))
+        services.repo.finish_claim(key)  # "done" once the person has their answer

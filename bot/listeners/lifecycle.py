@@ -165,9 +165,9 @@ def register(app: App, services: Services) -> None:
             services.repo.release_claim(key)
             tell("Sorry, that failed on our side; nothing was lost. Please try again.")
             return
-        services.repo.finish_claim(key)
         if outcome is not None and outcome.reply_text():
             tell(outcome.reply_text())
+        services.repo.finish_claim(key)  # "done" once the person has their answer
 
     def card(action_id: str, run: CardAction) -> None:
         @app.action(action_id)
@@ -217,8 +217,9 @@ def register(app: App, services: Services) -> None:
             log.exception("modal submission failed")
             services.repo.release_claim(key)
             outcome = Outcome(False, "Sorry, that failed on our side; nothing was lost. Please try again.")
+            failed = True
         else:
-            services.repo.finish_claim(key)
+            failed = False
         if outcome.reply_text() and incident.channel_id:
             try:
                 services.client.chat_postEphemeral(
@@ -226,6 +227,8 @@ def register(app: App, services: Services) -> None:
                 )
             except Exception as exc:
                 log.info("could not tell %s: %s", user, slack_error(exc))
+        if not failed:
+            services.repo.finish_claim(key)  # "done" once the person has their answer
 
     @app.view(blocks.UPDATE_CALLBACK)
     def on_update(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
