@@ -111,8 +111,14 @@ def test_backfill_records_an_existing_channel_page_by_page(
     emu.reset_calls()
 
     assert bot.services.timeline.backfill_channel(inc) == 8
-    assert len(emu.calls_to("conversations.history")) == 3
-    assert len(emu.calls_to("conversations.replies")) == 3  # the parent leads every page
+
+    def pages(method: str) -> int:
+        """Backfill pages; a reaction delivered before the incident existed may still be in the
+        bot's queue and fetch its one message (oldest=latest=ts) concurrently."""
+        return len([c for c in emu.calls_to(method) if "latest" not in c.args])
+
+    assert pages("conversations.history") == 3
+    assert pages("conversations.replies") == 3  # the parent leads every page
     assert [m.ts for m in repo.thread_replies(ch, tops[1])] == replies
     streamed = list(repo.iter_channel_messages(ch, batch=2))
     assert [m.ts for m in streamed] == sorted(tops + replies)
