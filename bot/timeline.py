@@ -314,27 +314,45 @@ class TimelineService:
         if not gaps:
             return counts
         fresh: dict[str, dict[str, Any]] = {}
-        for start, end in gaps:
+
+        def read_threads(roots: set[str], start: datetime, end: datetime) -> None:
             oldest, latest = capture.datetime_to_ts(start), capture.datetime_to_ts(end)
-            stats = self.recorder.read_history(channel, oldest, latest)
-            counts["history_calls"] += stats.calls
-            self._count(counts, stats.added, stats.updated)
-            fresh.update({str(m["ts"]): m for m in stats.messages})
-            roots = set(self.repo.thread_roots(channel))
-            roots |= {str(m["ts"]) for m in stats.messages if m.get("reply_count")}
             for root in sorted(r for r in roots if capture.ts_to_datetime(r) <= end):
                 thread = self.recorder.read_thread(channel, root, oldest, latest)
                 counts["replies_calls"] += thread.calls
                 self._count(counts, thread.added, thread.updated)
                 fresh.update({str(m["ts"]): m for m in thread.messages})
+
+        known_roots = set(self.repo.thread_roots(channel))
+        for start, end in gaps:
+            stats = self.recorder.read_history(
+                channel, capture.datetime_to_ts(start), capture.datetime_to_ts(end)
+            )
+            counts["history_calls"] += stats.calls
+            self._count(counts, stats.added, stats.updated)
+            fresh.update({str(m["ts"]): m for m in stats.messages})
+            read_threads(
+                known_roots | {str(m["ts"]) for m in stats.messages if m.get("reply_count")}, start, end
+            )
         candidates: set[str] = {e.message_ts for e in self.repo.message_events(incident.id) if e.message_ts}
         for _, end in gaps:
             recent = self.repo.recent_messages(channel, capture.datetime_to_ts(end), RECENT_MESSAGES)
             candidates |= {m.ts for m in recent}
+        current: list[dict[str, Any]] = []
         for ts in sorted(candidates - fresh.keys()):
             msg = self._current(incident, ts, counts)
             if msg is not None:
                 fresh[ts] = msg
+                current.append(msg)
+        # A message from before a gap that got its first replies during it: its current state
+        # (latest_reply) is the only sign of them, as history lists threads by their parent's ts.
+        for start, end in gaps:
+            revealed = {
+                str(m["ts"])
+                for m in current
+                if m.get("reply_count") and capture.ts_to_datetime(str(m.get("latest_reply") or "0")) >= start
+            }
+            read_threads(revealed - known_roots, start, end)
         observed_ts = capture.datetime_to_ts(now)
         for msg in fresh.values():
             self._sync_reactions(incident, msg, observed_ts, counts)
