@@ -115,8 +115,8 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
         body = await request.body()
         kind = request_kind(body)
         response = await _answer(request, body)
-        ACK_SECONDS.labels(kind).observe(time.perf_counter() - started)
-        REQUESTS.labels(kind, str(response.status_code)).inc()
+        ACK_SECONDS.labels("http", kind).observe(time.perf_counter() - started)
+        REQUESTS.labels("http", kind, str(response.status_code)).inc()
         return response
 
     async def _answer(request: Request, body: bytes) -> Response:

@@ -16,12 +16,15 @@ from slack_sdk.http_retry.builtin_handlers import (
 REGISTRY = CollectorRegistry()
 
 REQUESTS = Counter(
-    "incident_bot_requests", "Slack requests received on /slack/events", ["kind", "status"], registry=REGISTRY
+    "incident_bot_requests",
+    "Slack requests received (transport http: POST /slack/events; socket: Socket Mode envelopes)",
+    ["transport", "kind", "status"],
+    registry=REGISTRY,
 )
 ACK_SECONDS = Histogram(
     "incident_bot_ack_seconds",
     "Time from receiving a Slack request to answering it",
-    ["kind"],
+    ["transport", "kind"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
     registry=REGISTRY,
 )

@@ -30,10 +30,12 @@ from slack_sdk.socket_mode.websocket_client import SocketModeClient
 
 from bot.app import IncidentBotApp
 from bot.event_queue import EventDispatcher
+from bot.metrics import ACK_SECONDS, REQUESTS
 from bot.slack import make_client, slack_error
 
 log = logging.getLogger(__name__)
 
+ENVELOPE_KINDS = {"events_api": "events", "slash_commands": "commands", "interactive": "interactive"}
 CONNECT_TIMEOUT = 10.0
 DISCONNECTED_GRACE = 30.0
 
@@ -65,6 +67,8 @@ class SocketModeRunner(SocketModeHandler):
             self._hello.set()
 
     def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        started = time.perf_counter()
+        kind = ENVELOPE_KINDS.get(req.type, "other")
         if req.type == "events_api":
             if not isinstance(req.payload.get("event"), dict):
                 log.warning("Socket Mode: events_api envelope without an event, acked and ignored")
@@ -73,8 +77,13 @@ class SocketModeRunner(SocketModeHandler):
                     BoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
                 )
             client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
-            return
-        send_response(client, req, run_bolt_app(self.app, req), time.time())
+            status = 200
+        else:
+            response = run_bolt_app(self.app, req)
+            send_response(client, req, response, time.time())
+            status = response.status
+        ACK_SECONDS.labels("socket", kind).observe(time.perf_counter() - started)
+        REQUESTS.labels("socket", kind, str(status)).inc()
 
     def connect(self) -> None:
         """Open the first connection and wait for Slack's hello; raise SocketModeError if none comes."""

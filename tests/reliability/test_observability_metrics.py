@@ -33,10 +33,10 @@ def test_metrics_move_after_a_declare_a_reaction_and_a_reminder(
     def moved(name: str, **labels: str) -> float:
         return total(after, name, **labels) - total(before, name, **labels)
 
-    if getattr(bot, "transport", "http") == "http":  # Socket Mode envelopes bypass /slack/events
-        assert moved("incident_bot_requests_total", kind="commands", status="200") >= 1
-        assert moved("incident_bot_requests_total", kind="events", status="200") >= 2
-        assert moved("incident_bot_ack_seconds_count", kind="commands") >= 1
+    transport = bot.transport
+    assert moved("incident_bot_requests_total", transport=transport, kind="commands", status="200") >= 1
+    assert moved("incident_bot_requests_total", transport=transport, kind="events", status="200") >= 2
+    assert moved("incident_bot_ack_seconds_count", transport=transport, kind="commands") >= 1
     assert moved("incident_bot_slack_api_calls_total", method="conversations.create", outcome="ok") == 1
     assert moved("incident_bot_timeline_events_captured_total", source="reaction") == 1
     assert moved("incident_bot_jobs_fired_total") == len([s for s in sent if not s.error])
