@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cpu_budget import CpuBudget
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -175,6 +176,8 @@ class Stack:
     def __init__(self, tmp: Path, delivery_mode: str = "round_robin") -> None:
         self.tmp = tmp
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.pids: dict[str, int] = {}
+        self.budgets: dict[str, CpuBudget] = {}
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_"))}
         self.env.pop("DATABASE_URL", None)
         port = free_port()
@@ -193,8 +196,12 @@ class Stack:
             subprocess.Popen(cmd, cwd=cwd, env=env or self.env, stdout=log, stderr=subprocess.STDOUT)
         )
 
-    def bot(self, root: Path, database_url: str, name: str, profile: Path | None = None) -> str:
-        """Start `incident-bot serve` from the code in ``root``; its /slack/events URL."""
+    def bot(
+        self, root: Path, database_url: str, name: str, profile: Path | None = None, cpus: float | None = None
+    ) -> str:
+        """Start `incident-bot serve` from the code in ``root``; its /slack/events URL.
+
+        ``cpus``: run it within that CPU budget (its own cgroup, see cpu_budget.py)."""
         port = free_port()
         env = {**self.env, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
                "SLACK_API_URL": self.api, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING",
@@ -205,13 +212,20 @@ class Stack:
             cmd = [spy, "record", "--nonblocking", "-r", "50", "-f", "raw", "-o", str(profile / f"{name}.txt"),
                    "--", *cmd]  # fmt: skip
         self.spawn(cmd, root, name, env)
+        url = f"http://127.0.0.1:{port}/slack/events"
+        self.pids[url] = self.procs[-1].pid
+        if cpus is not None:
+            budget = CpuBudget(f"incident-bot-bench-{name}-{port}", cpus)
+            self.budgets[url] = budget
+            budget.add(self.procs[-1].pid)
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
-        return f"http://127.0.0.1:{port}/slack/events"
+        return url
 
     def bare(self) -> str:
         port = free_port()
         self.spawn([PY, "-c", BARE_APP, str(port), self.api, TOKEN, SECRET], ROOT, "bare")
         url = f"http://127.0.0.1:{port}/slack/events"
+        self.pids[url] = self.procs[-1].pid
         wait_http(url)
         return url
 
@@ -259,6 +273,8 @@ class Stack:
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
+        for budget in self.budgets.values():
+            budget.close()
 
 
 def sqlite_counts(db: Path) -> tuple[int, int]:

@@ -10,11 +10,14 @@ from typing import Any
 import httpx
 import pytest
 from harness import BOT_TOKEN, SIGNING_SECRET, BotServer, ServeProcess, wait_for
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 from tcp_proxy import TcpProxy
 
 from bot.settings import load_settings
+from storage import db
+from storage.db import make_engine, session_scope
 from storage.models import Incident
 
 
@@ -91,3 +94,30 @@ def test_logs_are_json_tagged_and_never_hold_secrets(
     assert declared and declared[0].get("incident") == "INC-1", declared
     warned = [r for r in records if "could not post the summary card" in r["message"]]
     assert warned and warned[0]["incident"] == "INC-2"
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_POSTGRES_URL"), reason="needs a database server")
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(database_url)
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    pings: list[object] = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(conn) or real_ping(conn))
+    try:
+        with session_scope(engine) as s:
+            pid = s.connection().execute(text("SELECT pg_backend_pid()")).scalar()
+        with session_scope(engine) as s:
+            assert s.connection().execute(text("SELECT pg_backend_pid()")).scalar() == pid
+        assert pings == [], "a connection used a moment ago is not pinged"
+
+        with admin.connect() as c:  # the server drops the pooled connection while it is idle
+            c.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        monkeypatch.setattr(db, "PING_IDLE_AFTER_S", 0.0)
+        with session_scope(engine) as s:
+            assert s.connection().execute(text("SELECT pg_backend_pid()")).scalar() != pid
+        assert len(pings) == 1
+    finally:
+        engine.dispose()
+        admin.dispose()
