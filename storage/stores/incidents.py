@@ -134,6 +134,9 @@ class IncidentStore(Store):
         None when the user already holds the role (a no-op).
         """
         with session_scope(self.engine) as s:
+            # Role changes of one incident take turns (the incident row is locked on PostgreSQL;
+            # SQLite writers are serialised anyway): racing assignments leave one holder.
+            s.exec(select(Incident.id).where(Incident.id == incident_id).with_for_update())
             active = s.exec(
                 select(RoleAssignment).where(
                     RoleAssignment.incident_id == incident_id,
