@@ -24,6 +24,10 @@ from storage.repository import DuplicateDelivery, Repository
 log = logging.getLogger(__name__)
 
 MAX_NAME_ATTEMPTS = 10
+# conversations.create calls per channel name when Slack's answer is lost (timeouts).
+LOST_ANSWER_ATTEMPTS = 3
+# Slack's clock against ours, when telling a channel created for this declare from an older one.
+CLOCK_SKEW_S = 60
 
 
 class DeclareFailed(Exception):
@@ -39,12 +43,18 @@ class DeclareResult:
 
 class IncidentService:
     def __init__(
-        self, repo: Repository, client: WebClient, settings: Settings, clock: Callable[[], datetime] = utcnow
+        self,
+        repo: Repository,
+        client: WebClient,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+        bot_user_id: str = "",
     ) -> None:
         self.repo = repo
         self.client = client
         self.settings = settings
         self.clock = clock
+        self.bot_user_id = bot_user_id
 
     def declare(
         self,
@@ -94,18 +104,58 @@ class IncidentService:
         for attempt in range(MAX_NAME_ATTEMPTS):
             name = channel_name(self.settings.channel_prefix, incident.number, incident.title, attempt)
             try:
-                resp = self.client.conversations_create(name=name, is_private=incident.is_private)
+                channel = self._create_named(name, incident)
             except SlackApiError as exc:
-                if slack_error(exc) == "name_taken":
-                    continue
                 raise DeclareFailed(
                     f"Slack refused to create channel #{name} ({slack_error(exc)}); no incident was recorded."
                 ) from exc
-            ch = resp["channel"]
-            return {"id": ch["id"], "name": ch["name"]}
+            if channel is not None:
+                return channel
         raise DeclareFailed(
             f"Every channel name for INC-{incident.number} is taken; no incident was recorded."
         )
+
+    def _create_named(self, name: str, incident: Incident) -> dict[str, str] | None:
+        """Create #name; None when somebody else has that name.
+
+        A call whose answer was lost (a timeout) may still have created the channel: it is asked
+        again, and a "name taken" then looks for the channel this bot created for this incident and
+        adopts it, so no orphan channel is left behind.
+        """
+        answer_lost = False
+        for _ in range(LOST_ANSWER_ATTEMPTS):
+            try:
+                resp = self.client.conversations_create(name=name, is_private=incident.is_private)
+            except SlackApiError as exc:
+                if slack_error(exc) != "name_taken":
+                    raise
+                return self._own_channel(name, incident) if answer_lost else None
+            except Exception as exc:
+                answer_lost = True
+                log.warning("INC-%s: conversations.create #%s got no answer (%s); asking again",
+                            incident.number, name, type(exc).__name__)  # fmt: skip
+                continue
+            return {"id": resp["channel"]["id"], "name": resp["channel"]["name"]}
+        raise DeclareFailed(f"Slack did not answer when creating channel #{name}; no incident was recorded.")
+
+    def _own_channel(self, name: str, incident: Incident) -> dict[str, str] | None:
+        """The open channel called ``name`` if this bot created it since the declare began."""
+        types = "private_channel" if incident.is_private else "public_channel"
+        since = incident.created_at.timestamp() - CLOCK_SKEW_S
+        for page in self.client.conversations_list(types=types, exclude_archived=True, limit=1000):
+            for ch in page.get("channels") or []:
+                if (
+                    ch.get("name") == name
+                    and ch.get("creator") == self.bot_user_id
+                    and ch.get("created", 0) >= since
+                ):
+                    log.info(
+                        "INC-%s: adopting #%s, created by an attempt whose answer was lost",
+                        incident.number,
+                        name,
+                    )
+                    return {"id": ch["id"], "name": ch["name"]}
+        return None
 
     def furnish(self, incident: Incident, now: datetime, existing_channel: bool = False) -> list[str]:
         """Everything after the channel exists. A failure here is reported, never fatal.

@@ -35,7 +35,9 @@ class Services:
     postmortem: PostmortemService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.incidents = IncidentService(self.repo, self.client, self.settings, clock=lambda: self.clock())
+        self.incidents = IncidentService(
+            self.repo, self.client, self.settings, clock=lambda: self.clock(), bot_user_id=self.bot_user_id
+        )
         self.lifecycle = LifecycleService(self)
         self.timeline = TimelineService(self)
         self.postmortem = PostmortemService(self)

@@ -62,16 +62,43 @@ def test_declare_rolls_back_when_slack_keeps_failing(bot: BotServer, emulator: A
     assert inc.state == "active" and inc.channel_id
 
 
-def test_declare_timeout_leaves_no_incident(bot: BotServer, emulator: Any, people, channels) -> None:
+def test_a_declare_whose_answer_timed_out_adopts_the_channel_slack_created(
+    bot: BotServer, emulator: Any, people, channels
+) -> None:
+    """Slack creates the channel, but only after the bot stopped waiting: asked again, Slack says the
+    name is taken, and the bot adopts the channel it created instead of leaving it orphaned."""
+    emu = emulator
+    bot.services.client.timeout = 2
+    emu.inject_fault("conversations.create", latency=2.5, times=1)  # created at 2.5 s, unanswered
+    emu.inject_fault("conversations.create", latency=1.5, times=1)  # asked at 2 s: "name_taken" at 3.5 s
+    emu.slash_command(people["alice"], channels["general"], "declare sev2 Slow Slack")
+    inc = wait_for(lambda: next((i for i in incidents(bot) if i.card_ts), None), what="incident", timeout=20)
+    assert [c["id"] for c in inc_channels(emu)] == [inc.channel_id], "one channel, the incident's"
+    assert inc.number == 1 and inc.channel_name == "inc-1-slow-slack"
+    assert [c.args["name"] for c in emu.calls_to("conversations.create")] == ["inc-1-slow-slack"] * 2
+    assert len(emu.calls_to("conversations.list")) == 1
+    wait_for(lambda: "Declared" in answers(emu, people["alice"]), what="confirmation")
+
+
+def test_a_name_taken_by_someone_else_is_never_adopted(
+    bot: BotServer, emulator: Any, people, channels
+) -> None:
+    emu = emulator
+    emu.add_channel("inc-1-db-down", members=[people["bob"]])
+    emu.slash_command(people["alice"], channels["general"], "declare sev2 DB down")
+    inc = wait_for(lambda: next((i for i in incidents(bot) if i.card_ts), None), what="incident")
+    assert inc.channel_name == "inc-1-db-down-2"
+    assert {c["name"] for c in inc_channels(emu)} == {"inc-1-db-down", "inc-1-db-down-2"}
+
+
+def test_declare_rolls_back_when_slack_never_answers(bot: BotServer, emulator: Any, people, channels) -> None:
     emu = emulator
     bot.services.client.timeout = 1
-    emu.inject_fault("conversations.create", latency=2.0, times=1)
+    emu.inject_fault("conversations.create", error="fatal_error", latency=1.5, times=3)
     emu.slash_command(people["alice"], channels["general"], "declare sev2 Slow Slack")
-    wait_for(lambda: ":x:" in answers(emu, people["alice"]), what="a clear failure")
-    assert [i for i in incidents(bot) if i.state != "deleted"] == [], "no incident without a channel"
-    emu.slash_command(people["alice"], channels["general"], "declare sev2 Slow Slack")
-    inc = wait_for(lambda: next((i for i in incidents(bot) if i.card_ts), None), what="the retry by hand")
-    assert inc.channel_id in {c["id"] for c in inc_channels(emu)}
+    wait_for(lambda: ":x:" in answers(emu, people["alice"]), what="a clear failure", timeout=20)
+    assert "did not answer" in answers(emu, people["alice"])
+    assert [i for i in incidents(bot) if i.state != "deleted"] == [] and inc_channels(emu) == []
 
 
 def test_card_failure_is_reported_and_the_incident_stays_whole(
