@@ -15,6 +15,8 @@ Kinds and slots (times are microseconds since the epoch, see ``slot_time``):
   close, while the document has sections with nothing recorded (or there is no document yet).
 - ``archive_notice`` then ``archive``: ``<closed>`` — a heads-up, then the archive no sooner than
   the promised time after the heads-up; re-closing (``closed`` moved) starts a new cycle.
+- ``recheck``: ``<declared>/<every>/<n>`` — not a message: every ``recheck_every`` while the
+  incident is open, read the channel's recent history back for events Slack never delivered.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ LEAD = "lead"
 POSTMORTEM = "postmortem"
 ARCHIVE_NOTICE = "archive_notice"
 ARCHIVE = "archive"
-KINDS = (STATUS, LEAD, POSTMORTEM, ARCHIVE_NOTICE, ARCHIVE)
+RECHECK = "recheck"
+KINDS = (STATUS, LEAD, POSTMORTEM, ARCHIVE_NOTICE, ARCHIVE, RECHECK)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ class IncidentState:
 
 @dataclass(frozen=True)
 class Due:
-    """One reminder to send now. ``action`` is "post" (``text`` in the channel) or "archive"."""
+    """One reminder to send now. ``action`` is "post" (``text`` in the channel), "archive" or
+    "recheck" (read the channel back)."""
 
     incident_id: int
     channel_id: str
@@ -194,7 +198,23 @@ def archive_steps(state: IncidentState, config: ReminderConfig, now: datetime) -
     return Due(state.incident_id, state.channel_id, ARCHIVE, slot, action="archive")
 
 
-RULES = (status_reminder, lead_nudge, postmortem_reminder, archive_steps)
+def recheck(state: IncidentState, config: ReminderConfig, now: datetime) -> Due | None:
+    every = config.recheck_every
+    if every <= 0 or state.incident.is_closed:
+        return None
+    n = periods_elapsed(state.declared_at, every, now)
+    if n < 1:
+        return None
+    return Due(
+        state.incident_id,
+        state.channel_id,
+        RECHECK,
+        f"{slot_time(state.declared_at)}/{every}/{n}",
+        action=RECHECK,
+    )
+
+
+RULES = (status_reminder, lead_nudge, postmortem_reminder, archive_steps, recheck)
 
 
 def due_reminders(state: IncidentState, config: ReminderConfig, now: datetime) -> list[Due]:

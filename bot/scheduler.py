@@ -25,7 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk.errors import SlackApiError
 
 from bot.metrics import JOBS_FIRED
-from bot.reminders import ARCHIVE, ARCHIVE_NOTICE, Due, IncidentState, due_reminders, slot_time
+from bot.reminders import ARCHIVE, ARCHIVE_NOTICE, RECHECK, Due, IncidentState, due_reminders, slot_time
 from bot.settings import ReminderConfig
 from bot.slack import slack_error
 from storage.models import Incident, utcnow
@@ -41,6 +41,9 @@ JOB_ID = "reminder-sweep"
 TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+# A recheck reads back a little more than its period: events of the last moments of the previous
+# one may still have been in flight when it ran.
+RECHECK_OVERLAP = timedelta(minutes=2)
 # Slack answers that mean the work is already done.
 ALREADY_DONE = frozenset({"already_archived"})
 
@@ -144,7 +147,7 @@ class ReminderSweeper:
             repo.release_reminder(claim.id)
             return None
         try:
-            ts = self._send(due)
+            ts = self._send(due, now)
         except SlackApiError as exc:
             error = slack_error(exc)
             if error in ALREADY_DONE:
@@ -170,13 +173,26 @@ class ReminderSweeper:
         closed = self.services.repo.milestones(due.incident_id).get("closed")
         return incident.is_closed and closed is not None and slot_time(closed) == due.slot
 
-    def _send(self, due: Due) -> str | None:
+    def _send(self, due: Due, now: datetime) -> str | None:
         client = self.services.client
+        if due.action == RECHECK:
+            self._recheck(due, now)
+            return None
         if due.action == ARCHIVE:
             client.conversations_archive(channel=due.channel_id)
             return None
         resp = client.chat_postMessage(channel=due.channel_id, text=due.text, unfurl_links=False)
         return str(resp["ts"])
+
+    def _recheck(self, due: Due, now: datetime) -> None:
+        """Read back the period since the previous recheck (with overlap) for dropped events."""
+        incident = self.services.repo.incident(due.incident_id)
+        since = max(incident.created_at, now - timedelta(seconds=self.config.recheck_every) - RECHECK_OVERLAP)
+        counts = self.services.timeline.reconcile(incident, recheck_since=since)
+        if counts["messages_added"] or counts["events_added"] or counts["events_hidden"]:
+            log.warning(
+                "INC-%s: Slack never delivered some events; recheck recovered %s", incident.number, counts
+            )
 
 
 class Scheduler:

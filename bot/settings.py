@@ -41,6 +41,9 @@ class ReminderConfig(BaseModel):
       while the investigation document has sections with nothing recorded;
     - ``archive_after`` / ``archive_heads_up``: archive the channel this long after close, with a
       heads-up message this long before;
+    - ``recheck_every``: how often an open incident's recent channel history is read back for
+      messages and reactions whose events Slack never delivered (one claim per period across
+      replicas);
     - ``sweep_every``: how often the scheduler looks for due reminders.
     """
 
@@ -52,6 +55,7 @@ class ReminderConfig(BaseModel):
     postmortem_days: int = Field(default=5, ge=0)
     archive_after: int | None = Field(default=None, ge=0)
     archive_heads_up: int = Field(default=3600, ge=0)
+    recheck_every: int = Field(default=10 * 60, ge=0)
     sweep_every: float = Field(default=30.0, gt=0)
 
     @field_validator("status_update_every")

@@ -34,6 +34,7 @@ SHORTCUT = "shortcut"  # … and by the "Add to timeline" message shortcut
 TIMELINE_KIND = "timeline"
 # Catch-up asks Slack for the reactions of this many recorded messages before each gap.
 RECENT_MESSAGES = 50
+RECHECK_RECENT_MESSAGES = 20
 NAME_TTL = 600.0
 
 
@@ -323,7 +324,11 @@ class TimelineService:
                 self._count(counts, thread.added, thread.updated)
                 fresh.update({str(m["ts"]): m for m in thread.messages})
 
-        known_roots = set(self.repo.thread_roots(channel))
+        # A gap (nobody recorded) is read thoroughly; a periodic recheck of a recorded period only
+        # looks for what Slack dropped, within a bounded number of calls: no re-read of every
+        # known thread, and the current state of the most recent messages only.
+        thorough = recheck_since is None
+        known_roots = set(self.repo.thread_roots(channel)) if thorough else set()
         for start, end in gaps:
             stats = self.recorder.read_history(
                 channel, capture.datetime_to_ts(start), capture.datetime_to_ts(end)
@@ -334,9 +339,13 @@ class TimelineService:
             read_threads(
                 known_roots | {str(m["ts"]) for m in stats.messages if m.get("reply_count")}, start, end
             )
-        candidates: set[str] = {e.message_ts for e in self.repo.message_events(incident.id) if e.message_ts}
+        candidates: set[str] = set()
+        if thorough:
+            candidates = {e.message_ts for e in self.repo.message_events(incident.id) if e.message_ts}
         for _, end in gaps:
-            recent = self.repo.recent_messages(channel, capture.datetime_to_ts(end), RECENT_MESSAGES)
+            recent = self.repo.recent_messages(
+                channel, capture.datetime_to_ts(end), RECENT_MESSAGES if thorough else RECHECK_RECENT_MESSAGES
+            )
             candidates |= {m.ts for m in recent}
         current: list[dict[str, Any]] = []
         for ts in sorted(candidates - fresh.keys()):

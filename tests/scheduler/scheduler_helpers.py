@@ -17,6 +17,7 @@ SHORT = ReminderConfig(
     lead_nudge_after=0,
     postmortem_every=0,
     archive_after=None,
+    recheck_every=0,
     sweep_every=0.1,
 )
 STATUS_MARK = "has had no status update"

@@ -11,7 +11,7 @@ from harness import BotServer, wait_for
 from scheduler_helpers import STATUS_MARK, Clock, declare, posts
 from sqlmodel import Session
 
-from bot.reminders import STATUS, slot_time
+from bot.reminders import RECHECK, STATUS, slot_time
 from bot.scheduler import ReminderSweeper, Scheduler
 from bot.services import build_services
 from bot.slack import make_client
@@ -283,3 +283,38 @@ def test_scheduler_sweeps_on_its_own_and_reports_health(
     assert inc.id is not None
     claims = bot.services.repo.reminder_claims(inc.id)
     assert len(posts(emu, inc.channel_id, STATUS_MARK)) == len(claims) == len({c.slot for c in claims})
+
+
+def test_a_periodic_recheck_recovers_events_slack_never_delivered_once_across_replicas(
+    bot: BotServer, emulator: Any, people, settings, sweeper: ReminderSweeper, clock: Clock
+) -> None:
+    emu, repo = emulator, bot.services.repo
+    settings.config.reminders.recheck_every = 60
+    inc = declare(bot, people["alice"], "sev2 Lossy pipe")
+    t = start_at(bot, inc)
+    first = emu.post_message(people["alice"], inc.channel_id, "before the drops").ts
+    wait_for(lambda: repo.channel_message(inc.channel_id, first), what="recorded")
+    emu.drop_deliveries(3)
+    lost = emu.post_message(people["alice"], inc.channel_id, "this message event is dropped").ts
+    emu.add_reaction(people["alice"], inc.channel_id, lost, "dart")
+    emu.add_reaction(people["alice"], inc.channel_id, first, "pushpin")
+    emu.clear_faults()
+    assert repo.channel_message(inc.channel_id, lost) is None
+    assert RECHECK not in {s.kind for s in sweeper.sweep(clock.at(t, 59))}
+    emu.reset_calls()
+
+    done = [s for s in sweeper.sweep(clock.at(t, 61)) if s.kind == RECHECK]
+    assert len(done) == 1 and done[0].error is None
+    assert repo.channel_message(inc.channel_id, lost).text == "this message event is dropped"
+    assert repo.active_kinds(inc.id) == {
+        repo.event_for_message(inc.id, lost).id: ["root_cause"],
+        repo.event_for_message(inc.id, first).id: ["timeline"],
+    }
+    assert len(emu.calls_to("conversations.history")) == 1
+    assert len(emu.calls_to("reactions.get")) <= 20, "a recheck asks for a bounded number of messages"
+
+    other_replica = ReminderSweeper(bot.services, owner="replica-b", clock=clock)
+    emu.reset_calls()
+    assert RECHECK not in {s.kind for s in other_replica.sweep(clock.at(t, 90))}
+    assert emu.calls_to("conversations.history") == [], "the period is claimed: read once"
+    assert [s.kind for s in other_replica.sweep(clock.at(t, 121)) if s.kind == RECHECK] == [RECHECK]

@@ -12,6 +12,7 @@ from bot.reminders import (
     ARCHIVE_NOTICE,
     LEAD,
     POSTMORTEM,
+    RECHECK,
     STATUS,
     Due,
     IncidentState,
@@ -241,6 +242,18 @@ def test_reclosing_starts_a_new_archive_cycle() -> None:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+def test_recheck_every_period_while_open_and_never_after_close() -> None:
+    cfg = ReminderConfig(recheck_every=600)
+    assert RECHECK not in kinds(due_reminders(state(), cfg, T0 + 9 * MIN))
+    first = kinds(due_reminders(state(), cfg, T0 + 10 * MIN))[RECHECK]
+    assert (first.action, first.slot, first.text) == (RECHECK, f"{slot_time(T0)}/600/1", "")
+    claimed = replace(state(), claimed={RECHECK: frozenset({first.slot})})
+    assert RECHECK not in kinds(due_reminders(claimed, cfg, T0 + 19 * MIN))
+    assert kinds(due_reminders(claimed, cfg, T0 + 20 * MIN))[RECHECK].slot.endswith("/600/2")
+    assert RECHECK not in kinds(due_reminders(closed(), cfg, T0 + 3 * 60 * MIN))
+    assert RECHECK not in kinds(due_reminders(state(), ReminderConfig(recheck_every=0), T0 + 60 * MIN))
+
+
 def test_periods_and_durations() -> None:
     assert periods_elapsed(T0, 60, T0 - MIN) == 0
     assert periods_elapsed(T0, 60, T0 + 179 * timedelta(seconds=1)) == 2
