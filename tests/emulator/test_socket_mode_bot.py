@@ -1,4 +1,5 @@
-"""The real bot over Socket Mode: a dropped socket mid-burst, two processes on one database."""
+"""The real bot over Socket Mode: a dropped socket and Slack's `disconnect` mid-burst, two processes on
+one database."""
 
 from __future__ import annotations
 
@@ -68,6 +69,36 @@ def test_dropped_socket_mid_burst_loses_and_duplicates_nothing(
         wait_for(lambda: captured_once(bot, inc, tss), what="every reaction captured once")
         health = httpx.get(f"{bot.base}/healthz", timeout=5).json()
         assert health["checks"]["socket_mode"] == "ok"
+    finally:
+        bot.stop()
+
+
+@pytest.mark.parametrize("reason", ["refresh_requested", "warning"])
+def test_slacks_disconnect_mid_burst_moves_to_a_new_connection_and_loses_nothing(
+    settings: Settings, emulator: Any, people: dict[str, str], reason: str
+) -> None:
+    emu = emulator
+    # Slack retries an unacked event later (after 1 and 5 minutes); the suite's emulator retries at
+    # once. Here retries are spaced, so the few seconds a reconnect takes are ridden out as on Slack.
+    emu.deliverer.retry_delays = (1.0, 3.0, 6.0)
+    bot = BotServer(settings, "socket").start().attach(emu)
+    try:
+        inc = declare(bot, people)
+        first = {c["id"] for c in emu.socket_connections()}
+        tss = [str(emu.post_message(people["bob"], inc.channel_id, f"step {i}").ts) for i in range(8)]
+        with ThreadPoolExecutor(4) as pool:
+            reacting = [
+                pool.submit(emu.add_reaction, people["alice"], inc.channel_id, ts, "mag") for ts in tss
+            ]
+            assert emu.disconnect_sockets(reason, close_after=10) == 1
+            deliveries = [f.result() for f in reacting]
+        assert all(d.ok for d in deliveries), [d.error for d in deliveries]
+        wait_for(lambda: captured_once(bot, inc, tss), what="every reaction captured once")
+        wait_for(lambda: {c["id"] for c in emu.socket_connections()}.isdisjoint(first), what="old one closed")
+        later = str(emu.post_message(people["bob"], inc.channel_id, "after the refresh").ts)
+        assert emu.add_reaction(people["alice"], inc.channel_id, later, "mag").ok
+        wait_for(lambda: captured_once(bot, inc, [*tss, later]), what="captured on the new connection")
+        assert httpx.get(f"{bot.base}/healthz", timeout=5).json()["checks"]["socket_mode"] == "ok"
     finally:
         bot.stop()
 
