@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 PIN = "pin"  # the `reaction` of a mark made by Slack's native pin
 SHORTCUT = "shortcut"  # … and by the "Add to timeline" message shortcut
 TIMELINE_KIND = "timeline"
-# Catch-up asks Slack for the reactions of this many recorded messages before each gap.
+# Catch-up asks Slack for the reactions of this many recorded messages before each gap's end; a
+# periodic recheck for this many before its window.
 RECENT_MESSAGES = 50
 RECHECK_RECENT_MESSAGES = 20
 NAME_TTL = 600.0
@@ -342,10 +343,10 @@ class TimelineService:
         candidates: set[str] = set()
         if thorough:
             candidates = {e.message_ts for e in self.repo.message_events(incident.id) if e.message_ts}
-        for _, end in gaps:
-            recent = self.repo.recent_messages(
-                channel, capture.datetime_to_ts(end), RECENT_MESSAGES if thorough else RECHECK_RECENT_MESSAGES
-            )
+        for start, end in gaps:
+            # A recheck's window is read whole; its blind spot is reactions on the messages just before.
+            before, limit = (end, RECENT_MESSAGES) if thorough else (start, RECHECK_RECENT_MESSAGES)
+            recent = self.repo.recent_messages(channel, capture.datetime_to_ts(before), limit)
             candidates |= {m.ts for m in recent}
         current: list[dict[str, Any]] = []
         for ts in sorted(candidates - fresh.keys()):

@@ -318,3 +318,29 @@ def test_a_periodic_recheck_recovers_events_slack_never_delivered_once_across_re
     assert RECHECK not in {s.kind for s in other_replica.sweep(clock.at(t, 90))}
     assert emu.calls_to("conversations.history") == [], "the period is claimed: read once"
     assert [s.kind for s in other_replica.sweep(clock.at(t, 121)) if s.kind == RECHECK] == [RECHECK]
+
+
+def test_a_recheck_asks_for_reactions_dropped_on_messages_from_before_its_window(
+    bot: BotServer, emulator: Any, people, settings, sweeper: ReminderSweeper, clock: Clock
+) -> None:
+    emu, repo = emulator, bot.services.repo
+    settings.config.reminders.recheck_every = 60
+    now = utcnow()
+    emu.clock.set(now - timedelta(minutes=7))  # the incident and its first message are 7 minutes old
+    inc = declare(bot, people["alice"], "sev2 Slow burn")
+    start_at(bot, inc, now - timedelta(minutes=10))
+    older = emu.post_message(people["alice"], inc.channel_id, "posted long ago").ts
+    wait_for(lambda: repo.channel_message(inc.channel_id, older), what="recorded")
+    emu.clock.set(now)
+    busy = [emu.post_message(people["alice"], inc.channel_id, f"busy {i}").ts for i in range(25)]
+    wait_for(lambda: repo.channel_message(inc.channel_id, busy[-1]), what="recorded")
+    emu.drop_deliveries(1)
+    emu.add_reaction(people["alice"], inc.channel_id, older, "bulb")  # dropped
+    emu.clear_faults()
+    emu.reset_calls()
+
+    done = [s for s in sweeper.sweep(clock.at(now, 5)) if s.kind == RECHECK]
+    assert len(done) == 1 and done[0].error is None
+    assert repo.active_kinds(inc.id) == {repo.event_for_message(inc.id, older).id: ["hypothesis"]}
+    asked = [c.args["timestamp"] for c in emu.calls_to("reactions.get")]
+    assert older in asked and len(asked) <= 20
