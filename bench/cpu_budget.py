@@ -25,7 +25,6 @@ class CpuBudget:
         if cpus <= 0:
             raise ValueError("a CPU budget must be positive")
         quota = max(1_000, int(cpus * PERIOD_US))
-        self.cpus = cpus
         controllers = V2_ROOT / "cgroup.controllers"
         try:
             if controllers.exists() and "cpu" in controllers.read_text().split():
@@ -46,13 +45,6 @@ class CpuBudget:
 
     def add(self, pid: int) -> None:
         (self.path / "cgroup.procs").write_text(str(pid))
-
-    def throttled_s(self) -> float:
-        """Time the processes wanted CPU beyond the budget (cumulative)."""
-        stat = dict(line.split() for line in (self.path / "cpu.stat").read_text().splitlines() if line)
-        if self.v2:
-            return int(stat.get("throttled_usec", 0)) / 1e6
-        return int(stat.get("throttled_time", 0)) / 1e9
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

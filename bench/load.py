@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from cpu_budget import cpu_seconds
+from cpu_budget import CpuBudgetUnavailable, cpu_seconds
 from reactions import (
     DRAIN_LIMIT_S,
     KINDS,
@@ -243,4 +243,7 @@ def request(to: list[str], s: Setup, team: str) -> Any:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except CpuBudgetUnavailable as exc:
+        raise SystemExit(f"load.py: --replica-cpus: {exc}") from None

@@ -327,7 +327,7 @@ class TimelineService:
 
         # A gap (nobody recorded) is read thoroughly; a periodic recheck of a recorded period only
         # looks for what Slack dropped, within a bounded number of calls: no re-read of every
-        # known thread, and the current state of the most recent messages only.
+        # known thread, and the current state of the messages just before its window only.
         thorough = recheck_since is None
         known_roots = set(self.repo.thread_roots(channel)) if thorough else set()
         for start, end in gaps:

@@ -53,7 +53,7 @@ def make_engine(database_url: str) -> Engine:
 
 def _ping_idle_connections(engine: Engine) -> None:
     """Ping a pooled connection before use only if it sat idle (SQLAlchemy's pool_pre_ping pings
-    on every checkout: a round trip per unit of work, a fifth of a replica's time under load).
+    on every checkout: a round trip to the database per unit of work, 3-5 per Slack event).
 
     A connection used within the last second is known good; one that broke while busy fails its
     unit of work, and SQLAlchemy then invalidates the whole pool, so the next one reconnects.
