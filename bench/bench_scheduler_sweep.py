@@ -24,10 +24,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from bot.scheduler import ReminderSweeper
-from bot.services import build_services
-from bot.settings import load_settings
-from bot.slack import make_client
+from bot.config import load_settings
+from bot.reminders.scheduler import ReminderSweeper
+from bot.slack.client import make_client
+from bot.wiring import build_services
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Document, Incident, Milestone, ReminderClaim, RoleAssignment, StatusUpdate, utcnow

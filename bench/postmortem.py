@@ -75,8 +75,8 @@ def run_case(size: int, case: str) -> dict[str, Any]:
     from sqlmodel import Session
 
     from bot import capture
-    from bot.server import prepare
-    from bot.settings import load_settings
+    from bot.config import load_settings
+    from bot.serve import prepare
     from slack_emulator import SlackEmulator
     from storage.models import ChannelMessage, Incident, TimelineEvent, TimelineMark, utcnow
 

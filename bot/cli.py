@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.settings import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings
 
 
 def _settings() -> Settings:
@@ -19,7 +19,7 @@ def _settings() -> Settings:
 
 
 def _db_upgrade(_: argparse.Namespace) -> int:
-    from bot.server import StartupError, open_database
+    from bot.serve import StartupError, open_database
 
     settings = _settings()
     try:
@@ -32,7 +32,7 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.server import serve
+    from bot.serve import serve
 
     return serve(_settings(), socket_mode=args.socket_mode, port=args.port)
 
@@ -44,13 +44,13 @@ def _emulator(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.demo.run import run_demo
 
     return run_demo(out_dir=args.out)
 
 
 def _timeline(args: argparse.Namespace) -> int:
-    from bot.timeline_export import export_timeline
+    from bot.timeline.export import export_timeline
 
     return export_timeline(_settings(), args.incident, args.format, args.out, args.include_hidden)
 

@@ -11,7 +11,7 @@ from harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TRANSPORTS, BotServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.settings import Settings, load_settings
+from bot.config import Settings, load_settings
 
 # Keep the machine's own settings out of the tests.
 for _var in list(os.environ):

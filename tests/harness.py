@@ -18,12 +18,12 @@ import httpx
 import uvicorn
 from pydantic import SecretStr
 
-from bot.app import create_asgi, create_bolt_app
-from bot.server import Runtime, prepare, start_socket_mode
-from bot.services import Services, build_services
-from bot.settings import Settings, load_settings
-from bot.slack import make_client
-from bot.socket_mode import SocketModeRunner
+from bot.config import Settings, load_settings
+from bot.serve import Runtime, prepare, start_socket_mode
+from bot.slack.app import create_asgi, create_bolt_app
+from bot.slack.client import make_client
+from bot.slack.socket_mode import SocketModeRunner
+from bot.wiring import Services, build_services
 from storage.db import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]

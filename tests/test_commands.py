@@ -1,6 +1,6 @@
 import pytest
 
-from bot.commands import Declare, Help, UsageError, clean_title, help_text, parse
+from bot.commands.parser import Declare, Help, UsageError, clean_title, help_text, parse
 
 
 def test_declare_with_severity_and_title() -> None:

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from bot.commands import REGISTRY, UsageError, parse
-from bot.naming import channel_name
-from bot.text import escape, to_plain
+from bot.commands.parser import REGISTRY, UsageError, parse
+from bot.incidents.naming import channel_name
+from bot.slack.text import escape, to_plain
 from storage.models import Incident, ProcessedEvent
 
 SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")

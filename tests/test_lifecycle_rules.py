@@ -7,16 +7,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import bot.lifecycle_commands as lc
-from bot.commands import UsageError, parse
-from bot.timeparse import FutureTime, When, format_time, parse_when, split_leading_when
-from bot.transitions import (
+import bot.incidents.commands as lc
+from bot.commands.parser import UsageError, parse
+from bot.incidents.rules import (
     allowed,
     order_conflict,
     permission_text,
     severity_move,
     status_move,
 )
+from bot.incidents.timeparse import FutureTime, When, format_time, parse_when, split_leading_when
 
 UTC_NOW = datetime(2025, 10, 20, 15, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")

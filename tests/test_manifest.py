@@ -13,9 +13,9 @@ from slack_bolt import BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from spec_data import REPO, load
 
-from bot.app import create_bolt_app
-from bot.services import build_services
-from bot.settings import load_settings
+from bot.config import load_settings
+from bot.slack.app import create_bolt_app
+from bot.wiring import build_services
 from storage.db import make_engine
 
 MANIFEST = yaml.safe_load((REPO / "manifest.yml").read_text())

@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from bot.naming import channel_name
-from bot.text import escape, strip_control, to_plain
+from bot.incidents.naming import channel_name
+from bot.slack.text import escape, strip_control, to_plain
 
 LEGAL = re.compile(r"^[a-z0-9_-]{1,80}$")
 

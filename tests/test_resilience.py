@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 from tcp_proxy import TcpProxy
 
-from bot.settings import load_settings
+from bot.config import load_settings
 from storage import db
 from storage.db import make_engine, session_scope
 from storage.models import Incident

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigError, load_settings
+from bot.config import ConfigError, load_settings
 
 
 def test_defaults() -> None:

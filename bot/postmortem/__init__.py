@@ -10,11 +10,11 @@ from bot.postmortem.assemble import assemble
 from bot.postmortem.collect import Names, Permalinks, collect
 from bot.postmortem.publish import Publisher
 from bot.postmortem.render import Renderer, TemplateProblem
-from bot.slack import slack_error
+from bot.slack.client import slack_error
 from storage.models import Document
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.wiring import Services
 
 __all__ = ["DocumentBusy", "PostmortemService", "TemplateProblem"]
 

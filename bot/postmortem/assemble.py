@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 
-from bot.commands import SEVERITY_LABELS
-from bot.lifecycle_names import STATUS_LABELS
+from bot.commands.parser import SEVERITY_LABELS
+from bot.incidents.vocabulary import STATUS_LABELS
 from bot.postmortem.model import (
     ActionEntry,
     Attachment,
@@ -24,7 +24,7 @@ from bot.postmortem.model import (
     Step,
     TimelineRow,
 )
-from bot.text import one_line, strip_control, to_plain
+from bot.slack.text import one_line, strip_control, to_plain
 from storage.models import ActionItem, Incident, StatusUpdate
 
 CODE_BLOCK = re.compile(r"```(.*?)```", re.DOTALL)

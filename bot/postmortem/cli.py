@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.config import Settings
 
 INCIDENT_REF = re.compile(r"^\s*(?:inc-?)?(\d{1,9})\s*$", re.I)
 
@@ -23,7 +23,7 @@ def fail(message: str) -> int:
 
 def run_postmortem(settings: Settings, ref: str, out: str | None) -> int:
     from bot.postmortem import DocumentBusy, TemplateProblem
-    from bot.server import StartupError, prepare
+    from bot.serve import StartupError, prepare
 
     number = parse_incident_ref(ref)
     if number is None:

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.postmortem.assemble import Collected, related_links, ts_time
 from bot.postmortem.model import Attachment, ChannelDigest, Entry, Link, MarkedEvent, Reply
-from bot.slack import slack_error
+from bot.slack.client import slack_error
 from storage.models import ChannelMessage, Incident, TimelineEvent
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.wiring import Services
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.postmortem.model import DocumentModel
 from bot.postmortem.render import Rendered
-from bot.slack import slack_error
-from bot.text import escape
+from bot.slack.client import slack_error
+from bot.slack.text import escape
 from storage.models import Document, Incident, utcnow
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.wiring import Services
     from storage.repository import Repository
 
 log = logging.getLogger(__name__)

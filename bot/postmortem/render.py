@@ -15,7 +15,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyn
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.postmortem.model import DocumentModel, format_duration
-from bot.text import strip_control
+from bot.slack.text import strip_control
 
 
 def _builtin_dir() -> Path:

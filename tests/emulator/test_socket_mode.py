@@ -15,7 +15,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.socket_mode.websocket_client import SocketModeClient
 
-from bot.socket_mode import close_client
+from bot.slack.socket_mode import close_client
 from slack_emulator import SlackEmulator
 
 SECRET = "s3cret"

@@ -11,7 +11,7 @@ import pytest
 from harness import BotServer, wait_for
 from sqlmodel import Session, select
 
-from bot.settings import Settings
+from bot.config import Settings
 from storage.models import Incident, TimelineMark
 
 

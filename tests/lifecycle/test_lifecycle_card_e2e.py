@@ -7,7 +7,7 @@ from typing import Any
 from harness import BotServer, wait_for
 from lifecycle_support import answers, click, command, incident, rows, submit, texts
 
-from bot import blocks
+from bot.incidents import blocks
 from storage.models import Milestone, RoleAssignment, StatusUpdate, TimelineEvent
 
 

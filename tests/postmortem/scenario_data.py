@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.demo_scenario import DAY, PEOPLE, SCRIPT, Say
+from bot.config import DEFAULT_REACTIONS
+from bot.demo.scenario import DAY, PEOPLE, SCRIPT, Say
 from bot.postmortem.assemble import Collected
 from bot.postmortem.model import ChannelDigest, MarkedEvent, Reply
-from bot.settings import DEFAULT_REACTIONS
-from bot.text import escape
+from bot.slack.text import escape
 from storage.models import ActionItem, Incident, StatusUpdate
 
 UIDS = {name: f"U{name.upper()}" for name in PEOPLE}

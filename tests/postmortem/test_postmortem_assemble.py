@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from scenario_data import NAMES, UIDS, at, collected, empty_collected, link
 
-from bot.demo_scenario import EXPECTED_METRICS
+from bot.demo.scenario import EXPECTED_METRICS
 from bot.postmortem.assemble import assemble, split_code
 from bot.postmortem.model import MarkedEvent, Reply
 from bot.postmortem.render import Renderer, TemplateProblem, cell, fence, md

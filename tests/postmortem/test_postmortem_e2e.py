@@ -11,10 +11,10 @@ import pytest
 from harness import BotServer, wait_for
 from sqlmodel import Session, select
 
-from bot.demo import Player
-from bot.demo_scenario import EXPECTED_METRICS, SCRIPT, Command, Say
+from bot.config import Settings
+from bot.demo.run import Player
+from bot.demo.scenario import EXPECTED_METRICS, SCRIPT, Command, Say
 from bot.postmortem.cli import parse_incident_ref, run_postmortem
-from bot.settings import Settings
 from storage.models import Document, ProcessedEvent, utcnow
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from harness import BotServer, wait_for
 from reliability_support import scrape, total
 
-from bot.scheduler import ReminderSweeper
+from bot.reminders.scheduler import ReminderSweeper
 from storage.models import utcnow
 
 

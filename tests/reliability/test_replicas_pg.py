@@ -13,7 +13,7 @@ import pytest
 from harness import ServeProcess, services_for, wait_for
 from reliability_support import rows
 
-from bot.services import Services
+from bot.wiring import Services
 from storage.models import Document, Incident, ReminderClaim, TimelineAudit, TimelineEvent, TimelineMark
 
 pytestmark = pytest.mark.slow

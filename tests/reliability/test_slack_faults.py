@@ -13,8 +13,8 @@ from harness import BotServer, ServeProcess, services_for, wait_for
 from reliability_support import rows
 from sqlmodel import Session
 
+from bot.config import load_settings
 from bot.postmortem.cli import run_postmortem
-from bot.settings import load_settings
 from storage.models import Document, Incident, ProcessedEvent, TimelineEvent, utcnow
 
 

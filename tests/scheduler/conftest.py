@@ -6,8 +6,8 @@ import pytest
 from harness import BotServer
 from scheduler_helpers import SHORT, Clock
 
-from bot.scheduler import ReminderSweeper
-from bot.settings import Settings
+from bot.config import Settings
+from bot.reminders.scheduler import ReminderSweeper
 from storage.models import utcnow
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from harness import BotServer
 from sqlmodel import Session, select
 
-from bot.commands import _parse_declare
-from bot.settings import ReminderConfig
+from bot.commands.parser import _parse_declare
+from bot.config import ReminderConfig
 from storage.models import Incident
 
 SHORT = ReminderConfig(

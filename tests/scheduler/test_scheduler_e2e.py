@@ -11,10 +11,10 @@ from harness import BotServer, wait_for
 from scheduler_helpers import STATUS_MARK, Clock, declare, posts
 from sqlmodel import Session
 
-from bot.reminders import RECHECK, STATUS, slot_time
-from bot.scheduler import ReminderSweeper, Scheduler
-from bot.services import build_services
-from bot.slack import make_client
+from bot.reminders.rules import RECHECK, STATUS, slot_time
+from bot.reminders.scheduler import ReminderSweeper, Scheduler
+from bot.slack.client import make_client
+from bot.wiring import build_services
 from storage.db import make_engine
 from storage.models import Document, Incident, ReminderClaim, RoleAssignment, StatusUpdate, utcnow
 

@@ -7,7 +7,7 @@ from typing import Any
 from harness import BotServer, wait_for
 from scheduler_helpers import STATUS_MARK, Clock, all_incidents, command, posts
 
-from bot.scheduler import ReminderSweeper
+from bot.reminders.scheduler import ReminderSweeper
 from storage.models import Incident
 
 

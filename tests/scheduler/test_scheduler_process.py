@@ -12,7 +12,7 @@ import pytest
 from harness import ServeProcess, services_for, wait_for
 from scheduler_helpers import STATUS_MARK, posts
 
-from bot.reminders import slot_time
+from bot.reminders.rules import slot_time
 from storage.models import Incident, utcnow
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.reminders import (
+from bot.config import ReminderConfig
+from bot.reminders.rules import (
     ARCHIVE,
     ARCHIVE_NOTICE,
     LEAD,
@@ -21,7 +22,6 @@ from bot.reminders import (
     periods_elapsed,
     slot_time,
 )
-from bot.settings import ReminderConfig
 from storage.models import Incident
 
 T0 = datetime(2025, 10, 20, 13, 30, tzinfo=UTC)

@@ -9,8 +9,8 @@ from typing import Any
 from harness import BotServer, wait_for
 from timeline_support import bot_reactions, event_at, events, marks, post, recorded, visible_event
 
-from bot.capture import ts_to_datetime
-from bot.settings import DEFAULT_REACTIONS
+from bot.config import DEFAULT_REACTIONS
+from bot.timeline.capture import ts_to_datetime
 from storage.models import Incident
 
 CONFIRM = "inbox_tray"

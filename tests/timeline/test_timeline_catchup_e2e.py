@@ -9,9 +9,9 @@ import pytest
 from harness import BotServer, wait_for
 from timeline_support import bot_reactions, event_at, post, recorded, visible_event
 
-from bot.capture import ts_to_datetime
 from bot.cli import main
-from bot.settings import Settings
+from bot.config import Settings
+from bot.timeline.capture import ts_to_datetime
 from storage.models import Incident
 
 

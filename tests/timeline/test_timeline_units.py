@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import capture, coverage
-from bot.timeline_export import incident_number
+from bot.timeline import capture, coverage
+from bot.timeline.export import incident_number
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Heartbeat, Incident, TimelineEvent

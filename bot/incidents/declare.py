@@ -1,0 +1,246 @@
+"""Declaring an incident: a record, a channel, a card, an announcement, the first timeline events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.incidents import blocks
+from bot.incidents.naming import channel_name
+from bot.incidents.vocabulary import STATUS_LABELS
+from bot.ops.logs import CURRENT_INCIDENT
+from bot.slack.client import slack_error
+from bot.slack.text import escape, one_line
+from storage.models import Incident, TimelineEvent, utcnow
+from storage.repository import DuplicateDelivery, Repository
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_ATTEMPTS = 10
+# conversations.create calls per channel name when Slack's answer is lost (timeouts).
+LOST_ANSWER_ATTEMPTS = 3
+# Slack's clock against ours, when telling a channel created for this declare from an older one.
+CLOCK_SKEW_S = 60
+
+
+class DeclareFailed(Exception):
+    """The incident could not be created; nothing was left behind. ``str(exc)`` is for humans."""
+
+
+@dataclass
+class DeclareResult:
+    incident: Incident
+    warnings: list[str] = field(default_factory=list)
+    duplicate: bool = False
+
+
+class IncidentService:
+    def __init__(
+        self,
+        repo: Repository,
+        client: WebClient,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+        bot_user_id: str = "",
+    ) -> None:
+        self.repo = repo
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.bot_user_id = bot_user_id
+
+    def declare(
+        self,
+        *,
+        title: str,
+        declarer: str,
+        severity: str | None = None,
+        summary: str = "",
+        private: bool = False,
+        dedupe_key: str | None = None,
+        now: datetime | None = None,
+    ) -> DeclareResult:
+        now = now or self.clock()
+        pending = Incident(
+            number=0,
+            title=title,
+            severity=severity or self.settings.config.default_severity,
+            declarer_id=declarer,
+            summary=summary,
+            is_private=private,
+            dedupe_key=dedupe_key,
+            created_at=now,
+        )
+        try:
+            incident = self.repo.create_pending_incident(pending)
+        except DuplicateDelivery:
+            existing = self.repo.incident_by_dedupe_key(dedupe_key or "")
+            assert existing is not None
+            return DeclareResult(existing, duplicate=True)
+        assert incident.id is not None
+        CURRENT_INCIDENT.set(incident.number)  # this listener's log lines now name the incident
+        try:
+            channel = self._create_channel(incident)
+        except DeclareFailed:
+            self.repo.delete_incident(incident.id)
+            raise
+        except Exception as exc:
+            self.repo.delete_incident(incident.id)
+            raise DeclareFailed(f"Slack could not create the incident channel ({slack_error(exc)}).") from exc
+        incident = self.repo.update_incident(
+            incident.id, channel_id=channel["id"], channel_name=channel["name"], state="active"
+        )
+        log.info("declared INC-%s in #%s", incident.number, channel["name"])
+        return DeclareResult(incident, warnings=self.furnish(incident, now))
+
+    def _create_channel(self, incident: Incident) -> dict[str, str]:
+        for attempt in range(MAX_NAME_ATTEMPTS):
+            name = channel_name(self.settings.channel_prefix, incident.number, incident.title, attempt)
+            try:
+                channel = self._create_named(name, incident)
+            except SlackApiError as exc:
+                raise DeclareFailed(
+                    f"Slack refused to create channel #{name} ({slack_error(exc)}); no incident was recorded."
+                ) from exc
+            if channel is not None:
+                return channel
+        raise DeclareFailed(
+            f"Every channel name for INC-{incident.number} is taken; no incident was recorded."
+        )
+
+    def _create_named(self, name: str, incident: Incident) -> dict[str, str] | None:
+        """Create #name; None when somebody else has that name.
+
+        A call whose answer was lost (a timeout) may still have created the channel: it is asked
+        again, and a "name taken" then looks for the channel this bot created for this incident and
+        adopts it, so no orphan channel is left behind.
+        """
+        answer_lost = False
+        for _ in range(LOST_ANSWER_ATTEMPTS):
+            try:
+                resp = self.client.conversations_create(name=name, is_private=incident.is_private)
+            except SlackApiError as exc:
+                if slack_error(exc) != "name_taken":
+                    raise
+                return self._own_channel(name, incident) if answer_lost else None
+            except Exception as exc:
+                answer_lost = True
+                log.warning("INC-%s: conversations.create #%s got no answer (%s); asking again",
+                            incident.number, name, type(exc).__name__)  # fmt: skip
+                continue
+            return {"id": resp["channel"]["id"], "name": resp["channel"]["name"]}
+        raise DeclareFailed(f"Slack did not answer when creating channel #{name}; no incident was recorded.")
+
+    def _own_channel(self, name: str, incident: Incident) -> dict[str, str] | None:
+        """The open channel called ``name`` if this bot created it since the declare began."""
+        types = "private_channel" if incident.is_private else "public_channel"
+        since = incident.created_at.timestamp() - CLOCK_SKEW_S
+        for page in self.client.conversations_list(types=types, exclude_archived=True, limit=1000):
+            for ch in page.get("channels") or []:
+                if (
+                    ch.get("name") == name
+                    and ch.get("creator") == self.bot_user_id
+                    and ch.get("created", 0) >= since
+                ):
+                    log.info(
+                        "INC-%s: adopting #%s, created by an attempt whose answer was lost",
+                        incident.number,
+                        name,
+                    )
+                    return {"id": ch["id"], "name": ch["name"]}
+        return None
+
+    def furnish(self, incident: Incident, now: datetime, existing_channel: bool = False) -> list[str]:
+        """Everything after the channel exists. A failure here is reported, never fatal.
+
+        ``existing_channel`` (a converted channel): its members and purpose are left as they are.
+        """
+        assert incident.id is not None and incident.channel_id is not None
+        warnings: list[str] = []
+        ref = blocks.incident_ref(incident)
+
+        def attempt(what: str, call: Callable[[], Any]) -> Any:
+            try:
+                return call()
+            except Exception as exc:
+                log.warning("INC-%s: could not %s: %s", incident.number, what, slack_error(exc))
+                warnings.append(f"could not {what} ({slack_error(exc)})")
+                return None
+
+        for name in ("declared", "detected"):
+            self.repo.set_milestone(
+                incident.id, name, now, incident.declarer_id, "automatic", only_if_unset=True
+            )
+        self.repo.add_timeline_event(
+            TimelineEvent(
+                incident_id=incident.id,
+                at=now,
+                source="automatic",
+                kind="declared",
+                text=f"Incident declared by <@{incident.declarer_id}>: {escape(incident.title)}",
+                plain_text=f"Incident declared: {incident.title}",
+                actor_id=incident.declarer_id,
+                dedupe_key=f"declared:{incident.id}",
+            )
+        )
+        channel = incident.channel_id
+        if not existing_channel:
+            attempt(
+                "invite the declarer",
+                lambda: self.client.conversations_invite(channel=channel, users=incident.declarer_id),
+            )
+        attempt(
+            "set the channel topic",
+            lambda: self.client.conversations_setTopic(channel=channel, topic=self.topic(incident)),
+        )
+        if not existing_channel:
+            attempt(
+                "set the channel purpose",
+                lambda: self.client.conversations_setPurpose(
+                    channel=channel, purpose=one_line(f"{ref}: {incident.title}", 250)
+                ),
+            )
+        card = attempt(
+            "post the summary card",
+            lambda: self.client.chat_postMessage(
+                channel=channel,
+                text=f"{ref}: {escape(incident.title)}",
+                blocks=blocks.summary_card(incident, lead=None),
+            ),
+        )
+        if card is not None:
+            self.repo.update_incident(incident.id, card_ts=card["ts"])
+        announce = self.settings.announce_channel
+        if announce and not incident.is_private:
+            ann = attempt(
+                "announce the incident",
+                lambda: self.client.chat_postMessage(
+                    channel=announce,
+                    text=(
+                        f":rotating_light: *{ref}* ({blocks.severity_text(incident.severity)}) declared by "
+                        f"<@{incident.declarer_id}>: {escape(incident.title)} — join <#{channel}>"
+                    ),
+                ),
+            )
+            if ann is not None:
+                self.repo.update_incident(
+                    incident.id,
+                    announce_channel_id=ann["channel"],
+                    announce_ts=ann["ts"],
+                )
+        return warnings
+
+    def topic(self, incident: Incident, lead: str | None = None) -> str:
+        status = "Closed" if incident.is_closed else STATUS_LABELS.get(incident.status, incident.status)
+        lead_text = f"<@{lead}>" if lead else "none"
+        return one_line(
+            f"{blocks.incident_ref(incident)} · {blocks.severity_text(incident.severity)} · {status} · Lead: {lead_text}",
+            250,
+        )

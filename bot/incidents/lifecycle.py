@@ -1,0 +1,547 @@
+"""Running an incident: status, severity, roles, updates, notes, milestones, resolve, close, reopen, convert.
+
+Every change is a compare-and-set on the stored incident (so a stale button clicked twice or a
+Slack retry makes one transition), then the same effects: a timeline event keyed by the Slack
+delivery, the summary card updated in place, the channel topic, and one visible line saying who
+did what. Slack effects are best-effort: a failure is logged and told to the actor, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.incidents import blocks
+from bot.incidents.rules import (
+    allowed,
+    milestones_reached,
+    order_conflict,
+    permission_text,
+    severity_move,
+    status_label,
+    status_move,
+)
+from bot.incidents.timeparse import FutureTime, When, format_time
+from bot.incidents.vocabulary import STATUS_ORDER
+from bot.postmortem.assemble import metrics
+from bot.slack.client import slack_error
+from bot.slack.text import escape, one_line, to_plain
+from storage.models import Incident, StatusUpdate, TimelineEvent
+from storage.repository import DuplicateDelivery
+
+if TYPE_CHECKING:
+    from bot.wiring import Services
+
+log = logging.getLogger(__name__)
+
+TIMELINE_PAGE_SIZE = 20
+RESOLVED_STATUS = "fixed"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked, and the Slack delivery that carried the request (the idempotency key)."""
+
+    user_id: str
+    dedupe_key: str
+
+
+@dataclass
+class Outcome:
+    """What happened; ``note`` is for the actor alone (a no-op, a refusal, failed side effects)."""
+
+    changed: bool
+    note: str = ""
+    incident: Incident | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def reply_text(self) -> str:
+        parts = [self.note] if self.note else []
+        if self.warnings:
+            parts.append("Some Slack steps failed: " + "; ".join(self.warnings))
+        return "\n".join(parts)
+
+
+def unchanged(note: str) -> Outcome:
+    return Outcome(False, note)
+
+
+class LifecycleService:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @property
+    def tz(self) -> Any:
+        return self.services.settings.config.tz
+
+    # -- status and severity ------------------------------------------------------------------
+    def set_status(self, incident: Incident, status: str, actor: Actor) -> Outcome:
+        inc = self._fresh(incident)
+        if inc.is_closed:
+            return self._closed_refusal(inc)
+        move = status_move(inc.status, status)
+        if not move.changed:
+            return unchanged(f"The status is already *{status_label(status)}*; nothing changed.")
+        updated = self.services.repo.change_incident_if(inc.id or 0, {"status": inc.status}, status=status)
+        if updated is None:
+            return self._raced(inc, "status")
+        outcome = Outcome(True, incident=updated)
+        self._reach_milestones(updated, status, actor)
+        back = " (back)" if move.direction == "backward" else ""
+        line = (
+            f"<@{actor.user_id}> changed the status{back} from *{status_label(move.old)}* "
+            f"to *{status_label(move.new)}*"
+        )
+        self._record(updated, actor, "status", line, outcome, previous_topic=self._topic(inc))
+        return outcome
+
+    def set_severity(self, incident: Incident, severity: str, actor: Actor) -> Outcome:
+        inc = self._fresh(incident)
+        if inc.is_closed:
+            return self._closed_refusal(inc)
+        refusal = self._permission(inc, actor, "severity", "change the severity")
+        if refusal:
+            return refusal
+        move = severity_move(inc.severity, severity)
+        if not move.changed:
+            return unchanged(f"The severity is already *{blocks.severity_text(severity)}*; nothing changed.")
+        updated = self.services.repo.change_incident_if(
+            inc.id or 0, {"severity": inc.severity}, severity=severity
+        )
+        if updated is None:
+            return self._raced(inc, "severity")
+        outcome = Outcome(True, incident=updated)
+        verb = "escalated" if move.direction == "forward" else "lowered"
+        line = (
+            f"<@{actor.user_id}> {verb} the severity from *{blocks.severity_text(move.old)}* "
+            f"to *{blocks.severity_text(move.new)}*"
+        )
+        self._record(updated, actor, "severity", line, outcome, previous_topic=self._topic(inc))
+        if move.direction == "forward":
+            self._announce(
+                updated,
+                outcome,
+                f":arrow_double_up: *{blocks.incident_ref(updated)}* escalated to "
+                f"*{blocks.severity_text(severity)}* by <@{actor.user_id}>: {escape(updated.title)} "
+                f"— <#{updated.channel_id}>",
+            )
+        return outcome
+
+    # -- roles --------------------------------------------------------------------------------
+    def assign_role(self, incident: Incident, role: str, user_id: str, actor: Actor) -> Outcome:
+        inc = self._fresh(incident)
+        if inc.is_closed:
+            return self._closed_refusal(inc)
+        topic_before = self._topic(inc)
+        previous = self.services.repo.assign_role(
+            inc.id or 0, role, user_id, actor.user_id, at=self.services.clock()
+        )
+        if previous is None:
+            return unchanged(f"<@{user_id}> is already the {escape(role)}; nothing changed.")
+        outcome = Outcome(True, incident=inc)
+        channel = inc.channel_id or ""
+        if user_id != self.services.bot_user_id:
+            self._attempt(
+                outcome,
+                "invite them to the channel",
+                lambda: self.services.client.conversations_invite(channel=channel, users=user_id),
+                ok_errors=("already_in_channel",),
+            )
+        was = f" (was <@{previous}>)" if previous else ""
+        line = f"<@{actor.user_id}> made <@{user_id}> the *{escape(role)}*{was}"
+        self._record(inc, actor, "role", line, outcome, previous_topic=topic_before)
+        return outcome
+
+    # -- updates, notes, milestones -----------------------------------------------------------
+    def post_update(self, incident: Incident, text: str, actor: Actor) -> Outcome:
+        inc = self._fresh(incident)
+        if inc.is_closed:
+            return self._closed_refusal(inc)
+        row = self.services.repo.add_status_update(
+            StatusUpdate(
+                incident_id=inc.id or 0,
+                text=text,
+                author_id=actor.user_id,
+                dedupe_key=actor.dedupe_key,
+                posted_at=self.services.clock(),
+            )
+        )
+        if row is None:
+            return unchanged("This update was already posted.")
+        outcome = Outcome(True, incident=inc)
+        ref = blocks.incident_ref(inc)
+        heading = f":mega: *Status update* from <@{actor.user_id}> ({status_label(inc.status)})"
+        posted = self._attempt(
+            outcome,
+            "post the update in the channel",
+            lambda: self.services.client.chat_postMessage(
+                channel=inc.channel_id or "", text=f"{heading}\n{escape(text)}"
+            ),
+        )
+        announced = self._announce(
+            inc,
+            outcome,
+            f":mega: *{ref}* update from <@{actor.user_id}>: {escape(text)} — <#{inc.channel_id}>",
+        )
+        self.services.repo.set_status_update_posts(
+            row.id or 0, posted["ts"] if posted else None, announced["ts"] if announced else None
+        )
+        self._timeline(inc, actor, "update", f"Status update by <@{actor.user_id}>: {escape(text)}", text)
+        self._refresh_card(inc, outcome)
+        return outcome
+
+    def add_note(self, incident: Incident, text: str, when: When | None, actor: Actor) -> Outcome:
+        inc = self._fresh(incident)
+        now = self.services.clock()
+        try:
+            at = when.resolve(self.tz, now) if when else now
+        except FutureTime as exc:
+            return unchanged(f"Not added: {exc}")
+        outcome = Outcome(True, incident=inc)
+        event = self._timeline(inc, actor, "note", f"<@{actor.user_id}>: {escape(text)}", text, at=at)
+        if event is None:
+            return unchanged("This note is already on the timeline.")
+        stamp = f" at {format_time(at, self.tz)}" if when else ""
+        self._say(inc, outcome, f"<@{actor.user_id}> added a note{stamp}: {escape(one_line(text, 300))}")
+        return outcome
+
+    def set_time(self, incident: Incident, name: str, when: When, actor: Actor) -> Outcome:
+        inc = self._fresh(incident)
+        try:
+            at = when.resolve(self.tz, self.services.clock())
+        except FutureTime as exc:
+            return unchanged(f"`{name}` not changed: {exc}")
+        current = self.services.repo.milestones(inc.id or 0)
+        if current.get(name) == at:
+            return unchanged(f"`{name}` is already {format_time(at, self.tz)}; nothing changed.")
+        others = {k: v for k, v in current.items() if k != name}
+        conflict = order_conflict(others, name, at, self.tz)
+        if conflict:
+            return unchanged(f"`{name}` not changed: {conflict}")
+        self.services.repo.set_milestone(inc.id or 0, name, at, actor.user_id, "command", only_if_unset=False)
+        outcome = Outcome(True, incident=inc)
+        was = f" (was {format_time(current[name], self.tz)})" if name in current else ""
+        text = f"`{name}` set to {format_time(at, self.tz)}{was}"
+        self._timeline(inc, actor, "milestone", f"{text} by <@{actor.user_id}>", text, at=at)
+        self._say(inc, outcome, f"<@{actor.user_id}> set `{name}` to {format_time(at, self.tz)}{was}")
+        return outcome
+
+    def timeline_page(self, incident: Incident, page: int) -> str:
+        events = self.services.repo.timeline(incident.id or 0)
+        ref = blocks.incident_ref(incident)
+        if not events:
+            return f"*{ref}* has nothing on its timeline yet."
+        pages = (len(events) + TIMELINE_PAGE_SIZE - 1) // TIMELINE_PAGE_SIZE
+        page = min(page, pages)
+        chunk = events[(page - 1) * TIMELINE_PAGE_SIZE : page * TIMELINE_PAGE_SIZE]
+        lines = [f"*Timeline of {ref}* (page {page} of {pages}, times in {self.tz.key}):"]
+        for e in chunk:
+            who = f" — <@{e.actor_id or e.author_id}>" if (e.actor_id or e.author_id) else ""
+            text = escape(one_line(e.plain_text or e.text, 200))
+            lines.append(f"• `{format_time(e.at, self.tz)}` _{escape(e.kind)}_ {text}{who}")
+        if page < pages:
+            lines.append(f"More: `/incident timeline {page + 1}`")
+        return "\n".join(lines)
+
+    # -- resolve, close, reopen ---------------------------------------------------------------
+    def resolve(self, incident: Incident, actor: Actor, fields: dict[str, str | None]) -> Outcome:
+        """Mark it Fixed (unless already Fixed or Verified) and store the resolution fields."""
+        inc = self._fresh(incident)
+        if inc.is_closed:
+            return self._closed_refusal(inc)
+        changes = {k: v for k, v in fields.items() if v is not None and v != getattr(inc, k)}
+        reach_fixed = STATUS_ORDER.index(inc.status) < STATUS_ORDER.index(RESOLVED_STATUS)
+        if not reach_fixed and not changes:
+            return unchanged(f"*{blocks.incident_ref(inc)}* is already resolved; nothing changed.")
+        expected: dict[str, object] = {"status": inc.status}
+        new_status = RESOLVED_STATUS if reach_fixed else inc.status
+        updated = self.services.repo.change_incident_if(inc.id or 0, expected, status=new_status, **changes)
+        if updated is None:
+            return self._raced(inc, "status")
+        if reach_fixed:
+            self._reach_milestones(updated, RESOLVED_STATUS, actor)
+        outcome = Outcome(True, incident=updated)
+        summary = updated.resolution_summary
+        line = f"<@{actor.user_id}> resolved the incident" + (
+            f" (status *{status_label(RESOLVED_STATUS)}*)" if reach_fixed else " (resolution details updated)"
+        )
+        if summary:
+            line += f": {escape(one_line(summary, 300))}"
+        self._record(updated, actor, "resolved", line, outcome, previous_topic=self._topic(inc))
+        return outcome
+
+    def close(self, incident: Incident, actor: Actor) -> Outcome:
+        inc = self._fresh(incident)
+        if inc.is_closed:
+            return unchanged(f"*{blocks.incident_ref(inc)}* is already closed; nothing changed.")
+        refusal = self._permission(inc, actor, "close", "close the incident")
+        if refusal:
+            return refusal
+        updated = self.services.repo.change_incident_if(inc.id or 0, {"is_closed": False}, is_closed=True)
+        if updated is None:
+            return unchanged(f"*{blocks.incident_ref(inc)}* was closed at the same moment; nothing changed.")
+        now = self.services.clock()
+        self.services.repo.set_milestone(
+            updated.id or 0, "closed", now, actor.user_id, "command", only_if_unset=False
+        )
+        outcome = Outcome(True, incident=updated)
+        self._record(
+            updated,
+            actor,
+            "closed",
+            self._closing_summary(updated, actor),
+            outcome,
+            previous_topic=self._topic(inc),
+        )
+        self._announce(
+            updated,
+            outcome,
+            f":white_check_mark: *{blocks.incident_ref(updated)}* closed by <@{actor.user_id}>: "
+            f"{escape(updated.title)}",
+        )
+        try:
+            self.services.postmortem.generate(
+                updated.id or 0, draft=False, requested_by=actor.user_id, request_key=actor.dedupe_key
+            )
+        except Exception as exc:
+            log.exception("INC-%s: the investigation document failed", updated.number)
+            self._say(
+                updated,
+                outcome,
+                f":warning: The investigation document could not be written ({escape(slack_error(exc))}). "
+                "Run `/incident postmortem` to try again; the incident stays closed.",
+            )
+        return outcome
+
+    def reopen(self, incident: Incident, actor: Actor) -> Outcome:
+        inc = self._fresh(incident)
+        if not inc.is_closed:
+            return unchanged(f"*{blocks.incident_ref(inc)}* is open; nothing to reopen.")
+        refusal = self._permission(inc, actor, "close", "reopen the incident")
+        if refusal:
+            return refusal
+        updated = self.services.repo.change_incident_if(
+            inc.id or 0, {"is_closed": True}, is_closed=False, status="investigating"
+        )
+        if updated is None:
+            return unchanged(
+                f"*{blocks.incident_ref(inc)}* was reopened at the same moment; nothing changed."
+            )
+        outcome = Outcome(True, incident=updated)
+        line = f"<@{actor.user_id}> reopened the incident (status *{status_label('investigating')}*)"
+        self._record(updated, actor, "reopened", line, outcome, previous_topic=self._topic(inc))
+        return outcome
+
+    # -- list and convert ---------------------------------------------------------------------
+    def list_open(self, user_id: str) -> str:
+        incidents = self.services.repo.open_incidents()
+        if not incidents:
+            return "No open incidents. :tada:"
+        lines = [f"*Open incidents* ({len(incidents)}):"]
+        for inc in incidents:
+            head = f"• *{blocks.incident_ref(inc)}* · {blocks.severity_text(inc.severity)} · {status_label(inc.status)}"
+            if inc.is_private:
+                lines.append(f"{head} · _private_")
+            else:
+                lines.append(f"{head} · <#{inc.channel_id}> · {escape(one_line(inc.title, 100))}")
+        return "\n".join(lines)
+
+    def convert(self, channel_id: str, title: str, severity: str | None, actor: Actor) -> Outcome:
+        """Make the existing channel an incident; its earlier messages are backfilled to the record."""
+        services = self.services
+        if services.repo.incident_by_channel(channel_id):
+            return unchanged("This channel is already an incident channel.")
+        try:
+            channel = services.client.conversations_info(channel=channel_id)["channel"]
+        except Exception as exc:
+            if slack_error(exc) == "channel_not_found":
+                return unchanged(
+                    "I cannot see this channel: for a private channel, invite me first (`/invite @incident-bot`)."
+                )
+            return unchanged(
+                f"Slack would not tell me about this channel ({slack_error(exc)}); nothing changed."
+            )
+        if not channel.get("is_member"):
+            if channel.get("is_private"):
+                return unchanged("Invite me to this private channel first (`/invite @incident-bot`).")
+            try:
+                services.client.conversations_join(channel=channel_id)
+            except Exception as exc:
+                return unchanged(f"I could not join this channel ({slack_error(exc)}); nothing changed.")
+        now = self.services.clock()
+        pending = Incident(
+            number=0,
+            title=title,
+            severity=severity or services.settings.config.default_severity,
+            declarer_id=actor.user_id,
+            is_private=bool(channel.get("is_private")),
+            dedupe_key=actor.dedupe_key,
+            created_at=now,
+        )
+        try:
+            created = services.repo.create_pending_incident(pending)
+        except DuplicateDelivery:
+            return unchanged("This channel was already converted.")
+        try:
+            incident = services.repo.update_incident(
+                created.id or 0, channel_id=channel_id, channel_name=channel.get("name"), state="active"
+            )
+        except IntegrityError:
+            services.repo.delete_incident(created.id or 0)
+            return unchanged("This channel became an incident at the same moment; nothing changed.")
+        outcome = Outcome(True, incident=incident)
+        outcome.warnings += services.incidents.furnish(incident, now, existing_channel=True)
+        incident = services.repo.incident(incident.id or 0)
+        try:
+            services.timeline.backfill_channel(incident)
+        except Exception as exc:
+            log.exception("INC-%s: backfilling the converted channel failed", incident.number)
+            outcome.warnings.append(f"could not record the channel's earlier messages ({slack_error(exc)})")
+        self._say(
+            incident,
+            outcome,
+            f"<@{actor.user_id}> turned this channel into *{blocks.incident_ref(incident)}* "
+            f"({blocks.severity_text(incident.severity)}): {escape(incident.title)}",
+        )
+        outcome.incident = incident
+        return outcome
+
+    # -- shared steps -------------------------------------------------------------------------
+    def _fresh(self, incident: Incident) -> Incident:
+        return self.services.repo.incident(incident.id or 0)
+
+    def _topic(self, incident: Incident) -> str:
+        lead = self.services.repo.active_roles(incident.id or 0).get("lead")
+        return self.services.incidents.topic(incident, lead)
+
+    def _closed_refusal(self, inc: Incident) -> Outcome:
+        return unchanged(
+            f"*{blocks.incident_ref(inc)}* is closed. Run `/incident reopen` first to change it."
+        )
+
+    def _raced(self, inc: Incident, what: str) -> Outcome:
+        now = self._fresh(inc)
+        value = status_label(now.status) if what == "status" else blocks.severity_text(now.severity)
+        return unchanged(f"Someone changed the {what} at the same moment; it is now *{value}*.")
+
+    def _permission(self, inc: Incident, actor: Actor, action: str, doing: str) -> Outcome | None:
+        rule = getattr(self.services.settings.config.permissions, action)
+        roles = self.services.repo.active_roles(inc.id or 0)
+        held = [role for role, user in roles.items() if user == actor.user_id]
+        if allowed(rule, held):
+            return None
+        return unchanged(f"Only {permission_text(rule)} may {doing} here. Nothing changed.")
+
+    def _reach_milestones(self, inc: Incident, status: str, actor: Actor) -> None:
+        """The first time a status is reached, its milestone is set to now (if that keeps the order)."""
+        now = self.services.clock()
+        current = self.services.repo.milestones(inc.id or 0)
+        for name in milestones_reached(status):
+            if name in current:
+                continue
+            if order_conflict(current, name, now, self.tz):
+                log.info("INC-%s: not setting %s automatically: out of order", inc.number, name)
+                continue
+            self.services.repo.set_milestone(
+                inc.id or 0, name, now, actor.user_id, "automatic", only_if_unset=True
+            )
+
+    def _timeline(
+        self, inc: Incident, actor: Actor, kind: str, text: str, plain: str, at: datetime | None = None
+    ) -> TimelineEvent | None:
+        return self.services.repo.add_timeline_event(
+            TimelineEvent(
+                incident_id=inc.id or 0,
+                at=at or self.services.clock(),
+                source="command",
+                kind=kind,
+                text=text,
+                plain_text=plain,
+                actor_id=actor.user_id,
+                dedupe_key=f"{actor.dedupe_key}:{kind}",
+            )
+        )
+
+    def _record(
+        self,
+        inc: Incident,
+        actor: Actor,
+        kind: str,
+        line: str,
+        outcome: Outcome,
+        previous_topic: str,
+    ) -> None:
+        """The effects every state change has: timeline, card, topic, a visible line."""
+        self._timeline(inc, actor, kind, line, to_plain(line))
+        self._refresh_card(inc, outcome)
+        topic = self._topic(inc)
+        if topic != previous_topic:
+            self._attempt(
+                outcome,
+                "update the channel topic",
+                lambda: self.services.client.conversations_setTopic(
+                    channel=inc.channel_id or "", topic=topic
+                ),
+            )
+        self._say(inc, outcome, line)
+
+    def _refresh_card(self, inc: Incident, outcome: Outcome) -> None:
+        if not inc.card_ts or not inc.channel_id:
+            return
+        roles = self.services.repo.active_roles(inc.id or 0)
+        ref = blocks.incident_ref(inc)
+        self._attempt(
+            outcome,
+            "update the summary card",
+            lambda: self.services.client.chat_update(
+                channel=inc.channel_id or "",
+                ts=inc.card_ts or "",
+                text=f"{ref}: {escape(inc.title)}",
+                blocks=blocks.summary_card(inc, lead=roles.get("lead"), roles=roles),
+            ),
+        )
+
+    def _say(self, inc: Incident, outcome: Outcome, text: str) -> None:
+        self._attempt(
+            outcome,
+            "post in the channel",
+            lambda: self.services.client.chat_postMessage(channel=inc.channel_id or "", text=text),
+        )
+
+    def _announce(self, inc: Incident, outcome: Outcome, text: str) -> Any:
+        channel = self.services.settings.announce_channel
+        if not channel or inc.is_private:
+            return None
+        return self._attempt(
+            outcome,
+            "post to the announcement channel",
+            lambda: self.services.client.chat_postMessage(channel=channel, text=text),
+        )
+
+    def _attempt(
+        self, outcome: Outcome, what: str, call: Callable[[], Any], ok_errors: Sequence[str] = ()
+    ) -> Any:
+        try:
+            return call()
+        except Exception as exc:
+            if slack_error(exc) in ok_errors:
+                return None
+            log.warning("could not %s: %s", what, slack_error(exc))
+            outcome.warnings.append(f"could not {what} ({slack_error(exc)})")
+            return None
+
+    def _closing_summary(self, inc: Incident, actor: Actor) -> str:
+        milestones = self.services.repo.milestones(inc.id or 0)
+        lines = [
+            f":checkered_flag: <@{actor.user_id}> closed *{blocks.incident_ref(inc)}*: {escape(inc.title)}",
+            f"Final status *{status_label(inc.status)}* · {blocks.severity_text(inc.severity)}",
+        ]
+        if inc.resolution_summary:
+            lines.append(f"Resolution: {escape(one_line(inc.resolution_summary, 500))}")
+        lines.append(" · ".join(f"{m.name}: {m.text}" for m in metrics(milestones)))
+        return "\n".join(lines)

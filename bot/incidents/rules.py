@@ -1,0 +1,90 @@
+"""The lifecycle's rules as pure functions: status and severity moves, milestone order, permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Literal
+
+from bot.incidents.timeparse import format_time
+from bot.incidents.vocabulary import MILESTONE_ORDER, STATUS_LABELS, STATUS_MILESTONE, STATUS_ORDER
+
+Direction = Literal["same", "forward", "backward"]
+
+# `declared` is outside the chain (it is when the bot was told, which may be after the fix in a
+# replay); it may only not precede `started`. `closed` is set by `close` alone.
+SETTABLE_MILESTONES = ("started", "detected", "declared", "identified", "fixed", "verified")
+
+
+@dataclass(frozen=True)
+class Move:
+    old: str
+    new: str
+    direction: Direction
+
+    @property
+    def changed(self) -> bool:
+        return self.direction != "same"
+
+
+def status_move(old: str, new: str) -> Move:
+    if old == new:
+        return Move(old, new, "same")
+    forward = STATUS_ORDER.index(new) > STATUS_ORDER.index(old) if old in STATUS_ORDER else True
+    return Move(old, new, "forward" if forward else "backward")
+
+
+def severity_move(old: str, new: str) -> Move:
+    """sev1 is the most severe, so moving towards sev1 is "forward" (an escalation)."""
+    if old == new:
+        return Move(old, new, "same")
+    return Move(old, new, "forward" if new < old else "backward")
+
+
+def milestones_reached(status: str) -> tuple[str, ...]:
+    """The milestone a status marks (Root Cause Found → identified, …), empty for the others."""
+    name = STATUS_MILESTONE.get(status)
+    return (name,) if name else ()
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def order_conflict(milestones: Mapping[str, datetime], name: str, at: datetime, tz: tzinfo) -> str | None:
+    """Why setting ``name`` to ``at`` would break started ≤ detected ≤ identified ≤ fixed ≤ verified."""
+    chain = " ≤ ".join(MILESTONE_ORDER)
+
+    def conflict(other: str, relation: str) -> str:
+        return (
+            f"`{name}` at {format_time(at, tz)} would be {relation} `{other}` "
+            f"({format_time(milestones[other], tz)}); milestones go {chain}."
+        )
+
+    if name == "declared":
+        started = milestones.get("started")
+        return conflict("started", "before") if started and at < started else None
+    if name not in MILESTONE_ORDER:
+        return None
+    pos = MILESTONE_ORDER.index(name)
+    for other in reversed(MILESTONE_ORDER[:pos]):
+        if other in milestones and milestones[other] > at:
+            return conflict(other, "before")
+    for other in MILESTONE_ORDER[pos + 1 :]:
+        if other in milestones and milestones[other] < at:
+            return conflict(other, "after")
+    if name == "started" and "declared" in milestones and milestones["declared"] < at:
+        return conflict("declared", "after")
+    return None
+
+
+def allowed(permission: str | Iterable[str], roles_held: Iterable[str]) -> bool:
+    """Permission is "anyone" or a list of roles; holding any of them is enough."""
+    if permission == "anyone":
+        return True
+    return bool(set(permission) & set(roles_held))
+
+
+def permission_text(permission: str | Iterable[str]) -> str:
+    return "anyone" if permission == "anyone" else " or ".join(f"the {r}" for r in permission)

@@ -1,0 +1,142 @@
+"""`serve`: check everything first, then run. Any start-up problem is one clear line and exit 2."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+
+import uvicorn
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine, make_url
+
+from bot.config import Settings
+from bot.ops import logs
+from bot.ops.health import HealthCheck
+from bot.reminders.scheduler import Scheduler
+from bot.slack.app import IncidentBotApp, create_asgi, create_bolt_app
+from bot.slack.client import make_client, slack_error
+from bot.slack.socket_mode import SocketModeError, SocketModeRunner, check_app_token
+from bot.wiring import Services, build_services
+from storage.db import make_engine, ping
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """A reason not to start, as one human line."""
+
+
+def redacted_url(database_url: str) -> str:
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable DATABASE_URL>"
+
+
+def open_database(settings: Settings) -> Engine:
+    try:
+        engine = make_engine(settings.database_url)
+        ping(engine)
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        for secret in settings.secrets():
+            reason = reason.replace(secret, "[redacted]")
+        raise StartupError(
+            f"database unreachable at {redacted_url(settings.database_url)}: {reason}"
+        ) from exc
+    try:
+        before, after = upgrade(engine)
+    except Exception as exc:
+        raise StartupError(f"database migration failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
+    if before != after:
+        log.info("database schema upgraded from %s to %s", before or "empty", after)
+    return engine
+
+
+def check_slack(settings: Settings) -> dict[str, str]:
+    assert settings.slack_bot_token is not None
+    quick = make_client(
+        settings.slack_bot_token.get_secret_value(), settings.slack_api_url, timeout=4, patient=False
+    )
+    try:
+        auth = quick.auth_test()
+    except SlackApiError as exc:
+        raise StartupError(f"Slack rejected SLACK_BOT_TOKEN: auth.test answered {slack_error(exc)}") from exc
+    except Exception as exc:
+        raise StartupError(
+            f"cannot reach the Slack API at {settings.slack_api_url}: {type(exc).__name__}"
+        ) from exc
+    return {"user_id": auth["user_id"], "team_id": auth.get("team_id", ""), "bot_id": auth.get("bot_id", "")}
+
+
+@dataclass
+class Runtime:
+    services: Services
+    health: HealthCheck
+
+
+def prepare(settings: Settings) -> Runtime:
+    """Everything `serve` does before accepting requests; raises StartupError."""
+    problems = settings.require_slack_credentials()
+    if problems:
+        raise StartupError("; ".join(problems))
+    engine = open_database(settings)
+    auth = check_slack(settings)
+    assert settings.slack_bot_token is not None
+    client: WebClient = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    services = build_services(settings, engine, client, bot_user_id=auth["user_id"])
+    health = HealthCheck(engine, client)
+    health.mark_slack_ok()
+    return Runtime(services, health)
+
+
+def serve(settings: Settings, socket_mode: bool = False, port: int | None = None) -> int:
+    logs.configure(settings.log_level, settings.log_format, settings.secrets())
+    use_socket = socket_mode or settings.slack_app_token is not None
+    try:
+        if use_socket and settings.slack_app_token is None:
+            raise StartupError("--socket-mode needs SLACK_APP_TOKEN (the app-level token, xapp-…)")
+        runtime = prepare(settings)
+        bolt = create_bolt_app(runtime.services)
+        sockets = start_socket_mode(bolt, settings, runtime.health) if use_socket else None
+    except StartupError as exc:
+        print(f"incident-bot: cannot start: {exc}", file=sys.stderr)
+        return 2
+    asgi = create_asgi(bolt, runtime.health)
+    scheduler = Scheduler(runtime.services).start()
+    runtime.health.extra["scheduler"] = scheduler.health
+    log.info(
+        "incident-bot serving on port %s (%s)", port or settings.port, "socket mode" if use_socket else "http"
+    )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it with this handler in place, so
+    # the socket closes (acked events finish), the scheduler stops next and the process exits 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        uvicorn.run(asgi, host="0.0.0.0", port=port or settings.port, log_level="warning", access_log=False)
+    finally:
+        if sockets is not None:
+            sockets.close()
+        scheduler.shutdown(wait=True)
+    return 0
+
+
+def start_socket_mode(bolt: IncidentBotApp, settings: Settings, health: HealthCheck) -> SocketModeRunner:
+    """Check the app token, open the socket, and report its state in /healthz as `socket_mode`."""
+    assert settings.slack_app_token is not None
+    token = settings.slack_app_token.get_secret_value()
+    try:
+        check_app_token(token, settings.slack_api_url)
+        runner = SocketModeRunner(bolt, token)
+        runner.connect()
+    except SocketModeError as exc:
+        raise StartupError(str(exc)) from exc
+    health.extra["socket_mode"] = runner.state
+    return runner
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    raise SystemExit(0)

@@ -1,0 +1,37 @@
+"""The one WebClient: honours SLACK_API_URL and carries slack_sdk's retry handlers."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
+
+from bot.ops.metrics import (
+    CountedConnectionRetry,
+    CountedRateLimitRetry,
+    CountedServerErrorRetry,
+    MeteredWebClient,
+)
+
+
+def make_client(token: str, base_url: str, timeout: int = 15, patient: bool = True) -> WebClient:
+    """A client that retries rate limits, dropped connections and 5xx answers, counting each.
+
+    ``patient=False`` is for start-up checks, which must fail within seconds.
+    """
+    handlers: list[RetryHandler] = [
+        CountedConnectionRetry(max_retry_count=3 if patient else 1),
+        CountedRateLimitRetry(max_retry_count=8 if patient else 1),
+        CountedServerErrorRetry(max_retry_count=3 if patient else 1),
+    ]
+    return MeteredWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
+
+
+def slack_error(exc: Exception) -> str:
+    """Slack's error code from a SlackApiError, or a short description of any other failure."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        try:
+            return str(response.get("error") or f"HTTP {response.status_code}")
+        except Exception:
+            pass
+    return type(exc).__name__
