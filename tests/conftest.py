@@ -32,6 +32,23 @@ def pytest_report_header() -> str:
     return f"database engine: {'postgresql' if PG_URL else 'sqlite'}"
 
 
+MISSING_FILE_WORDS = ("not present", "no such file", "not found", "missing", "does not exist", "not at ")
+_skipped_for_missing_files: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and any(w in str(report.longrepr).lower() for w in MISSING_FILE_WORDS):
+        _skipped_for_missing_files.append(f"{report.nodeid}: {report.longrepr}")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The repository stands alone: a test skipped for a missing file or directory fails the run."""
+    if _skipped_for_missing_files:
+        print("\nskipped for a missing file (the repository must stand alone):")
+        print("\n".join(_skipped_for_missing_files))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     """A fresh database per test: a SQLite file, or a throw-away PostgreSQL database."""

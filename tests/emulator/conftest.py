@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import threading
 import time
@@ -25,21 +24,14 @@ from starlette.routing import Route
 from slack_emulator import SlackEmulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SPEC_DIR = REPO_ROOT / "tests" / "data" / "slack-spec"
 SECRET = "s3cret"
-
-
-def shared_spec_dir() -> Path | None:
-    env = os.environ.get("SLACK_SPEC_DIR")
-    path = Path(env) if env else REPO_ROOT.parent / "shared" / "slack-spec"
-    return path if path.is_dir() else None
 
 
 @pytest.fixture(scope="session")
 def spec_dir() -> Path:
-    path = shared_spec_dir()
-    if path is None:
-        pytest.skip("shared slack-spec directory not present (set SLACK_SPEC_DIR)")
-    return path
+    """Slack's published specs, vendored verbatim under tests/data/slack-spec."""
+    return SPEC_DIR
 
 
 @pytest.fixture(scope="session")

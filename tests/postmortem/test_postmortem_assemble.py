@@ -14,7 +14,7 @@ from bot.postmortem.assemble import assemble, split_code
 from bot.postmortem.model import MarkedEvent, Reply
 from bot.postmortem.render import Renderer, TemplateProblem, cell, fence, md
 
-SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "bug-investigation-template.md"
+SEED = Path(__file__).resolve().parents[2] / "docs" / "reference" / "bug-investigation-template.md"
 
 
 def render(c=None, template_dir: Path | None = None) -> str:
