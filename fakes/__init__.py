@@ -7,6 +7,18 @@ served by `FakeServer`. See README.md.
 from .base import ApiError, ControlError, FakeService, LoggedRequest
 from .faults import Fault
 from .github import GitHubFake
+from .jira import JiraFake
+from .pagerduty import PagerDutyFake
 from .server import FakeServer
 
-__all__ = ["ApiError", "ControlError", "FakeServer", "FakeService", "Fault", "GitHubFake", "LoggedRequest"]
+__all__ = [
+    "ApiError",
+    "ControlError",
+    "FakeServer",
+    "FakeService",
+    "Fault",
+    "GitHubFake",
+    "JiraFake",
+    "LoggedRequest",
+    "PagerDutyFake",
+]

@@ -98,7 +98,10 @@ class FakeService:
         """The principal for these credentials, or None (answered 401)."""
         raise NotImplementedError
 
-    def error_body(self, status: int, message: str, problems: list[str] | None = None) -> Any:
+    def error_body(
+        self, status: int, message: str, problems: list[str] | None = None, op: Operation | None = None
+    ) -> Any:
+        """The vendor's error body for `status` (`op`: the operation, when one matched)."""
         raise NotImplementedError
 
     def extra_headers(self, op: Operation | None, principal: str | None) -> dict[str, str]:
@@ -158,9 +161,9 @@ class FakeService:
         return None
 
     def _error(
-        self, status: int, message: str, problems: list[str] | None = None, headers: Mapping[str, str] = {}
+        self, status: int, message: str, problems: list[str] | None = None, op: Operation | None = None
     ) -> Reply:
-        return Reply(status, self.error_body(status, message, problems), dict(headers))
+        return Reply(status, self.error_body(status, message, problems, op))
 
     async def _pipeline(self, request: Request, raw: bytes) -> tuple[Reply, Operation | None, str | None]:
         method, path = request.method, request.url.path
@@ -173,12 +176,12 @@ class FakeService:
         checker, op = found
         principal = self.authenticate(op, headers)
         if principal is None:
-            return self._error(401, "unauthorized"), op, None
+            return self._error(401, "unauthorized", op=op), op, None
         query = list(request.query_params.multi_items())
         check = checker.check_request(method, path, query, headers, raw)
         if check.problems:
             self.record_violation(check.problems)
-            return self._error(400, "; ".join(check.problems), check.problems), op, principal
+            return self._error(400, "; ".join(check.problems), check.problems, op), op, principal
         fault = self.faults.take(op.operation_id)
         if fault is not None:
             if fault.latency:
@@ -188,13 +191,13 @@ class FakeService:
                 if fault.retry_after is not None:
                     hdrs["Retry-After"] = str(fault.retry_after)
                 message = fault.message or f"injected fault ({fault.status})"
-                body = fault.body if fault.body is not None else self.error_body(fault.status, message)
+                body = fault.body if fault.body is not None else self.error_body(fault.status, message, op=op)
                 return Reply(fault.status, body, hdrs), op, principal
         req = FakeRequest(op, check.path_params, check.query, headers, check.body, principal)
         handler = self.handlers.get(op.operation_id)
         if handler is None:
             msg = f"{self.name}: {op.operation_id} is in the spec but the fake does not implement it"
-            return self._error(501, msg), op, principal
+            return self._error(501, msg, op=op), op, principal
 
         def run() -> Reply:
             with self.lock:
@@ -203,7 +206,7 @@ class FakeService:
         try:
             reply = await run_in_threadpool(run)
         except ApiError as exc:
-            body = exc.body if exc.body is not None else self.error_body(exc.status, exc.message)
+            body = exc.body if exc.body is not None else self.error_body(exc.status, exc.message, op=op)
             return Reply(exc.status, body, exc.headers), op, principal
         if self.validate_responses and 200 <= reply.status < 300:
             problems = checker.check_response(op, reply.status, reply.body)
@@ -230,7 +233,7 @@ class FakeService:
             request.url.path,
             query,
             logged_body,
-            op and op.operation_id,
+            op.operation_id if op else None,
             reply.status,
             time.time(),
         )

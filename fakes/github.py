@@ -108,7 +108,9 @@ class GitHubFake(FakeService):
             return None
         return self.tokens.get(token.strip())
 
-    def error_body(self, status: int, message: str, problems: list[str] | None = None) -> Any:
+    def error_body(
+        self, status: int, message: str, problems: list[str] | None = None, op: Operation | None = None
+    ) -> Any:
         if status == 401:
             message = "Bad credentials"
         body: dict[str, Any] = {"message": message, "documentation_url": DOCS, "status": str(status)}

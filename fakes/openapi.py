@@ -159,7 +159,8 @@ class OpenAPIChecker:
                 raise ValueError(f"{self.name}: only local $refs are supported, got {ref}")
             node = self.doc
             for token in ref[2:].split("/"):
-                node = node[token.replace("~1", "/").replace("~0", "~")]
+                token = token.replace("~1", "/").replace("~0", "~")
+                node = node[int(token)] if isinstance(node, list) else node[token]
             seen += 1
         return node
 
