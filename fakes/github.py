@@ -9,6 +9,7 @@ served); `html_url`s at `web_url` (default https://github.com) so links look rea
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -54,6 +55,12 @@ class Repo:
         return f"{self.owner}/{self.name}"
 
 
+@functools.cache
+def _checker() -> OpenAPIChecker:
+    """Shared by every instance: a checker is read-only once built, and its validators are cached."""
+    return OpenAPIChecker(spec.load(spec.GITHUB), name="github")
+
+
 class GitHubFake(FakeService):
     name: ClassVar[str] = "github"
 
@@ -65,7 +72,7 @@ class GitHubFake(FakeService):
         api_url: str | None = None,
         validate_responses: bool = False,
     ) -> None:
-        checker = OpenAPIChecker(spec.load(spec.GITHUB), name="github")
+        checker = _checker()
         super().__init__([checker], validate_responses=validate_responses)
         self.initial_tokens = dict(tokens or {"ghp_fake_token": "incident-bot"})
         self.web_url = web_url.rstrip("/")

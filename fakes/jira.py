@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import itertools
 import re
 from collections.abc import Callable, Mapping
@@ -163,6 +164,12 @@ class Project:
     next_number: int = 1
 
 
+@functools.cache
+def _checker() -> OpenAPIChecker:
+    """Shared by every instance: a checker is read-only once built, and its validators are cached."""
+    return OpenAPIChecker(spec.load(spec.JIRA), name="jira", overrides=JIRA_OVERRIDES)
+
+
 class JiraFake(FakeService):
     name: ClassVar[str] = "jira"
 
@@ -174,7 +181,7 @@ class JiraFake(FakeService):
         validate_responses: bool = False,
     ) -> None:
         """`site_url`: what `self` URLs start with (default: where the fake is served)."""
-        checker = OpenAPIChecker(spec.load(spec.JIRA), name="jira", overrides=JIRA_OVERRIDES)
+        checker = _checker()
         super().__init__([checker], validate_responses=validate_responses)
         self.initial_accounts = dict(accounts or {"bot@example.com": "jira-api-token"})
         self._site_url = site_url

@@ -15,6 +15,7 @@ REST: `Authorization: Token token=<key>` for a configured API key, else 401.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import secrets
 from collections.abc import Callable, Mapping
@@ -73,6 +74,16 @@ class Alert:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
+@functools.cache
+def _checkers() -> tuple[OpenAPIChecker, OpenAPIChecker]:
+    """Shared by every instance (read-only once built; validators cached)."""
+    events = OpenAPIChecker(spec.load(spec.PAGERDUTY_EVENTS), name="pagerduty-events")
+    rest = OpenAPIChecker(
+        spec.load(spec.PAGERDUTY_REST), name="pagerduty", base_path="", content_type_header_needs_body=True
+    )
+    return events, rest
+
+
 class PagerDutyFake(FakeService):
     name: ClassVar[str] = "pagerduty"
 
@@ -85,14 +96,7 @@ class PagerDutyFake(FakeService):
         validate_responses: bool = False,
     ) -> None:
         """`integration_keys`: routing key (32 chars) → service name (created with an escalation policy)."""
-        events = OpenAPIChecker(spec.load(spec.PAGERDUTY_EVENTS), name="pagerduty-events")
-        rest = OpenAPIChecker(
-            spec.load(spec.PAGERDUTY_REST),
-            name="pagerduty",
-            base_path="",
-            content_type_header_needs_body=True,
-        )
-        super().__init__([events, rest], validate_responses=validate_responses)
+        super().__init__(list(_checkers()), validate_responses=validate_responses)
         self.initial_tokens = set(api_tokens or {"pd-api-token"})
         self.initial_keys = dict(integration_keys or {DEFAULT_ROUTING_KEY: "Checkout"})
         self.web_url = web_url.rstrip("/")
