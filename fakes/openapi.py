@@ -48,6 +48,15 @@ class Override:
 
 
 @dataclass(frozen=True)
+class SchemaPatch:
+    """Keys to merge into the document node at `pointer` (e.g. `nullable: true` the vendor forgot)."""
+
+    pointer: str
+    merge: dict[str, Any]
+    reason: str
+
+
+@dataclass(frozen=True)
 class Operation:
     method: str  # upper case
     path: str  # template as written in the document, without the server's base path
@@ -124,6 +133,7 @@ class OpenAPIChecker:
         *,
         name: str,
         overrides: Iterable[Override] = (),
+        patches: Iterable[SchemaPatch] = (),
         base_path: str | None = None,
         content_type_header_needs_body: bool = False,
     ) -> None:
@@ -137,6 +147,13 @@ class OpenAPIChecker:
             op = dict(ov.operation)
             op["x-fakes-override"] = ov.reason
             raw.setdefault("paths", {}).setdefault(ov.path, {})[ov.method.lower()] = op
+        self.patches = tuple(patches)
+        for patch in self.patches:
+            node = raw
+            for token in patch.pointer.lstrip("/").split("/"):
+                token = token.replace("~1", "/").replace("~0", "~")
+                node = node[int(token)] if isinstance(node, list) else node[token]
+            node.update(patch.merge)
         self.doc: dict[str, Any] = _nullable_to_jsonschema(raw)
         if base_path is None:
             servers = self.doc.get("servers") or [{"url": ""}]

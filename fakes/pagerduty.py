@@ -26,10 +26,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import spec
 from .base import ApiError, ControlError, FakeRequest, FakeService, Reply
-from .openapi import OpenAPIChecker, Operation
+from .openapi import OpenAPIChecker, Operation, SchemaPatch
 
 DEFAULT_ROUTING_KEY = "0123456789abcdef0123456789abcdef"
 EVENTS_OPERATIONS = frozenset({"createV2Event", "createChangeEvent"})
+
+# Where the REST document contradicts itself: its prose says null, its schema does not allow it.
+PAGERDUTY_PATCHES: tuple[SchemaPatch, ...] = tuple(
+    SchemaPatch(
+        f"/components/schemas/Oncall/properties/{name}",
+        {"nullable": True},
+        f"Oncall.{name}: the description says null means a permanent on-call (direct user target), "
+        "and PagerDuty answers null, but the schema omits `nullable`",
+    )
+    for name in ("start", "end", "schedule")
+)
 
 # Where the fake is more lenient than the REST document, and why.
 PAGERDUTY_RELAXATIONS: dict[str, str] = {
@@ -79,7 +90,11 @@ def _checkers() -> tuple[OpenAPIChecker, OpenAPIChecker]:
     """Shared by every instance (read-only once built; validators cached)."""
     events = OpenAPIChecker(spec.load(spec.PAGERDUTY_EVENTS), name="pagerduty-events")
     rest = OpenAPIChecker(
-        spec.load(spec.PAGERDUTY_REST), name="pagerduty", base_path="", content_type_header_needs_body=True
+        spec.load(spec.PAGERDUTY_REST),
+        name="pagerduty",
+        patches=PAGERDUTY_PATCHES,
+        base_path="",
+        content_type_header_needs_body=True,
     )
     return events, rest
 
