@@ -1,0 +1,8 @@
+"""`python -m fakes github|jira|pagerduty --port N`."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Fixtures for the integration fakes' own tests: each fake served on a loopback port, plus a client."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+# pytest puts tests/ on sys.path (tests/conftest.py is not in a package), which makes this folder
+# importable as a *namespace* package `fakes`; with an editable install (whose finder runs after
+# the path finder) that shadows the real `fakes` package. Put the repository first.
+if getattr(sys.modules.get("fakes"), "__file__", None) is None:
+    sys.modules.pop("fakes", None)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from fakes import FakeServer, GitHubFake, JiraFake, PagerDutyFake
+
+GH_TOKEN = "ghp_test_token"
+JIRA_EMAIL, JIRA_TOKEN = "bot@example.com", "jira-secret"
+PD_TOKEN = "pd-rest-key"
+PD_KEY = "abcdefabcdefabcdefabcdefabcdef01"
+
+
+@pytest.fixture
+def gh() -> Iterator[tuple[GitHubFake, FakeServer]]:
+    fake = GitHubFake({GH_TOKEN: "incident-bot"}, validate_responses=True)
+    fake.add_user("alice")
+    fake.add_repo("acme", "ops", labels=["incident"])
+    with FakeServer(fake) as server:
+        yield fake, server
+    assert fake.response_problems == [], "the fake answered off-spec"
+
+
+@pytest.fixture
+def gh_client(gh: tuple[GitHubFake, FakeServer]) -> Iterator[httpx.Client]:
+    headers = {
+        "Authorization": f"Bearer {GH_TOKEN}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    }
+    with httpx.Client(base_url=gh[1].url, headers=headers, timeout=5) as client:
+        yield client
+
+
+@pytest.fixture
+def jira() -> Iterator[tuple[JiraFake, FakeServer]]:
+    fake = JiraFake({JIRA_EMAIL: JIRA_TOKEN}, validate_responses=True)
+    fake.add_project("OPS", "Operations")
+    with FakeServer(fake) as server:
+        yield fake, server
+    assert fake.response_problems == [], "the fake answered off-spec"
+
+
+@pytest.fixture
+def jira_client(jira: tuple[JiraFake, FakeServer]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=jira[1].url, auth=(JIRA_EMAIL, JIRA_TOKEN), timeout=5) as client:
+        yield client
+
+
+@pytest.fixture
+def pd() -> Iterator[tuple[PagerDutyFake, FakeServer]]:
+    fake = PagerDutyFake({PD_TOKEN}, {PD_KEY: "Checkout"}, validate_responses=True)
+    with FakeServer(fake) as server:
+        yield fake, server
+    assert fake.response_problems == [], "the fake answered off-spec"
+
+
+@pytest.fixture
+def pd_client(pd: tuple[PagerDutyFake, FakeServer]) -> Iterator[httpx.Client]:
+    headers = {
+        "Authorization": f"Token token={PD_TOKEN}",
+        "Accept": "application/vnd.pagerduty+json;version=2",
+    }
+    with httpx.Client(base_url=pd[1].url, headers=headers, timeout=5) as client:
+        yield client
