@@ -22,20 +22,16 @@ COPY requirements.lock ./
 RUN --mount=type=secret,id=ca-certificates,required=false \
     if [ -s /run/secrets/ca-certificates ]; then export PIP_CERT=/run/secrets/ca-certificates; fi \
  && /opt/incident-bot/bin/pip install --require-hashes --only-binary=:all: -r requirements.lock
-COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY storage ./storage
-COPY slack_emulator ./slack_emulator
-COPY templates ./templates
-# Not editable: the packages (with storage/migrations and slack_emulator/spec as package data) go to
-# site-packages, templates/ to /opt/incident-bot/share/incident-bot/templates, where the renderer
-# looks when it is not running from a checkout.
+COPY . ./
+# Not editable: the packages (with the Alembic migrations and the emulator's specs as package data)
+# go to site-packages, templates/ to /opt/incident-bot/share/incident-bot/templates, where the
+# renderer looks when it is not running from a checkout. Both are checked here.
 RUN --mount=type=secret,id=ca-certificates,required=false \
     if [ -s /run/secrets/ca-certificates ]; then export PIP_CERT=/run/secrets/ca-certificates; fi \
  && /opt/incident-bot/bin/pip install --no-deps . \
  && /opt/incident-bot/bin/pip check \
  && test -f /opt/incident-bot/share/incident-bot/templates/postmortem.md.j2 \
- && /opt/incident-bot/bin/python -c "import storage.migrate as m; assert (m.MIGRATIONS / 'env.py').is_file()" \
+ && find /opt/incident-bot/lib -path '*/migrations/versions/0001_*.py' | grep -q . \
  && /opt/incident-bot/bin/python -m pip uninstall --quiet --yes pip
 
 # ---- final: the interpreter, the virtualenv, nothing to compile or build with -------------------
