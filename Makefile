@@ -3,14 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+VALIDATE_STAMP := $(VENV)/.installed-validate
+PIP_LOCKED := $(BIN)/pip install --quiet --require-hashes
+UV_COMPILE := $(BIN)/uv pip compile --quiet pyproject.toml --universal --python-version 3.11 --generate-hashes
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean lock validate-deploy image-smoke
 
-$(STAMP): pyproject.toml
+# Dependencies come from the lock (hashes checked); the project itself is installed on top without
+# resolving anything again. `make lock` regenerates the locks after a change to pyproject.toml.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(PIP_LOCKED) -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@$(BIN)/pip check >/dev/null || { $(BIN)/pip check; \
+	  echo "requirements-dev.lock does not satisfy pyproject.toml: run 'make lock'" >&2; exit 1; }
 	touch $(STAMP)
+
+$(VALIDATE_STAMP): $(STAMP) requirements-validate.lock
+	$(PIP_LOCKED) -r requirements-validate.lock
+	touch $(VALIDATE_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/incident-bot demo
@@ -22,6 +34,21 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# docker-compose.yml against the compose-spec schema; the Helm chart linted and rendered by Helm's
+# own Go SDK and every manifest checked against Kubernetes' schemas (offline).
+validate-deploy: $(VALIDATE_STAMP)
+	$(BIN)/python scripts/validate-deploy
+
+# Build the image with podman and run it against the emulator and PostgreSQL (slow; not in CI).
+image-smoke: $(STAMP)
+	scripts/image-smoke
+
+lock: $(STAMP)
+	$(BIN)/pip install --quiet uv
+	$(UV_COMPILE) -o requirements.lock
+	$(UV_COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock
+	$(UV_COMPILE) --extra validate -c requirements-dev.lock -o requirements-validate.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
