@@ -7,7 +7,7 @@ VALIDATE_STAMP := $(VENV)/.installed-validate
 PIP_LOCKED := $(BIN)/pip install --quiet --require-hashes
 UV_COMPILE := $(BIN)/uv pip compile --quiet pyproject.toml --universal --python-version 3.11 --generate-hashes
 
-.PHONY: demo test lint bench clean lock validate-deploy image-smoke
+.PHONY: demo test lint bench clean lock validate-deploy image-smoke audit
 
 # Dependencies come from the lock (hashes checked); the project itself is installed on top without
 # resolving anything again. `make lock` regenerates the locks after a change to pyproject.toml.
@@ -49,6 +49,17 @@ lock: $(STAMP)
 	$(UV_COMPILE) -o requirements.lock
 	$(UV_COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock
 	$(UV_COMPILE) --extra validate -c requirements-dev.lock -o requirements-validate.lock
+
+# Known vulnerabilities in the installed dependencies (pip-audit, in a venv of its own inside .venv
+# so it does not audit itself). It asks PyPI's JSON API about each installed version
+# (pypi.org/pypi/<name>/<version>/json, PyPA's advisory database); --strict fails when a package
+# could not be checked, so an unreachable API is a failure, never a clean report.
+AUDIT_VENV := $(VENV)/audit
+audit: $(STAMP)
+	test -x $(AUDIT_VENV)/bin/pip-audit || \
+		($(PYTHON) -m venv $(AUDIT_VENV) && $(AUDIT_VENV)/bin/pip install --quiet 'pip-audit>=2.7,<3')
+	$(AUDIT_VENV)/bin/pip-audit --strict --skip-editable --progress-spinner off \
+		--path "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

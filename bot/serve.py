@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 from bot.config import Settings
 from bot.ops import logs
 from bot.ops.health import HealthCheck
+from bot.ops.http_limits import raise_open_file_limit, uvicorn_options
 from bot.reminders.scheduler import Scheduler
 from bot.slack.app import IncidentBotApp, create_asgi, create_bolt_app
 from bot.slack.client import make_client, slack_error
@@ -115,8 +116,16 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it with this handler in place, so
     # the socket closes (acked events finish), the scheduler stops next and the process exits 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    raise_open_file_limit()
     try:
-        uvicorn.run(asgi, host="0.0.0.0", port=port or settings.port, log_level="warning", access_log=False)
+        uvicorn.run(
+            asgi,
+            host="0.0.0.0",
+            port=port or settings.port,
+            log_level="warning",
+            access_log=False,
+            **uvicorn_options(),
+        )
     finally:
         if sockets is not None:
             sockets.close()

@@ -172,11 +172,15 @@ def _parse_time(rest: str) -> SetTime:
     return SetTime(name, parse_when(when))
 
 
+MAX_PAGE_DIGITS = 6
+
+
 @subcommand("timeline", "/incident timeline [page]", "Show the timeline (only to you).")
 def _parse_timeline(rest: str) -> ShowTimeline:
     if not rest:
         return ShowTimeline()
-    if not rest.isdigit() or int(rest) < 1:
+    # ASCII digits, a few of them: isdigit() alone takes `²` and 5,000-digit numbers int() refuses.
+    if not (len(rest) <= MAX_PAGE_DIGITS and rest.isascii() and rest.isdigit()) or int(rest) < 1:
         raise UsageError(f"`{one_line(rest, 20)}` is not a page number.")
     return ShowTimeline(int(rest))
 

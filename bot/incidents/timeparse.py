@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from bot.commands.parser import UsageError
+from bot.slack.text import one_line
 
 TIME_FORMATS = "`HH:MM`, `YYYY-MM-DD HH:MM` or ISO-8601 (e.g. `2025-10-20T14:30:00Z`)"
 # A few seconds of clock skew between Slack, the user and us is not "the future".
 FUTURE_TOLERANCE = timedelta(seconds=60)
 
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits only: `\d` also matches other scripts' digits (`٣`), which are not times people type.
+_CLOCK = re.compile(r"^([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_CLOCKISH = re.compile(r"[0-9]{1,2}:[0-9]+(:[0-9]+)?")
 
 
 class FutureTime(ValueError):
@@ -49,10 +52,10 @@ class When:
 def _clock(text: str) -> time:
     m = _CLOCK.match(text)
     if not m:
-        raise UsageError(f"`{text}` is not a time: use {TIME_FORMATS}.")
+        raise UsageError(f"`{one_line(text, 40)}` is not a time: use {TIME_FORMATS}.")
     hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if hour > 23 or minute > 59 or second > 59:
-        raise UsageError(f"`{text}` is not a valid time of day (hours 00–23, minutes 00–59).")
+        raise UsageError(f"`{one_line(text, 40)}` is not a valid time of day (hours 00–23, minutes 00–59).")
     return time(hour, minute, second)
 
 
@@ -60,7 +63,7 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise UsageError(f"`{text}` is not a valid date (YYYY-MM-DD).") from exc
+        raise UsageError(f"`{one_line(text, 40)}` is not a valid date (YYYY-MM-DD).") from exc
 
 
 def parse_when(text: str) -> When:
@@ -68,7 +71,7 @@ def parse_when(text: str) -> When:
     raw = " ".join(text.split())
     if not raw:
         raise UsageError(f"A time is missing: use {TIME_FORMATS}.")
-    if _CLOCK.match(raw) or re.fullmatch(r"\d{1,2}:\d+(:\d+)?", raw):
+    if _CLOCK.match(raw) or _CLOCKISH.fullmatch(raw):
         return When(_clock(raw))
     parts = raw.split(" ")
     if len(parts) == 2 and _DATE.match(parts[0]):
@@ -77,17 +80,19 @@ def parse_when(text: str) -> When:
         try:
             parsed = datetime.fromisoformat(raw)
         except ValueError as exc:
-            raise UsageError(f"`{raw}` is not a valid ISO-8601 time: use {TIME_FORMATS}.") from exc
+            raise UsageError(
+                f"`{one_line(raw, 40)}` is not a valid ISO-8601 time: use {TIME_FORMATS}."
+            ) from exc
         return When(parsed.timetz().replace(tzinfo=None), parsed.date(), parsed.tzinfo)
     if len(parts) == 1 and _DATE.match(raw):
-        raise UsageError(f"`{raw}` has no time of day: use `{raw} HH:MM`.")
+        raise UsageError(f"`{raw[:10]}` has no time of day: use `{raw[:10]} HH:MM`.")
     raise UsageError(f"`{text.strip()[:40]}` is not a time: use {TIME_FORMATS}.")
 
 
 def split_leading_when(text: str) -> tuple[When, str]:
     """Take a time off the front of ``text`` (one or two words); return it and the remainder."""
     words = text.split(maxsplit=2)
-    if len(words) >= 2 and _DATE.match(words[0]) and re.fullmatch(r"\d{1,2}:\d+(:\d+)?", words[1]):
+    if len(words) >= 2 and _DATE.match(words[0]) and _CLOCKISH.fullmatch(words[1]):
         return parse_when(f"{words[0]} {words[1]}"), (words[2] if len(words) > 2 else "")
     if not words:
         return parse_when(""), ""

@@ -127,6 +127,10 @@ class ReminderSweeper:
         """Send everything due now; one incident's failure never stops the others."""
         now = now or self.clock()
         done: list[Sent] = []
+        try:  # deliveries past Slack's retries (real time: ``now`` may be a test's clock)
+            self.services.repo.prune_deliveries()
+        except Exception:
+            log.exception("pruning the processed deliveries failed")
         for due in self.due(now):
             try:
                 sent = self.deliver(due, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import logging
@@ -16,7 +17,7 @@ from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -30,6 +31,9 @@ from bot.wiring import Services
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+# Slack's requests arrive whole in well under a second, and it gives up on the ack after 3 s.
+BODY_DEADLINE = 10.0
+MAX_NUMBER_DIGITS = 12  # a Unix timestamp has 10; Content-Length over 12 digits is over the limit anyway
 AppT = TypeVar("AppT", bound=App)
 LOG_MISS_TTL = 30.0  # a channel not (yet) an incident's logs without a number for at most this long
 
@@ -106,22 +110,70 @@ def request_kind(body: bytes) -> str:
     return "commands" if b"command=" in body else "other"
 
 
+class BodyRefused(Exception):
+    """A request body not worth reading further: the answer to give instead."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _refuse(message: str, status: int = 400) -> BodyRefused:
+    # The rest of the body is never read: h11 then closes the connection after the answer
+    # (Connection: close), so a client cannot keep streaming into a kept-alive socket.
+    return BodyRefused(PlainTextResponse(message, status_code=status, headers={"Connection": "close"}))
+
+
+async def read_body(request: Request, limit: int | None = None, deadline: float | None = None) -> bytes:
+    """The body, read chunk by chunk: refused on a declared or actual size over ``limit`` (so an
+    unsigned body is never buffered past it) and when it has not all arrived within ``deadline``."""
+    limit = MAX_BODY_BYTES if limit is None else limit
+    deadline = BODY_DEADLINE if deadline is None else deadline
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not is_ascii_number(declared, MAX_NUMBER_DIGITS):
+            raise _refuse("bad content-length")
+        if int(declared) > limit:
+            raise _refuse("payload too large")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(deadline):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _refuse("payload too large")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise _refuse("request body too slow", 408) from None
+    except ClientDisconnect:
+        raise _refuse("client went away") from None
+    return b"".join(chunks)
+
+
+def is_ascii_number(text: str, max_digits: int) -> bool:
+    """ASCII digits only (not `²` or `٣`, which isdigit() accepts), at most ``max_digits``."""
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
+
+
 def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
     verifier = SignatureVerifier(bolt._signing_secret)
     events = EventDispatcher(bolt.events.dispatch)
 
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
-        body = await request.body()
+        try:
+            body = await read_body(request)
+        except BodyRefused as refused:
+            body, response = b"", refused.response
+        else:
+            response = await _answer(request, body)
         kind = request_kind(body)
-        response = await _answer(request, body)
         ACK_SECONDS.labels("http", kind).observe(time.perf_counter() - started)
         REQUESTS.labels("http", kind, str(response.status_code)).inc()
         return response
 
     async def _answer(request: Request, body: bytes) -> Response:
-        if len(body) > MAX_BODY_BYTES:
-            return PlainTextResponse("payload too large", status_code=400)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -129,7 +181,8 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
         timestamp = request.headers.get("x-slack-request-timestamp", "")
         signature = request.headers.get("x-slack-signature", "")
         if not (
-            timestamp.isdigit() and verifier.is_valid(body=text, timestamp=timestamp, signature=signature)
+            is_ascii_number(timestamp, MAX_NUMBER_DIGITS)
+            and verifier.is_valid(body=text, timestamp=timestamp, signature=signature)
         ):
             return PlainTextResponse("invalid or stale signature", status_code=401)
         try:
@@ -152,13 +205,19 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
         return Response(payload, media_type=content_type)
 
     async def healthz(_: Request) -> Response:
-        report = await run_in_threadpool(health.report)
+        # The cached state (refreshed by the health check's own thread): no thread, no Slack call,
+        # so probes never compete with the acks for the threads they run on.
+        report = health.report()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
-        await run_in_threadpool(events.shutdown)
+        await run_in_threadpool(health.start)
+        try:
+            yield
+        finally:
+            health.stop()
+            await run_in_threadpool(events.shutdown)
 
     return Starlette(
         lifespan=lifespan,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import and_, delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -13,6 +13,9 @@ from storage.models import ProcessedEvent, utcnow
 from storage.stores import Store
 
 CLAIM_STALE_AFTER = timedelta(seconds=60)
+# Slack retries an event 3 times, the last about 5 minutes after the first attempt; a delivery
+# is kept this much longer (and far longer than any claim goes stale), then forgotten.
+DELIVERY_RETENTION = timedelta(minutes=6) + timedelta(hours=1)
 
 
 def claim_done_in(s: Session, key: str, kind: str = "event") -> bool:
@@ -67,3 +70,19 @@ class DeliveryStore(Store):
         """Forget a claim whose work failed, so a retry may do it."""
         with session_scope(self.engine) as s:
             s.execute(delete(ProcessedEvent).where(col(ProcessedEvent.key) == key))
+
+    def prune_deliveries(self, now: datetime | None = None, keep: timedelta = DELIVERY_RETENTION) -> int:
+        """Forget deliveries older than ``keep`` (done, or claims abandoned long ago); how many."""
+        cutoff = (now or utcnow()) - keep
+        with session_scope(self.engine) as s:
+            result = s.execute(
+                delete(ProcessedEvent).where(
+                    or_(
+                        and_(col(ProcessedEvent.state) == "done", col(ProcessedEvent.done_at) < cutoff),
+                        and_(
+                            col(ProcessedEvent.state) == "processing", col(ProcessedEvent.claimed_at) < cutoff
+                        ),
+                    )
+                )
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]

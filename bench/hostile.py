@@ -1,0 +1,287 @@
+"""Hostile traffic against a real `incident-bot serve` process (issue 21).
+
+`.venv/bin/python bench/hostile.py [--body-mb 200] [--messages 300] [--adversarial]`
+
+The bot runs as its own process (SQLite in a temp folder) against the in-process Slack emulator.
+Reported:
+
+- body attack: the serve process's resident memory (VmRSS, sampled every 10 ms) before and at its
+  peak while 1, then 3, unsigned chunked bodies of ``--body-mb`` MB are posted at once, and how
+  many bytes each client got to send (socket buffers included) before the server stopped reading;
+- ack latency (p50/p99/max) of `/incident help`, sent by another user every 100 ms:
+  1. while 45 clients poll /healthz in a loop, Slack healthy;
+  2. the same while auth.test takes 5 s (the emulator's fault injection), from a minute after it
+     started taking so long (when the bot's last good check has expired);
+  3. while the investigation document of an incident of ``--messages`` marked messages is
+     generated (``--adversarial`` adds three 🚨 messages of "Users: x" + 39,000 spaces + "y",
+     the quadratic-regex input of issue 21 item 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from slack_emulator import SlackEmulator  # noqa: E402
+
+SIGNING_SECRET = "bench-signing-secret-0123456789"
+BOT_TOKEN = "xoxb-bench-bot-token-0123456789"
+MB = 1_000_000
+SLACK_CHECK_EVERY = 60.0  # bot.ops.health: a good auth.test is trusted this long
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1000
+    return 0.0
+
+
+class Serve:
+    def __init__(self, emu: SlackEmulator, folder: Path) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_"))}
+        env.update(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=emu.api_url,
+            DATABASE_URL=f"sqlite:///{folder / 'bench.db'}",
+            INCIDENT_OUTPUT_DIR=str(folder / "docs"),
+            PORT=str(self.port),
+            LOG_LEVEL="WARNING",
+        )
+        self.log = (folder / "serve.log").open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise SystemExit(f"serve did not start: see {folder / 'serve.log'}")
+            time.sleep(0.2)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def post_chunked(port: int, total: int, chunk: int = 64 * 1024) -> int:
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.settimeout(30)
+    frame = f"{chunk:x}\r\n".encode() + b"{" * chunk + b"\r\n"
+    sent = 0
+    try:
+        sock.sendall(
+            b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        while sent < total:
+            sock.sendall(frame)
+            sent += chunk
+        sock.sendall(b"0\r\n\r\n")
+        sock.recv(4096)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+    return sent
+
+
+def body_attack(serve: Serve, concurrent: int, size: int) -> None:
+    before = peak = rss_mb(serve.proc.pid)
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.wait(0.01):
+            peak = max(peak, rss_mb(serve.proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    taken: list[int] = []
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=lambda: taken.append(post_chunked(serve.port, size)))
+        for _ in range(concurrent)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    stop.set()
+    sampler.join()
+    print(
+        f"body attack, {concurrent} x {size // MB} MB: RSS {before:.0f} MB -> peak {peak:.0f} MB "
+        f"(+{peak - before:.1f} MB); sent before the server stopped reading (socket buffers included): {', '.join(f'{t / MB:.1f} MB' for t in taken)}; "
+        f"{elapsed:.2f} s"
+    )
+
+
+def ack_latencies(emu: SlackEmulator, user: str, channel: str, while_: Callable[[], bool]) -> list[float]:
+    out: list[float] = []
+    while while_():
+        t = time.perf_counter()
+        d = emu.slash_command(user, channel, "help")
+        out.append(time.perf_counter() - t if d.status == 200 else float("inf"))
+        time.sleep(0.1)
+    return out
+
+
+def report(label: str, acks: list[float], extra: str = "") -> None:
+    finite = sorted(a for a in acks if a != float("inf"))
+    missed = len(acks) - len(finite)
+    if not finite:
+        print(f"{label}: {len(acks)} commands, all missed the 3 s ack {extra}")
+        return
+    p99 = finite[min(len(finite) - 1, int(len(finite) * 0.99))] if not missed else float("inf")
+    print(
+        f"{label}: {len(acks)} commands, p50 {statistics.median(finite) * 1000:.0f} ms, "
+        f"p99 {'missed' if p99 == float('inf') else f'{p99 * 1000:.0f} ms'}, "
+        f"max {finite[-1] * 1000:.0f} ms, missed the 3 s ack: {missed} {extra}"
+    )
+
+
+def healthz_flood(
+    serve: Serve, emu: SlackEmulator, users: dict[str, str], channel: str, seconds: float
+) -> None:
+    stop = threading.Event()
+    answered: list[float] = []
+
+    def poll() -> None:
+        with httpx.Client() as http:
+            while not stop.is_set():
+                t = time.perf_counter()
+                try:
+                    http.get(f"{serve.base}/healthz", timeout=30)
+                    answered.append(time.perf_counter() - t)
+                except httpx.HTTPError:
+                    pass
+
+    pollers = [threading.Thread(target=poll, daemon=True) for _ in range(45)]
+    for p in pollers:
+        p.start()
+    until = time.monotonic() + seconds
+    acks = ack_latencies(emu, users["bob"], channel, lambda: time.monotonic() < until)
+    stop.set()
+    for p in pollers:
+        p.join()
+    slowest = max(answered) * 1000 if answered else float("nan")
+    report("  acks", acks, f"(/healthz answered {len(answered)} times, slowest {slowest:.0f} ms)")
+
+
+def document_generation(
+    serve: Serve, emu: SlackEmulator, users: dict[str, str], general: str, messages: int, adversarial: bool
+) -> None:
+    d = emu.slash_command(users["alice"], general, "declare sev2 Bench incident")
+    assert d.status == 200, d
+    deadline = time.monotonic() + 30
+    channel = None
+    while channel is None and time.monotonic() < deadline:
+        channel = next((c["id"] for c in emu.channels() if c["name"].startswith("inc-")), None)
+        time.sleep(0.1)
+    assert channel, "no incident channel"
+    with emu.ws.lock:
+        members = emu.ws.channels[channel].members
+        members.extend(u for u in users.values() if u not in members)
+    kinds = ["pushpin", "mag", "bulb", "bug", "hammer_and_wrench", "memo", "rotating_light"]
+    for i in range(messages):
+        m = emu.post_message(users["carol"], channel, f"step {i}: checked shard {i % 64}, p99 {i % 900} ms")
+        emu.add_reaction(users["carol"], channel, str(m.ts), kinds[i % len(kinds)])
+    if adversarial:
+        for _ in range(3):
+            m = emu.post_message(users["carol"], channel, "Users: x" + " " * 39_000 + "y")
+            emu.add_reaction(users["carol"], channel, str(m.ts), "rotating_light")
+    emu.wait_deliveries(timeout=60)
+    time.sleep(1.0)
+    uploads_before = sum(1 for f in emu.files.values() if f["name"].endswith(".md"))
+    started = time.monotonic()
+    d = emu.slash_command(users["alice"], channel, "postmortem")
+    assert d.status == 200, d
+
+    def generating() -> bool:
+        done = sum(1 for f in emu.files.values() if f["name"].endswith(".md")) > uploads_before
+        return not done and time.monotonic() - started < 180
+
+    acks = ack_latencies(emu, users["bob"], general, generating)
+    report("  acks", acks, f"(document in {time.monotonic() - started:.1f} s)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--body-mb", type=int, default=200)
+    ap.add_argument("--messages", type=int, default=300)
+    ap.add_argument("--flood-seconds", type=float, default=8.0)
+    ap.add_argument("--adversarial", action="store_true")
+    args = ap.parse_args()
+
+    emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
+    emu.start()
+    users: dict[str, Any] = {n: emu.add_user(n, n.title()) for n in ("alice", "bob", "carol")}
+    general = emu.find_channel("general")
+    general_id = general["id"] if general else emu.add_channel("general", members=list(users.values()))
+    with tempfile.TemporaryDirectory() as tmp:
+        serve = Serve(emu, Path(tmp))
+        emu.request_urls = [f"{serve.base}/slack/events"]
+        try:
+            httpx.post(f"{serve.base}/slack/events", content=b"{}", timeout=5)
+            body_attack(serve, 1, args.body_mb * MB)
+            body_attack(serve, 3, args.body_mb * MB)
+            print("45 clients polling /healthz, Slack healthy:")
+            healthz_flood(serve, emu, users, general_id, args.flood_seconds)
+            print("45 clients polling /healthz, auth.test taking 5 s (after the last good check expired):")
+            emu.inject_fault("auth.test", latency=5.0, times=100_000)
+            time.sleep(SLACK_CHECK_EVERY + 1)
+            healthz_flood(serve, emu, users, general_id, args.flood_seconds)
+            emu.clear_faults()
+            print(
+                f"document generation, {args.messages} marked messages"
+                + (" + 3 adversarial 39k-space messages" if args.adversarial else "")
+                + ":"
+            )
+            document_generation(serve, emu, users, general_id, args.messages, args.adversarial)
+        finally:
+            serve.stop()
+            emu.stop()
+
+
+if __name__ == "__main__":
+    main()
