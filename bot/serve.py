@@ -107,7 +107,7 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
         print(f"incident-bot: cannot start: {exc}", file=sys.stderr)
         return 2
     asgi = create_asgi(bolt, runtime.health)
-    scheduler = Scheduler(runtime.services).start()
+    scheduler = Scheduler(runtime.services.reminder_sweeper()).start()
     runtime.health.extra["scheduler"] = scheduler.health
     log.info(
         "incident-bot serving on port %s (%s)", port or settings.port, "socket mode" if use_socket else "http"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 
 from bot.commands.parser import SEVERITY_LABELS
+from bot.incidents.metrics import metrics
 from bot.incidents.vocabulary import STATUS_LABELS
 from bot.postmortem.model import (
     ActionEntry,
@@ -17,7 +18,6 @@ from bot.postmortem.model import (
     Entry,
     Link,
     MarkedEvent,
-    Metric,
     Participant,
     Reply,
     Section,
@@ -84,12 +84,6 @@ MILESTONE_LABELS = {
     "verified": "Fix verified",
     "closed": "Incident closed",
 }
-METRICS = (
-    ("Time to detect", "detected", "started"),
-    ("Time to identify", "identified", "detected"),
-    ("Time to fix", "fixed", "detected"),
-    ("Total downtime", "fixed", "started"),
-)
 SECTION_TITLES = {
     "impact": "Impact",
     "environment": "Environment",
@@ -257,16 +251,6 @@ def _hint(kind: str, reactions: dict[str, str], extra: str = "") -> str:
     )
     text = f"Nothing recorded. React with {how} to a message in the incident channel to add it here."
     return text + (f" {extra}" if extra else "")
-
-
-def metrics(milestones: dict[str, datetime]) -> list[Metric]:
-    out = []
-    for name, end, start in METRICS:
-        formula = f"{end} − {start}"
-        missing = tuple(m for m in (end, start) if m not in milestones)
-        value = None if missing else milestones[end] - milestones[start]
-        out.append(Metric(name=name, formula=formula, value=value, missing=missing))
-    return out
 
 
 def _by_kind(events: Sequence[MarkedEvent], kind: str) -> list[MarkedEvent]:

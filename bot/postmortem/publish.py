@@ -7,20 +7,18 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.config import Settings
 from bot.postmortem.model import DocumentModel
 from bot.postmortem.render import Rendered
 from bot.slack.client import slack_error
 from bot.slack.text import escape
 from storage.models import Document, Incident, utcnow
-
-if TYPE_CHECKING:
-    from bot.wiring import Services
-    from storage.repository import Repository
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +40,17 @@ def write_copy(out_dir: Path, incident: Incident, rendered: Rendered) -> Path:
 
 
 class Publisher:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-
-    @property
-    def repo(self) -> Repository:
-        return self.services.repo
+    def __init__(self, repo: Repository, client: WebClient, settings: Settings) -> None:
+        self.repo = repo
+        self.client = client
+        self.settings = settings
 
     def publish(
         self, doc: Document, incident: Incident, model: DocumentModel, rendered: Rendered, file_ids: list[str]
     ) -> Document:
         assert doc.id is not None
         doc_id = doc.id
-        settings = self.services.settings
+        settings = self.settings
         path = write_copy(Path(settings.output_dir), incident, rendered)
         self.download_files(path.parent / "files", file_ids)
         doc = self.repo.update_document(doc_id, path=str(path))
@@ -74,7 +70,7 @@ class Publisher:
             if model.missing_sections
             else ""
         )
-        resp = self.services.client.files_upload_v2(
+        resp = self.client.files_upload_v2(
             channel=incident.channel_id,
             content=rendered.markdown,
             filename=f"INC-{incident.number}-investigation-r{doc.revision}.md",
@@ -83,14 +79,14 @@ class Publisher:
         )
         file = resp.get("file") or (resp.get("files") or [{}])[0]
         if file.get("id") and not file.get("permalink"):
-            file = self.services.client.files_info(file=file["id"])["file"]
+            file = self.client.files_info(file=file["id"])["file"]
         return self.repo.update_document(doc.id, file_id=file.get("id"), file_permalink=file.get("permalink"))
 
     def canvas(self, doc: Document, incident: Incident, rendered: Rendered) -> Document:
         assert doc.id is not None
         content = {"type": "markdown", "markdown": rendered.markdown}
         title = f"INC-{incident.number} investigation (revision {doc.revision})"
-        client = self.services.client
+        client = self.client
         try:
             resp = client.conversations_canvases_create(
                 channel_id=incident.channel_id or "", document_content=content, title=title
@@ -104,7 +100,7 @@ class Publisher:
 
     def announce(self, doc: Document, incident: Incident) -> Document:
         assert doc.id is not None
-        channel = incident.announce_channel_id or self.services.settings.announce_channel
+        channel = incident.announce_channel_id or self.settings.announce_channel
         if not channel:
             return doc
         link = (
@@ -113,7 +109,7 @@ class Publisher:
             else "investigation document"
         )
         try:
-            resp = self.services.client.chat_postMessage(
+            resp = self.client.chat_postMessage(
                 channel=channel,
                 text=f":memo: The {link} for *INC-{incident.number}* ({escape(incident.title)}) is ready.",
             )
@@ -124,7 +120,7 @@ class Publisher:
 
     def download_files(self, folder: Path, file_ids: list[str]) -> None:
         """Pinned files beside the copy: url_private fetched with the bot token, as Slack requires."""
-        token = self.services.settings.slack_bot_token
+        token = self.settings.slack_bot_token
         if not file_ids or token is None:
             return
         folder.mkdir(parents=True, exist_ok=True)
@@ -132,7 +128,7 @@ class Publisher:
         with httpx.Client(timeout=15, follow_redirects=True) as http:
             for fid in file_ids:
                 try:
-                    info = self.services.client.files_info(file=fid)["file"]
+                    info = self.client.files_info(file=fid)["file"]
                     target = folder / f"{safe_name(fid)}-{safe_name(str(info.get('name') or 'file'))}"
                     if target.exists():
                         continue
