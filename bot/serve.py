@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.ops import logs
 from bot.ops.health import HealthCheck
 from bot.reminders.scheduler import Scheduler
-from bot.slack.app import IncidentBotApp, create_asgi, create_bolt_app
+from bot.slack.app import IncidentBotApp, accepting, create_asgi, create_bolt_app
 from bot.slack.client import make_client, slack_error
 from bot.slack.socket_mode import SocketModeError, SocketModeRunner, check_app_token
 from bot.wiring import Services, build_services
@@ -102,6 +102,7 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
             raise StartupError("--socket-mode needs SLACK_APP_TOKEN (the app-level token, xapp-…)")
         runtime = prepare(settings)
         bolt = create_bolt_app(runtime.services)
+        start_background(runtime.services, bolt)
         sockets = start_socket_mode(bolt, settings, runtime.health) if use_socket else None
     except StartupError as exc:
         print(f"incident-bot: cannot start: {exc}", file=sys.stderr)
@@ -122,6 +123,12 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
             sockets.close()
         scheduler.shutdown(wait=True)
     return 0
+
+
+def start_background(services: Services, bolt: IncidentBotApp) -> None:
+    """The timeline's threads, beside the scheduler: heartbeats while the listener pool takes work,
+    and a catch-up of open incidents (what happened while no bot was recording)."""
+    services.timeline.start_background(accepting(bolt.listener_runner.listener_executor))
 
 
 def start_socket_mode(bolt: IncidentBotApp, settings: Settings, health: HealthCheck) -> SocketModeRunner:

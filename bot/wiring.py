@@ -14,11 +14,16 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
+from bot.commands import listeners as commands
 from bot.config import Settings
+from bot.incidents import declare_listeners
+from bot.incidents import listeners as incidents
 from bot.incidents.declare import IncidentService
 from bot.incidents.lifecycle import LifecycleService
 from bot.postmortem import PostmortemService
+from bot.postmortem import listeners as postmortem
 from bot.reminders.scheduler import ReminderSweeper
+from bot.slack.commands import CommandTable
 from bot.timeline.service import TimelineService
 from storage.models import Document, Incident, utcnow
 from storage.repository import Repository
@@ -104,7 +109,15 @@ class Services:
             "lifecycle": self.lifecycle,
             "timeline": self.timeline,
             "postmortem": self.postmortem,
+            "own_user_id": self.bot_user_id,  # (Bolt's own "bot_user_id" key comes from its authorize)
+            "commands": COMMANDS,
         }
+
+
+# `/incident help` lists them in this order.
+COMMANDS = CommandTable(
+    [*commands.COMMANDS, *declare_listeners.COMMANDS, *incidents.COMMANDS, *postmortem.COMMANDS]
+)
 
 
 def build_services(settings: Settings, engine: Engine, client: WebClient, bot_user_id: str = "") -> Services:

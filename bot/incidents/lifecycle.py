@@ -27,11 +27,10 @@ from bot.incidents.rules import (
     order_conflict,
     permission_text,
     severity_move,
-    status_label,
     status_move,
 )
 from bot.incidents.timeparse import FutureTime, When, format_time
-from bot.incidents.vocabulary import STATUS_ORDER
+from bot.incidents.vocabulary import REOPENED_STATUS, RESOLVED_STATUS, STATUS_ORDER, Milestone, status_label
 from bot.slack.client import slack_error
 from bot.slack.text import escape, one_line, to_plain
 from storage.models import Incident, StatusUpdate, TimelineEvent, utcnow
@@ -49,7 +48,6 @@ class GenerateDocument(Protocol):
 log = logging.getLogger(__name__)
 
 TIMELINE_PAGE_SIZE = 20
-RESOLVED_STATUS = "fixed"
 
 
 @dataclass(frozen=True)
@@ -312,7 +310,9 @@ class LifecycleService:
         if updated is None:
             return unchanged(f"*{blocks.incident_ref(inc)}* was closed at the same moment; nothing changed.")
         now = self.clock()
-        self.repo.set_milestone(updated.id or 0, "closed", now, actor.user_id, "command", only_if_unset=False)
+        self.repo.set_milestone(
+            updated.id or 0, Milestone.CLOSED.value, now, actor.user_id, "command", only_if_unset=False
+        )
         outcome = Outcome(True, incident=updated)
         self._record(
             updated,
@@ -350,14 +350,14 @@ class LifecycleService:
         if refusal:
             return refusal
         updated = self.repo.change_incident_if(
-            inc.id or 0, {"is_closed": True}, is_closed=False, status="investigating"
+            inc.id or 0, {"is_closed": True}, is_closed=False, status=REOPENED_STATUS
         )
         if updated is None:
             return unchanged(
                 f"*{blocks.incident_ref(inc)}* was reopened at the same moment; nothing changed."
             )
         outcome = Outcome(True, incident=updated)
-        line = f"<@{actor.user_id}> reopened the incident (status *{status_label('investigating')}*)"
+        line = f"<@{actor.user_id}> reopened the incident (status *{status_label(REOPENED_STATUS)}*)"
         self._record(updated, actor, "reopened", line, outcome, previous_topic=self._topic(inc))
         return outcome
 

@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.incidents.vocabulary import Milestone
+
 METRICS = (
-    ("Time to detect", "detected", "started"),
-    ("Time to identify", "identified", "detected"),
-    ("Time to fix", "fixed", "detected"),
-    ("Total downtime", "fixed", "started"),
+    ("Time to detect", Milestone.DETECTED.value, Milestone.STARTED.value),
+    ("Time to identify", Milestone.IDENTIFIED.value, Milestone.DETECTED.value),
+    ("Time to fix", Milestone.FIXED.value, Milestone.DETECTED.value),
+    ("Total downtime", Milestone.FIXED.value, Milestone.STARTED.value),
 )
 
 

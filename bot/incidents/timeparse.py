@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from bot.commands.parser import UsageError
+from bot.errors import IncidentBotError, UsageError
 
 TIME_FORMATS = "`HH:MM`, `YYYY-MM-DD HH:MM` or ISO-8601 (e.g. `2025-10-20T14:30:00Z`)"
 # A few seconds of clock skew between Slack, the user and us is not "the future".
@@ -21,7 +21,7 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class FutureTime(ValueError):
+class FutureTime(IncidentBotError, ValueError):
     """A time that has not happened yet."""
 
 

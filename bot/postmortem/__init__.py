@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 
 from bot.config import Settings
+from bot.errors import IncidentBotError
 from bot.postmortem.assemble import assemble
 from bot.postmortem.collect import Names, Permalinks, collect
 from bot.postmortem.publish import Publisher
@@ -25,8 +26,10 @@ log = logging.getLogger(__name__)
 GENERATION_STALE_AFTER = timedelta(seconds=120)
 
 
-class DocumentBusy(Exception):
+class DocumentBusy(IncidentBotError):
     """Another process is generating this revision right now."""
+
+    user_message = "The document is being generated right now; it will appear in the channel shortly."
 
 
 class PostmortemService:

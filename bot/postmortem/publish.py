@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.incidents.vocabulary import incident_ref
 from bot.postmortem.model import DocumentModel
 from bot.postmortem.render import Rendered
 from bot.slack.client import slack_error
@@ -31,11 +32,11 @@ def safe_name(name: str) -> str:
 
 
 def write_copy(out_dir: Path, incident: Incident, rendered: Rendered) -> Path:
-    folder = out_dir / f"INC-{incident.number}"
+    folder = out_dir / f"{incident_ref(incident)}"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"INC-{incident.number}-investigation.md"
+    path = folder / f"{incident_ref(incident)}-investigation.md"
     path.write_text(rendered.markdown, encoding="utf-8")
-    (folder / f"INC-{incident.number}-investigation.html").write_text(rendered.html, encoding="utf-8")
+    (folder / f"{incident_ref(incident)}-investigation.html").write_text(rendered.html, encoding="utf-8")
     return path
 
 
@@ -73,9 +74,9 @@ class Publisher:
         resp = self.client.files_upload_v2(
             channel=incident.channel_id,
             content=rendered.markdown,
-            filename=f"INC-{incident.number}-investigation-r{doc.revision}.md",
-            title=f"INC-{incident.number} {kind.lower()} (revision {doc.revision})",
-            initial_comment=f"{kind} for *INC-{incident.number}*, revision {doc.revision}.{escape(missing)}",
+            filename=f"{incident_ref(incident)}-investigation-r{doc.revision}.md",
+            title=f"{incident_ref(incident)} {kind.lower()} (revision {doc.revision})",
+            initial_comment=f"{kind} for *{incident_ref(incident)}*, revision {doc.revision}.{escape(missing)}",
         )
         file = resp.get("file") or (resp.get("files") or [{}])[0]
         if file.get("id") and not file.get("permalink"):
@@ -85,7 +86,7 @@ class Publisher:
     def canvas(self, doc: Document, incident: Incident, rendered: Rendered) -> Document:
         assert doc.id is not None
         content = {"type": "markdown", "markdown": rendered.markdown}
-        title = f"INC-{incident.number} investigation (revision {doc.revision})"
+        title = f"{incident_ref(incident)} investigation (revision {doc.revision})"
         client = self.client
         try:
             resp = client.conversations_canvases_create(
@@ -111,7 +112,7 @@ class Publisher:
         try:
             resp = self.client.chat_postMessage(
                 channel=channel,
-                text=f":memo: The {link} for *INC-{incident.number}* ({escape(incident.title)}) is ready.",
+                text=f":memo: The {link} for *{incident_ref(incident)}* ({escape(incident.title)}) is ready.",
             )
         except Exception as exc:
             log.warning("INC-%s: could not announce the document: %s", incident.number, slack_error(exc))

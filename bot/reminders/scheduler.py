@@ -26,6 +26,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import ReminderConfig, Settings
+from bot.incidents.vocabulary import Milestone
 from bot.ops.metrics import JOBS_FIRED
 from bot.reminders.rules import ARCHIVE, ARCHIVE_NOTICE, RECHECK, Due, IncidentState, due_reminders, slot_time
 from bot.slack.client import slack_error
@@ -182,7 +183,7 @@ class ReminderSweeper:
     def _still_closed(self, due: Due) -> bool:
         """Archiving is destructive: re-read that the incident is still closed by the same close."""
         incident = self.repo.incident(due.incident_id)
-        closed = self.repo.milestones(due.incident_id).get("closed")
+        closed = self.repo.milestones(due.incident_id).get(Milestone.CLOSED)
         return incident.is_closed and closed is not None and slot_time(closed) == due.slot
 
     def _send(self, due: Due, now: datetime) -> str | None:

@@ -463,10 +463,3 @@ class TimelineService:
             return 0
         cutoff = (now or utcnow()) - timedelta(days=days)
         return self.repo.purge_channel_messages(self.repo.channels_closed_before(cutoff))
-
-    # -- export ----------------------------------------------------------------------------------
-    def export(self, incident: Incident, fmt: str, include_hidden: bool = False) -> str:
-        from bot.timeline.export import render
-
-        assert incident.id is not None
-        return render(self.repo, incident.id, fmt, include_hidden)
