@@ -102,7 +102,7 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
             raise StartupError("--socket-mode needs SLACK_APP_TOKEN (the app-level token, xapp-…)")
         runtime = prepare(settings)
         bolt = create_bolt_app(runtime.services)
-        start_background(runtime.services, bolt)
+        start_background(runtime.services, bolt)  # heartbeats begin before any event can arrive
         sockets = start_socket_mode(bolt, settings, runtime.health) if use_socket else None
     except StartupError as exc:
         print(f"incident-bot: cannot start: {exc}", file=sys.stderr)
