@@ -95,7 +95,7 @@ def bind_incident(
             incident = timeline.incidents.get(context.channel_id)
         except Exception as exc:
             log.warning("no incident lookup for %s: %s", context.channel_id, type(exc).__name__)
-            context["incident_unavailable"] = True
+            context["incident_unavailable"] = isinstance(exc, SQLAlchemyError)
     context["incident"] = incident
     CURRENT_INCIDENT.set(incident.number if incident else None)
     return next()
