@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # docker-compose.yml against the compose-spec schema; the Helm chart linted and rendered by Helm's
 # own Go SDK and every manifest checked against Kubernetes' schemas (offline).

@@ -25,7 +25,6 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from bot.config import load_settings
-from bot.reminders.scheduler import ReminderSweeper
 from bot.slack.client import make_client
 from bot.wiring import build_services
 from storage.db import make_engine
@@ -91,7 +90,7 @@ def run(n: int, url: str) -> None:
     settings = load_settings(SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET="bench", DATABASE_URL=url)
     settings.config.reminders.archive_after = 7 * 86400
     services = build_services(settings, engine, make_client("xoxb-bench", "http://127.0.0.1:9/api/"))
-    sweeper = ReminderSweeper(services)
+    sweeper = services.reminder_sweeper()
     due = sweeper.due()
     runs = 10
     started = time.perf_counter()

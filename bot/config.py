@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+from bot.incidents.vocabulary import SEVERITIES, Severity
 
 DEFAULT_REACTIONS: dict[str, str] = {
     "pushpin": "timeline",
@@ -28,7 +28,12 @@ DEFAULT_REACTIONS: dict[str, str] = {
 }
 
 
-DEFAULT_STATUS_EVERY: dict[str, int] = {"sev1": 30 * 60, "sev2": 60 * 60, "sev3": 4 * 3600, "sev4": 0}
+DEFAULT_STATUS_EVERY: dict[str, int] = {
+    Severity.SEV1.value: 30 * 60,
+    Severity.SEV2.value: 60 * 60,
+    Severity.SEV3.value: 4 * 3600,
+    Severity.SEV4.value: 0,
+}
 
 
 class ReminderConfig(BaseModel):
@@ -89,7 +94,7 @@ class BotConfig(BaseModel):
     reactions: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_REACTIONS))
     confirm_reaction: str = "inbox_tray"
     roles: list[str] = Field(default_factory=lambda: ["lead", "comms", "scribe"])
-    default_severity: str = "sev3"
+    default_severity: str = Severity.SEV3.value
     reminders: ReminderConfig = Field(default_factory=ReminderConfig)
     permissions: PermissionConfig = Field(default_factory=PermissionConfig)
     history_page_size: int = 1000

@@ -17,7 +17,7 @@ from bot.ops import logs
 from bot.ops.health import HealthCheck
 from bot.ops.http_limits import raise_open_file_limit, uvicorn_options
 from bot.reminders.scheduler import Scheduler
-from bot.slack.app import IncidentBotApp, create_asgi, create_bolt_app
+from bot.slack.app import IncidentBotApp, accepting, create_asgi, create_bolt_app
 from bot.slack.client import make_client, slack_error
 from bot.slack.socket_mode import SocketModeError, SocketModeRunner, check_app_token
 from bot.wiring import Services, build_services
@@ -103,12 +103,13 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
             raise StartupError("--socket-mode needs SLACK_APP_TOKEN (the app-level token, xapp-…)")
         runtime = prepare(settings)
         bolt = create_bolt_app(runtime.services)
+        start_background(runtime.services, bolt)  # heartbeats begin before any event can arrive
         sockets = start_socket_mode(bolt, settings, runtime.health) if use_socket else None
     except StartupError as exc:
         print(f"incident-bot: cannot start: {exc}", file=sys.stderr)
         return 2
     asgi = create_asgi(bolt, runtime.health)
-    scheduler = Scheduler(runtime.services).start()
+    scheduler = Scheduler(runtime.services.reminder_sweeper()).start()
     runtime.health.extra["scheduler"] = scheduler.health
     log.info(
         "incident-bot serving on port %s (%s)", port or settings.port, "socket mode" if use_socket else "http"
@@ -131,6 +132,12 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
             sockets.close()
         scheduler.shutdown(wait=True)
     return 0
+
+
+def start_background(services: Services, bolt: IncidentBotApp) -> None:
+    """The timeline's threads, beside the scheduler: heartbeats while the listener pool takes work,
+    and a catch-up of open incidents (what happened while no bot was recording)."""
+    services.timeline.start_background(accepting(bolt.listener_runner.listener_executor))
 
 
 def start_socket_mode(bolt: IncidentBotApp, settings: Settings, health: HealthCheck) -> SocketModeRunner:

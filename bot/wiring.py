@@ -1,26 +1,38 @@
-"""What every listener and job needs, built once per process."""
+"""The one module that knows every service: it builds each with its collaborators, once per process.
+
+No service imports this module or one another's container: each receives the repository, the
+Slack client, the settings, the clock and the one or two callables it needs from the others.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
+from bot.commands import listeners as commands
 from bot.config import Settings
+from bot.incidents import declare_listeners
+from bot.incidents import listeners as incidents
 from bot.incidents.declare import IncidentService
 from bot.incidents.lifecycle import LifecycleService
 from bot.postmortem import PostmortemService
+from bot.postmortem import listeners as postmortem
+from bot.reminders.scheduler import ReminderSweeper
+from bot.slack.commands import CommandTable
 from bot.timeline.service import TimelineService
-from storage.models import utcnow
+from storage.models import Document, Incident, utcnow
 from storage.repository import Repository
+from storage.stores.reminders import REMINDER_CLAIM_STALE_AFTER
 
 
 @dataclass
 class Services:
-    """Each domain service receives this container, so services can call one another."""
+    """The services of one process, wired together; listeners reach them through Bolt's context."""
 
     settings: Settings
     engine: Engine
@@ -35,12 +47,77 @@ class Services:
     postmortem: PostmortemService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.incidents = IncidentService(
-            self.repo, self.client, self.settings, clock=lambda: self.clock(), bot_user_id=self.bot_user_id
+        repo, client, settings, who = self.repo, self.client, self.settings, self.bot_user_id
+        self.incidents = IncidentService(repo, client, settings, clock=self.now, bot_user_id=who)
+        self.timeline = TimelineService(repo, client, settings, bot_user_id=who)
+        self.postmortem = PostmortemService(
+            repo, client, settings, reconcile=self.reconcile, clock=self.now, bot_user_id=who
         )
-        self.lifecycle = LifecycleService(self)
-        self.timeline = TimelineService(self)
-        self.postmortem = PostmortemService(self)
+        self.lifecycle = LifecycleService(
+            repo,
+            client,
+            settings,
+            self.incidents,
+            backfill_channel=self.backfill_channel,
+            generate_document=self.generate_document,
+            clock=self.now,
+            bot_user_id=who,
+        )
+
+    # The callables services receive look their target up when called, so a service replaced
+    # or patched after wiring (the demo's clock, a test's failing backfill) is the one called.
+    def now(self) -> datetime:
+        return self.clock()
+
+    def reconcile(self, incident: Incident, recheck_since: datetime | None = None) -> dict[str, int]:
+        return self.timeline.reconcile(incident, recheck_since=recheck_since)
+
+    def backfill_channel(self, incident: Incident) -> int:
+        return self.timeline.backfill_channel(incident)
+
+    def generate_document(
+        self, incident_id: int, *, draft: bool, requested_by: str | None, request_key: str | None
+    ) -> Document:
+        return self.postmortem.generate(
+            incident_id, draft=draft, requested_by=requested_by, request_key=request_key
+        )
+
+    def reminder_sweeper(
+        self,
+        *,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        stale_after: timedelta = REMINDER_CLAIM_STALE_AFTER,
+    ) -> ReminderSweeper:
+        return ReminderSweeper(
+            self.repo,
+            self.client,
+            self.settings,
+            reconcile=self.reconcile,
+            owner=owner,
+            clock=clock,
+            stale_after=stale_after,
+        )
+
+    def context(self) -> dict[str, Any]:
+        """What a listener may ask Bolt's context for, by name."""
+        return {
+            "services": self,
+            "settings": self.settings,
+            "repo": self.repo,
+            "incidents": self.incidents,
+            "lifecycle": self.lifecycle,
+            "timeline": self.timeline,
+            "postmortem": self.postmortem,
+            "own_user_id": self.bot_user_id,  # (Bolt's own "bot_user_id" key comes from its authorize)
+            "commands": COMMANDS,
+        }
+
+
+# `/incident help` lists them in this order.
+COMMANDS = CommandTable(
+    [*commands.COMMANDS, *declare_listeners.COMMANDS, *incidents.COMMANDS, *postmortem.COMMANDS]
+)
 
 
 def build_services(settings: Settings, engine: Engine, client: WebClient, bot_user_id: str = "") -> Services:

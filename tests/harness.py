@@ -19,7 +19,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from bot.config import Settings, load_settings
-from bot.serve import Runtime, prepare, start_socket_mode
+from bot.serve import Runtime, prepare, start_background, start_socket_mode
 from bot.slack.app import create_asgi, create_bolt_app
 from bot.slack.client import make_client
 from bot.slack.socket_mode import SocketModeRunner
@@ -59,6 +59,7 @@ class BotServer:
         self.sockets: list[SocketModeRunner] = []
         self.runtime: Runtime = prepare(settings)
         self.bolt = create_bolt_app(self.runtime.services)
+        start_background(self.runtime.services, self.bolt)
         self.asgi = create_asgi(self.bolt, self.runtime.health)
         self.port = free_port()
         self._server = uvicorn.Server(

@@ -1,6 +1,12 @@
 import pytest
 
-from bot.commands.parser import Declare, Help, UsageError, clean_title, help_text, parse
+from bot.errors import UsageError
+from bot.incidents.commands import Declare, clean_title
+from bot.slack.commands import Help
+from bot.wiring import COMMANDS
+
+parse = COMMANDS.parse
+help_text = COMMANDS.help_text
 
 
 def test_declare_with_severity_and_title() -> None:

@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from bot.commands.parser import REGISTRY, UsageError, parse
+from bot.errors import UsageError
 from bot.incidents.naming import channel_name
 from bot.slack.text import escape, to_plain
+from bot.wiring import COMMANDS
 from storage.models import Incident, ProcessedEvent
 
 SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
@@ -28,6 +29,8 @@ slack_text = st.lists(
     max_size=120,
 ).map("".join)
 
+parse = COMMANDS.parse
+
 
 @settings(max_examples=400, deadline=None)
 @given(slack_text)
@@ -37,7 +40,7 @@ def test_parser_never_crashes(text: str) -> None:
     except UsageError as exc:
         assert exc.human().strip()
         return
-    assert spec in REGISTRY.values()
+    assert spec in COMMANDS
 
 
 @settings(max_examples=300, deadline=None)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import bot.incidents.commands as lc
-from bot.commands.parser import UsageError, parse
+from bot.errors import UsageError
 from bot.incidents.rules import (
     allowed,
     order_conflict,
@@ -17,6 +17,9 @@ from bot.incidents.rules import (
     status_move,
 )
 from bot.incidents.timeparse import FutureTime, When, format_time, parse_when, split_leading_when
+from bot.wiring import COMMANDS
+
+parse = COMMANDS.parse
 
 UTC_NOW = datetime(2025, 10, 20, 15, 0, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -153,7 +153,7 @@ def _latest_document(engine: Any, incident_id: int, final: bool) -> Document | N
 
 def run_demo(out_dir: str | Path) -> int:
     from bot.config import load_settings
-    from bot.serve import StartupError, prepare
+    from bot.serve import StartupError, prepare, start_background
     from bot.slack.app import create_asgi, create_bolt_app
     from slack_emulator import SlackEmulator
 
@@ -183,6 +183,7 @@ def run_demo(out_dir: str | Path) -> int:
                 print(f"incident-bot demo: the bot could not start: {exc}", file=sys.stderr)
                 return 2
             bolt = create_bolt_app(runtime.services)
+            start_background(runtime.services, bolt)
             port = _free_port()
             server = uvicorn.Server(
                 uvicorn.Config(

@@ -20,8 +20,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import CheckboxesElement
 from slack_sdk.models.views import View
 
-from bot.commands.parser import SEVERITY_LABELS
-from bot.incidents.vocabulary import STATUS_LABELS, STATUS_ORDER
+from bot.incidents.vocabulary import SEVERITIES, STATUS_ORDER, status_label
+from bot.incidents.vocabulary import incident_ref as incident_ref  # re-exported: cards name incidents
+from bot.incidents.vocabulary import severity_text as severity_text
 from bot.slack.text import escape, one_line
 from storage.models import Incident
 
@@ -41,26 +42,18 @@ RESOLVE_FIELDS = (
 )
 
 
-def incident_ref(incident: Incident) -> str:
-    return f"INC-{incident.number}"
-
-
-def severity_text(sev: str) -> str:
-    return f"{sev.upper()} · {SEVERITY_LABELS.get(sev, sev)}"
-
-
 def _severity_options() -> list[Option]:
-    return [Option(value=s, text=severity_text(s)) for s in SEVERITY_LABELS]
+    return [Option(value=s, text=severity_text(s)) for s in SEVERITIES]
 
 
 def _status_options() -> list[Option]:
-    return [Option(value=s, text=STATUS_LABELS[s]) for s in STATUS_ORDER]
+    return [Option(value=s, text=status_label(s)) for s in STATUS_ORDER]
 
 
 def summary_card(incident: Incident, lead: str | None, roles: dict[str, str] | None = None) -> list[Block]:
     ref = incident_ref(incident)
     header = one_line(f"{ref}: {incident.title}", 150)
-    status = "Closed" if incident.is_closed else STATUS_LABELS.get(incident.status, incident.status)
+    status = "Closed" if incident.is_closed else status_label(incident.status)
     fields = [
         MarkdownTextObject(text=f"*Severity*\n{severity_text(incident.severity)}"),
         MarkdownTextObject(text=f"*Status*\n{status}"),

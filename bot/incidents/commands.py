@@ -1,18 +1,27 @@
-"""Parsers for the lifecycle subcommands of `/incident` (pure: text in, arguments out)."""
+"""Parsers for the incident subcommands of `/incident` (pure: text in, arguments out).
+
+The records joining each parser to its handler are in ``bot.incidents.listeners``.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from bot.commands.parser import SEVERITY_WORDS, UsageError, clean_title, parse_severity, subcommand
-from bot.incidents.rules import SETTABLE_MILESTONES
+from bot.errors import UsageError
 from bot.incidents.timeparse import When, parse_when, split_leading_when
-from bot.incidents.vocabulary import STATUS_ALIASES
+from bot.incidents.vocabulary import SETTABLE_MILESTONES, SEVERITY_WORDS, STATUS_ALIASES
 from bot.slack.text import one_line, strip_control, to_plain
 
+MAX_TITLE = 150  # the summary card's header block allows 150 characters
 MAX_UPDATE = 2900  # a section block's text limit is 3000, leaving room for the heading
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+@dataclass(frozen=True)
+class Declare:
+    title: str | None  # None: open the modal
+    severity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,20 @@ class Convert:
     severity: str | None = None
 
 
+def parse_severity(word: str) -> str:
+    sev = SEVERITY_WORDS.get(word.lower())
+    if sev is None:
+        raise UsageError(
+            f"Unknown severity `{one_line(word, 40)}`: use sev1–sev4 or critical/high/medium/low."
+        )
+    return sev
+
+
+def clean_title(raw: str) -> str:
+    """A title as plain text: Slack markup resolved, control characters gone, one line, bounded."""
+    return one_line(to_plain(raw), MAX_TITLE)
+
+
 def parse_status(word: str) -> str:
     key = "_".join(word.lower().replace("-", " ").split())
     status = STATUS_ALIASES.get(key)
@@ -106,29 +129,33 @@ def _user(word: str) -> str:
     return m.group(1)
 
 
-@subcommand(
-    "status", "/incident status <status>", "Set the status (investigating, identified, fixed, verified…)."
-)
-def _parse_status(rest: str) -> SetStatus:
+def parse_declare(rest: str) -> Declare:
+    if not rest:
+        return Declare(title=None)
+    first, _, remainder = rest.partition(" ")
+    severity = SEVERITY_WORDS.get(first.lower())
+    title_raw = remainder if severity else rest
+    title = clean_title(title_raw)
+    if not title:
+        if title_raw.strip():
+            raise UsageError("The title has no visible characters.")
+        return Declare(title=None, severity=severity)
+    return Declare(title=title, severity=severity)
+
+
+def parse_status_args(rest: str) -> SetStatus:
     if not rest:
         raise UsageError("Which status?")
     return SetStatus(parse_status(rest))
 
 
-@subcommand(
-    "severity",
-    "/incident severity <sev1-4|critical|high|medium|low>",
-    "Change the severity.",
-    aliases=("sev",),
-)
-def _parse_severity(rest: str) -> SetSeverity:
+def parse_severity_args(rest: str) -> SetSeverity:
     if not rest or " " in rest:
         raise UsageError("Give one severity.")
     return SetSeverity(parse_severity(rest))
 
 
-@subcommand("role", "/incident role <role> @user", "Assign a role (lead, comms, scribe…).")
-def _parse_role(rest: str) -> AssignRole:
+def parse_role(rest: str) -> AssignRole:
     role, _, who = rest.partition(" ")
     if not role:
         raise UsageError("Which role, and who?")
@@ -137,20 +164,17 @@ def _parse_role(rest: str) -> AssignRole:
     return AssignRole(role.lower(), _user(who))
 
 
-@subcommand("lead", "/incident lead @user", "Assign the incident lead.")
-def _parse_lead(rest: str) -> AssignRole:
+def parse_lead(rest: str) -> AssignRole:
     if not rest:
         raise UsageError("Who should lead? Mention them with @.")
     return AssignRole("lead", _user(rest))
 
 
-@subcommand("update", "/incident update <text>", "Post a status update here and to the announcement channel.")
-def _parse_update(rest: str) -> PostUpdate:
+def parse_update(rest: str) -> PostUpdate:
     return PostUpdate(user_text(rest, "update"))
 
 
-@subcommand("note", "/incident note [at <time>] <text>", "Add a note to the timeline (optionally backdated).")
-def _parse_note(rest: str) -> AddNote:
+def parse_note(rest: str) -> AddNote:
     when = None
     head, _, tail = rest.partition(" ")
     if head.lower() == "at":
@@ -158,12 +182,7 @@ def _parse_note(rest: str) -> AddNote:
     return AddNote(user_text(rest, "note"), when)
 
 
-@subcommand(
-    "time",
-    "/incident time <milestone> <time>",
-    "Set when started/detected/identified/fixed/verified happened.",
-)
-def _parse_time(rest: str) -> SetTime:
+def parse_time_args(rest: str) -> SetTime:
     name, _, when = rest.partition(" ")
     name = name.lower()
     if name not in SETTABLE_MILESTONES:
@@ -175,8 +194,7 @@ def _parse_time(rest: str) -> SetTime:
 MAX_PAGE_DIGITS = 6
 
 
-@subcommand("timeline", "/incident timeline [page]", "Show the timeline (only to you).")
-def _parse_timeline(rest: str) -> ShowTimeline:
+def parse_timeline(rest: str) -> ShowTimeline:
     if not rest:
         return ShowTimeline()
     # ASCII digits, a few of them: isdigit() alone takes `²` and 5,000-digit numbers int() refuses.
@@ -185,31 +203,23 @@ def _parse_timeline(rest: str) -> ShowTimeline:
     return ShowTimeline(int(rest))
 
 
-@subcommand("resolve", "/incident resolve [summary]", "Mark the incident fixed, with a resolution summary.")
-def _parse_resolve(rest: str) -> Resolve:
+def parse_resolve(rest: str) -> Resolve:
     return Resolve(user_text(rest, "summary") if rest else None)
 
 
-@subcommand("close", "/incident close", "Close the incident and write the investigation document.")
-def _parse_close(rest: str) -> Close:
+def parse_close(rest: str) -> Close:
     return Close()
 
 
-@subcommand("reopen", "/incident reopen", "Reopen a closed incident.")
-def _parse_reopen(rest: str) -> Reopen:
+def parse_reopen(rest: str) -> Reopen:
     return Reopen()
 
 
-@subcommand("list", "/incident list", "List open incidents.", needs_incident=False)
-def _parse_list(rest: str) -> ListOpen:
+def parse_list(rest: str) -> ListOpen:
     return ListOpen()
 
 
-@subcommand(
-    "convert", "/incident convert [sev1-4] <title>", "Turn this channel into an incident, keeping its history.",
-    needs_incident=False,
-)  # fmt: skip
-def _parse_convert(rest: str) -> Convert:
+def parse_convert(rest: str) -> Convert:
     first, _, remainder = rest.partition(" ")
     severity = SEVERITY_WORDS.get(first.lower())
     title = clean_title(remainder if severity else rest)

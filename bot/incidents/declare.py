@@ -12,9 +12,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.errors import IncidentBotError
 from bot.incidents import blocks
 from bot.incidents.naming import channel_name
-from bot.incidents.vocabulary import STATUS_LABELS
+from bot.incidents.vocabulary import Milestone, incident_ref, status_label
 from bot.ops.logs import CURRENT_INCIDENT
 from bot.slack.client import slack_error
 from bot.slack.text import escape, one_line
@@ -30,8 +31,12 @@ LOST_ANSWER_ATTEMPTS = 3
 CLOCK_SKEW_S = 60
 
 
-class DeclareFailed(Exception):
+class DeclareFailed(IncidentBotError):
     """The incident could not be created; nothing was left behind. ``str(exc)`` is for humans."""
+
+    @property
+    def user_message(self) -> str:
+        return f":x: {self}"
 
 
 @dataclass
@@ -112,7 +117,7 @@ class IncidentService:
             if channel is not None:
                 return channel
         raise DeclareFailed(
-            f"Every channel name for INC-{incident.number} is taken; no incident was recorded."
+            f"Every channel name for {incident_ref(incident)} is taken; no incident was recorded."
         )
 
     def _create_named(self, name: str, incident: Incident) -> dict[str, str] | None:
@@ -174,7 +179,7 @@ class IncidentService:
                 warnings.append(f"could not {what} ({slack_error(exc)})")
                 return None
 
-        for name in ("declared", "detected"):
+        for name in (Milestone.DECLARED.value, Milestone.DETECTED.value):
             self.repo.set_milestone(
                 incident.id, name, now, incident.declarer_id, "automatic", only_if_unset=True
             )
@@ -238,7 +243,7 @@ class IncidentService:
         return warnings
 
     def topic(self, incident: Incident, lead: str | None = None) -> str:
-        status = "Closed" if incident.is_closed else STATUS_LABELS.get(incident.status, incident.status)
+        status = "Closed" if incident.is_closed else status_label(incident.status)
         lead_text = f"<@{lead}>" if lead else "none"
         return one_line(
             f"{blocks.incident_ref(incident)} · {blocks.severity_text(incident.severity)} · {status} · Lead: {lead_text}",

@@ -4,57 +4,68 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
 
-from bot.commands.listeners import CommandContext, handles
-from bot.commands.parser import Declare, clean_title
+from bot.config import Settings
 from bot.incidents import blocks
-from bot.incidents.declare import DeclareFailed, DeclareResult
+from bot.incidents.commands import Declare, clean_title, parse_declare
+from bot.incidents.declare import DeclareFailed, DeclareResult, IncidentService
+from bot.incidents.vocabulary import incident_ref, severity_text
 from bot.slack.client import slack_error
-from bot.wiring import Services
+from bot.slack.commands import CommandContext, Subcommand, Where
+from bot.slack.deliveries import delivery
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
 
 def _declared_text(result: DeclareResult) -> str:
     inc = result.incident
-    text = (
-        f"Declared *{blocks.incident_ref(inc)}* ({blocks.severity_text(inc.severity)}): <#{inc.channel_id}>"
-    )
+    text = f"Declared *{incident_ref(inc)}* ({severity_text(inc.severity)}): <#{inc.channel_id}>"
     if result.duplicate:
-        text = f"Already declared: *{blocks.incident_ref(inc)}* <#{inc.channel_id}>"
+        text = f"Already declared: *{incident_ref(inc)}* <#{inc.channel_id}>"
     if result.warnings:
         text += "\nSome set-up steps failed: " + "; ".join(result.warnings)
     return text
 
 
-@handles("declare")
 def declare_command(ctx: CommandContext, args: Declare) -> None:
-    services = ctx.services
+    settings = cast(Settings, ctx.context["settings"])
+    incidents = cast(IncidentService, ctx.context["incidents"])
     if args.title is None:
         view = blocks.declare_modal(
             None,
-            args.severity or services.settings.config.default_severity,
+            args.severity or settings.config.default_severity,
             private_metadata=json.dumps({"channel": ctx.channel_id}),
         )
         try:
-            services.client.views_open(trigger_id=ctx.trigger_id, view=view)
+            cast(WebClient, ctx.context.client).views_open(trigger_id=ctx.trigger_id, view=view)
         except Exception as exc:
             ctx.reply(
                 f"Could not open the declare form ({slack_error(exc)}). "
                 "You can declare directly: `/incident declare [sev1-4] <title>`"
             )
         return
-    try:
-        result = services.incidents.declare(
-            title=args.title, severity=args.severity, declarer=ctx.user_id, dedupe_key=ctx.dedupe_key
-        )
-    except DeclareFailed as exc:
-        ctx.reply(f":x: {exc}")
-        return
+    result = incidents.declare(
+        title=args.title, severity=args.severity, declarer=ctx.user_id, dedupe_key=ctx.dedupe_key
+    )
     ctx.reply(_declared_text(result))
+
+
+COMMANDS = (
+    Subcommand(
+        "declare",
+        "/incident declare [sev1-4] <title>",
+        "Declare an incident (no title opens a form).",
+        parse_declare,
+        declare_command,
+        Where.ANYWHERE,
+        aliases=("new", "start"),
+    ),
+)
 
 
 def _modal_values(view: dict[str, Any]) -> dict[str, Any]:
@@ -73,25 +84,30 @@ def _modal_values(view: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def register(app: App, services: Services) -> None:
-    @app.view(blocks.DECLARE_CALLBACK)
-    def on_declare_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = _modal_values(view)
-        title = clean_title(values["title"])
-        if not title:
-            ack(
-                response_action="errors",
-                errors={"title": "Give the incident a title with visible characters."},
-            )
+def on_declare_submit(
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: BoltContext,
+    repo: Repository,
+    incidents: IncidentService,
+    client: WebClient,
+) -> None:
+    values = _modal_values(view)
+    title = clean_title(values["title"])
+    if not title:
+        ack(response_action="errors", errors={"title": "Give the incident a title with visible characters."})
+        return
+    ack()
+    user = body["user"]["id"]
+    key = f"view:{view['id']}"
+    origin = json.loads(view.get("private_metadata") or "{}").get("channel")
+    context["reply_channel"] = origin  # where the error boundary answers
+    with delivery(repo, key, kind="view") as mine:
+        if not mine:
             return
-        ack()
-        user = body["user"]["id"]
-        key = f"view:{view['id']}"
-        if not services.repo.claim(key, kind="view"):
-            return
-        meta = json.loads(view.get("private_metadata") or "{}")
         try:
-            result = services.incidents.declare(
+            result = incidents.declare(
                 title=title,
                 severity=values["severity"],
                 declarer=user,
@@ -101,11 +117,13 @@ def register(app: App, services: Services) -> None:
             )
             text = _declared_text(result)
         except DeclareFailed as exc:
-            text = f":x: {exc}"
-        origin = meta.get("channel")
+            text = exc.user_message
         if origin:
             try:
-                services.client.chat_postEphemeral(channel=origin, user=user, text=text)
+                client.chat_postEphemeral(channel=origin, user=user, text=text)
             except Exception as exc:
                 log.info("could not confirm declare to %s: %s", user, slack_error(exc))
-        services.repo.finish_claim(key)  # "done" once the person has their answer
+
+
+def register(app: App) -> None:
+    app.view(blocks.DECLARE_CALLBACK)(on_declare_submit)

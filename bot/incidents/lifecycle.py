@@ -12,35 +12,42 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 
+from bot.config import Settings
 from bot.incidents import blocks
+from bot.incidents.declare import IncidentService
+from bot.incidents.metrics import metrics
 from bot.incidents.rules import (
     allowed,
     milestones_reached,
     order_conflict,
     permission_text,
     severity_move,
-    status_label,
     status_move,
 )
 from bot.incidents.timeparse import FutureTime, When, format_time
-from bot.incidents.vocabulary import STATUS_ORDER
-from bot.postmortem.assemble import metrics
+from bot.incidents.vocabulary import REOPENED_STATUS, RESOLVED_STATUS, STATUS_ORDER, Milestone, status_label
 from bot.slack.client import slack_error
 from bot.slack.text import escape, one_line, to_plain
-from storage.models import Incident, StatusUpdate, TimelineEvent
-from storage.repository import DuplicateDelivery
+from storage.models import Incident, StatusUpdate, TimelineEvent, utcnow
+from storage.repository import DuplicateDelivery, Repository
 
-if TYPE_CHECKING:
-    from bot.wiring import Services
+
+class GenerateDocument(Protocol):
+    """The postmortem service's ``generate`` (close writes the investigation document)."""
+
+    def __call__(
+        self, incident_id: int, *, draft: bool, requested_by: str | None, request_key: str | None
+    ) -> object: ...
+
 
 log = logging.getLogger(__name__)
 
 TIMELINE_PAGE_SIZE = 20
-RESOLVED_STATUS = "fixed"
 
 
 @dataclass(frozen=True)
@@ -72,12 +79,33 @@ def unchanged(note: str) -> Outcome:
 
 
 class LifecycleService:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    """Receives what it calls: the declare service (topic, furnishing a converted channel), and as
+    callables the timeline's backfill of a converted channel and the document generated on close."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        client: WebClient,
+        settings: Settings,
+        incidents: IncidentService,
+        *,
+        backfill_channel: Callable[[Incident], object],
+        generate_document: GenerateDocument,
+        clock: Callable[[], datetime] = utcnow,
+        bot_user_id: str = "",
+    ) -> None:
+        self.repo = repo
+        self.client = client
+        self.settings = settings
+        self.incidents = incidents
+        self.backfill_channel = backfill_channel
+        self.generate_document = generate_document
+        self.clock = clock
+        self.bot_user_id = bot_user_id
 
     @property
     def tz(self) -> Any:
-        return self.services.settings.config.tz
+        return self.settings.config.tz
 
     # -- status and severity ------------------------------------------------------------------
     def set_status(self, incident: Incident, status: str, actor: Actor) -> Outcome:
@@ -87,7 +115,7 @@ class LifecycleService:
         move = status_move(inc.status, status)
         if not move.changed:
             return unchanged(f"The status is already *{status_label(status)}*; nothing changed.")
-        updated = self.services.repo.change_incident_if(inc.id or 0, {"status": inc.status}, status=status)
+        updated = self.repo.change_incident_if(inc.id or 0, {"status": inc.status}, status=status)
         if updated is None:
             return self._raced(inc, "status")
         outcome = Outcome(True, incident=updated)
@@ -110,9 +138,7 @@ class LifecycleService:
         move = severity_move(inc.severity, severity)
         if not move.changed:
             return unchanged(f"The severity is already *{blocks.severity_text(severity)}*; nothing changed.")
-        updated = self.services.repo.change_incident_if(
-            inc.id or 0, {"severity": inc.severity}, severity=severity
-        )
+        updated = self.repo.change_incident_if(inc.id or 0, {"severity": inc.severity}, severity=severity)
         if updated is None:
             return self._raced(inc, "severity")
         outcome = Outcome(True, incident=updated)
@@ -138,18 +164,16 @@ class LifecycleService:
         if inc.is_closed:
             return self._closed_refusal(inc)
         topic_before = self._topic(inc)
-        previous = self.services.repo.assign_role(
-            inc.id or 0, role, user_id, actor.user_id, at=self.services.clock()
-        )
+        previous = self.repo.assign_role(inc.id or 0, role, user_id, actor.user_id, at=self.clock())
         if previous is None:
             return unchanged(f"<@{user_id}> is already the {escape(role)}; nothing changed.")
         outcome = Outcome(True, incident=inc)
         channel = inc.channel_id or ""
-        if user_id != self.services.bot_user_id:
+        if user_id != self.bot_user_id:
             self._attempt(
                 outcome,
                 "invite them to the channel",
-                lambda: self.services.client.conversations_invite(channel=channel, users=user_id),
+                lambda: self.client.conversations_invite(channel=channel, users=user_id),
                 ok_errors=("already_in_channel",),
             )
         was = f" (was <@{previous}>)" if previous else ""
@@ -162,13 +186,13 @@ class LifecycleService:
         inc = self._fresh(incident)
         if inc.is_closed:
             return self._closed_refusal(inc)
-        row = self.services.repo.add_status_update(
+        row = self.repo.add_status_update(
             StatusUpdate(
                 incident_id=inc.id or 0,
                 text=text,
                 author_id=actor.user_id,
                 dedupe_key=actor.dedupe_key,
-                posted_at=self.services.clock(),
+                posted_at=self.clock(),
             )
         )
         if row is None:
@@ -179,7 +203,7 @@ class LifecycleService:
         posted = self._attempt(
             outcome,
             "post the update in the channel",
-            lambda: self.services.client.chat_postMessage(
+            lambda: self.client.chat_postMessage(
                 channel=inc.channel_id or "", text=f"{heading}\n{escape(text)}"
             ),
         )
@@ -188,7 +212,7 @@ class LifecycleService:
             outcome,
             f":mega: *{ref}* update from <@{actor.user_id}>: {escape(text)} — <#{inc.channel_id}>",
         )
-        self.services.repo.set_status_update_posts(
+        self.repo.set_status_update_posts(
             row.id or 0, posted["ts"] if posted else None, announced["ts"] if announced else None
         )
         self._timeline(inc, actor, "update", f"Status update by <@{actor.user_id}>: {escape(text)}", text)
@@ -197,7 +221,7 @@ class LifecycleService:
 
     def add_note(self, incident: Incident, text: str, when: When | None, actor: Actor) -> Outcome:
         inc = self._fresh(incident)
-        now = self.services.clock()
+        now = self.clock()
         try:
             at = when.resolve(self.tz, now) if when else now
         except FutureTime as exc:
@@ -213,17 +237,17 @@ class LifecycleService:
     def set_time(self, incident: Incident, name: str, when: When, actor: Actor) -> Outcome:
         inc = self._fresh(incident)
         try:
-            at = when.resolve(self.tz, self.services.clock())
+            at = when.resolve(self.tz, self.clock())
         except FutureTime as exc:
             return unchanged(f"`{name}` not changed: {exc}")
-        current = self.services.repo.milestones(inc.id or 0)
+        current = self.repo.milestones(inc.id or 0)
         if current.get(name) == at:
             return unchanged(f"`{name}` is already {format_time(at, self.tz)}; nothing changed.")
         others = {k: v for k, v in current.items() if k != name}
         conflict = order_conflict(others, name, at, self.tz)
         if conflict:
             return unchanged(f"`{name}` not changed: {conflict}")
-        self.services.repo.set_milestone(inc.id or 0, name, at, actor.user_id, "command", only_if_unset=False)
+        self.repo.set_milestone(inc.id or 0, name, at, actor.user_id, "command", only_if_unset=False)
         outcome = Outcome(True, incident=inc)
         was = f" (was {format_time(current[name], self.tz)})" if name in current else ""
         text = f"`{name}` set to {format_time(at, self.tz)}{was}"
@@ -232,7 +256,7 @@ class LifecycleService:
         return outcome
 
     def timeline_page(self, incident: Incident, page: int) -> str:
-        events = self.services.repo.timeline(incident.id or 0)
+        events = self.repo.timeline(incident.id or 0)
         ref = blocks.incident_ref(incident)
         if not events:
             return f"*{ref}* has nothing on its timeline yet."
@@ -260,7 +284,7 @@ class LifecycleService:
             return unchanged(f"*{blocks.incident_ref(inc)}* is already resolved; nothing changed.")
         expected: dict[str, object] = {"status": inc.status}
         new_status = RESOLVED_STATUS if reach_fixed else inc.status
-        updated = self.services.repo.change_incident_if(inc.id or 0, expected, status=new_status, **changes)
+        updated = self.repo.change_incident_if(inc.id or 0, expected, status=new_status, **changes)
         if updated is None:
             return self._raced(inc, "status")
         if reach_fixed:
@@ -282,12 +306,12 @@ class LifecycleService:
         refusal = self._permission(inc, actor, "close", "close the incident")
         if refusal:
             return refusal
-        updated = self.services.repo.change_incident_if(inc.id or 0, {"is_closed": False}, is_closed=True)
+        updated = self.repo.change_incident_if(inc.id or 0, {"is_closed": False}, is_closed=True)
         if updated is None:
             return unchanged(f"*{blocks.incident_ref(inc)}* was closed at the same moment; nothing changed.")
-        now = self.services.clock()
-        self.services.repo.set_milestone(
-            updated.id or 0, "closed", now, actor.user_id, "command", only_if_unset=False
+        now = self.clock()
+        self.repo.set_milestone(
+            updated.id or 0, Milestone.CLOSED.value, now, actor.user_id, "command", only_if_unset=False
         )
         outcome = Outcome(True, incident=updated)
         self._record(
@@ -305,7 +329,7 @@ class LifecycleService:
             f"{escape(updated.title)}",
         )
         try:
-            self.services.postmortem.generate(
+            self.generate_document(
                 updated.id or 0, draft=False, requested_by=actor.user_id, request_key=actor.dedupe_key
             )
         except Exception as exc:
@@ -325,21 +349,21 @@ class LifecycleService:
         refusal = self._permission(inc, actor, "close", "reopen the incident")
         if refusal:
             return refusal
-        updated = self.services.repo.change_incident_if(
-            inc.id or 0, {"is_closed": True}, is_closed=False, status="investigating"
+        updated = self.repo.change_incident_if(
+            inc.id or 0, {"is_closed": True}, is_closed=False, status=REOPENED_STATUS
         )
         if updated is None:
             return unchanged(
                 f"*{blocks.incident_ref(inc)}* was reopened at the same moment; nothing changed."
             )
         outcome = Outcome(True, incident=updated)
-        line = f"<@{actor.user_id}> reopened the incident (status *{status_label('investigating')}*)"
+        line = f"<@{actor.user_id}> reopened the incident (status *{status_label(REOPENED_STATUS)}*)"
         self._record(updated, actor, "reopened", line, outcome, previous_topic=self._topic(inc))
         return outcome
 
     # -- list and convert ---------------------------------------------------------------------
     def list_open(self, user_id: str) -> str:
-        incidents = self.services.repo.open_incidents()
+        incidents = self.repo.open_incidents()
         if not incidents:
             return "No open incidents. :tada:"
         lines = [f"*Open incidents* ({len(incidents)}):"]
@@ -353,11 +377,10 @@ class LifecycleService:
 
     def convert(self, channel_id: str, title: str, severity: str | None, actor: Actor) -> Outcome:
         """Make the existing channel an incident; its earlier messages are backfilled to the record."""
-        services = self.services
-        if services.repo.incident_by_channel(channel_id):
+        if self.repo.incident_by_channel(channel_id):
             return unchanged("This channel is already an incident channel.")
         try:
-            channel = services.client.conversations_info(channel=channel_id)["channel"]
+            channel = self.client.conversations_info(channel=channel_id)["channel"]
         except Exception as exc:
             if slack_error(exc) == "channel_not_found":
                 return unchanged(
@@ -370,35 +393,35 @@ class LifecycleService:
             if channel.get("is_private"):
                 return unchanged("Invite me to this private channel first (`/invite @incident-bot`).")
             try:
-                services.client.conversations_join(channel=channel_id)
+                self.client.conversations_join(channel=channel_id)
             except Exception as exc:
                 return unchanged(f"I could not join this channel ({slack_error(exc)}); nothing changed.")
-        now = self.services.clock()
+        now = self.clock()
         pending = Incident(
             number=0,
             title=title,
-            severity=severity or services.settings.config.default_severity,
+            severity=severity or self.settings.config.default_severity,
             declarer_id=actor.user_id,
             is_private=bool(channel.get("is_private")),
             dedupe_key=actor.dedupe_key,
             created_at=now,
         )
         try:
-            created = services.repo.create_pending_incident(pending)
+            created = self.repo.create_pending_incident(pending)
         except DuplicateDelivery:
             return unchanged("This channel was already converted.")
         try:
-            incident = services.repo.update_incident(
+            incident = self.repo.update_incident(
                 created.id or 0, channel_id=channel_id, channel_name=channel.get("name"), state="active"
             )
         except IntegrityError:
-            services.repo.delete_incident(created.id or 0)
+            self.repo.delete_incident(created.id or 0)
             return unchanged("This channel became an incident at the same moment; nothing changed.")
         outcome = Outcome(True, incident=incident)
-        outcome.warnings += services.incidents.furnish(incident, now, existing_channel=True)
-        incident = services.repo.incident(incident.id or 0)
+        outcome.warnings += self.incidents.furnish(incident, now, existing_channel=True)
+        incident = self.repo.incident(incident.id or 0)
         try:
-            services.timeline.backfill_channel(incident)
+            self.backfill_channel(incident)
         except Exception as exc:
             log.exception("INC-%s: backfilling the converted channel failed", incident.number)
             outcome.warnings.append(f"could not record the channel's earlier messages ({slack_error(exc)})")
@@ -413,11 +436,11 @@ class LifecycleService:
 
     # -- shared steps -------------------------------------------------------------------------
     def _fresh(self, incident: Incident) -> Incident:
-        return self.services.repo.incident(incident.id or 0)
+        return self.repo.incident(incident.id or 0)
 
     def _topic(self, incident: Incident) -> str:
-        lead = self.services.repo.active_roles(incident.id or 0).get("lead")
-        return self.services.incidents.topic(incident, lead)
+        lead = self.repo.active_roles(incident.id or 0).get("lead")
+        return self.incidents.topic(incident, lead)
 
     def _closed_refusal(self, inc: Incident) -> Outcome:
         return unchanged(
@@ -430,8 +453,8 @@ class LifecycleService:
         return unchanged(f"Someone changed the {what} at the same moment; it is now *{value}*.")
 
     def _permission(self, inc: Incident, actor: Actor, action: str, doing: str) -> Outcome | None:
-        rule = getattr(self.services.settings.config.permissions, action)
-        roles = self.services.repo.active_roles(inc.id or 0)
+        rule = getattr(self.settings.config.permissions, action)
+        roles = self.repo.active_roles(inc.id or 0)
         held = [role for role, user in roles.items() if user == actor.user_id]
         if allowed(rule, held):
             return None
@@ -439,25 +462,23 @@ class LifecycleService:
 
     def _reach_milestones(self, inc: Incident, status: str, actor: Actor) -> None:
         """The first time a status is reached, its milestone is set to now (if that keeps the order)."""
-        now = self.services.clock()
-        current = self.services.repo.milestones(inc.id or 0)
+        now = self.clock()
+        current = self.repo.milestones(inc.id or 0)
         for name in milestones_reached(status):
             if name in current:
                 continue
             if order_conflict(current, name, now, self.tz):
                 log.info("INC-%s: not setting %s automatically: out of order", inc.number, name)
                 continue
-            self.services.repo.set_milestone(
-                inc.id or 0, name, now, actor.user_id, "automatic", only_if_unset=True
-            )
+            self.repo.set_milestone(inc.id or 0, name, now, actor.user_id, "automatic", only_if_unset=True)
 
     def _timeline(
         self, inc: Incident, actor: Actor, kind: str, text: str, plain: str, at: datetime | None = None
     ) -> TimelineEvent | None:
-        return self.services.repo.add_timeline_event(
+        return self.repo.add_timeline_event(
             TimelineEvent(
                 incident_id=inc.id or 0,
-                at=at or self.services.clock(),
+                at=at or self.clock(),
                 source="command",
                 kind=kind,
                 text=text,
@@ -484,21 +505,19 @@ class LifecycleService:
             self._attempt(
                 outcome,
                 "update the channel topic",
-                lambda: self.services.client.conversations_setTopic(
-                    channel=inc.channel_id or "", topic=topic
-                ),
+                lambda: self.client.conversations_setTopic(channel=inc.channel_id or "", topic=topic),
             )
         self._say(inc, outcome, line)
 
     def _refresh_card(self, inc: Incident, outcome: Outcome) -> None:
         if not inc.card_ts or not inc.channel_id:
             return
-        roles = self.services.repo.active_roles(inc.id or 0)
+        roles = self.repo.active_roles(inc.id or 0)
         ref = blocks.incident_ref(inc)
         self._attempt(
             outcome,
             "update the summary card",
-            lambda: self.services.client.chat_update(
+            lambda: self.client.chat_update(
                 channel=inc.channel_id or "",
                 ts=inc.card_ts or "",
                 text=f"{ref}: {escape(inc.title)}",
@@ -510,17 +529,17 @@ class LifecycleService:
         self._attempt(
             outcome,
             "post in the channel",
-            lambda: self.services.client.chat_postMessage(channel=inc.channel_id or "", text=text),
+            lambda: self.client.chat_postMessage(channel=inc.channel_id or "", text=text),
         )
 
     def _announce(self, inc: Incident, outcome: Outcome, text: str) -> Any:
-        channel = self.services.settings.announce_channel
+        channel = self.settings.announce_channel
         if not channel or inc.is_private:
             return None
         return self._attempt(
             outcome,
             "post to the announcement channel",
-            lambda: self.services.client.chat_postMessage(channel=channel, text=text),
+            lambda: self.client.chat_postMessage(channel=channel, text=text),
         )
 
     def _attempt(
@@ -536,7 +555,7 @@ class LifecycleService:
             return None
 
     def _closing_summary(self, inc: Incident, actor: Actor) -> str:
-        milestones = self.services.repo.milestones(inc.id or 0)
+        milestones = self.repo.milestones(inc.id or 0)
         lines = [
             f":checkered_flag: <@{actor.user_id}> closed *{blocks.incident_ref(inc)}*: {escape(inc.title)}",
             f"Final status *{status_label(inc.status)}* · {blocks.severity_text(inc.severity)}",

@@ -1,15 +1,18 @@
-"""Lifecycle listeners: `/incident` subcommands, the summary card's buttons, and its modals."""
+"""Incident listeners: the `/incident` subcommands of the lifecycle, the summary card's buttons,
+and its modals. Module-level functions; the lifecycle service, the repository and the Slack
+client come through Bolt's context (``bot.slack.app``), the delivery boundary claims each one."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
 
-from bot.commands.listeners import CommandContext, handles
-from bot.commands.parser import REGISTRY, UsageError
+from bot.config import Settings
+from bot.errors import UsageError
 from bot.incidents import blocks
 from bot.incidents.commands import (
     AddNote,
@@ -24,15 +27,37 @@ from bot.incidents.commands import (
     SetStatus,
     SetTime,
     ShowTimeline,
+    parse_close,
+    parse_convert,
+    parse_lead,
+    parse_list,
+    parse_note,
+    parse_reopen,
+    parse_resolve,
+    parse_role,
+    parse_severity_args,
+    parse_status_args,
+    parse_time_args,
+    parse_timeline,
+    parse_update,
     user_text,
 )
-from bot.incidents.lifecycle import Actor, Outcome
+from bot.incidents.lifecycle import Actor, LifecycleService, Outcome
+from bot.incidents.vocabulary import incident_ref
 from bot.slack.client import slack_error
+from bot.slack.commands import CommandContext, Subcommand, Where
+from bot.slack.deliveries import delivery
 from bot.slack.text import one_line
-from bot.wiring import Services
 from storage.models import Incident
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
+
+ROLE_USAGE = "/incident role <role> @user"
+
+
+def _lifecycle(ctx: CommandContext) -> LifecycleService:
+    return cast(LifecycleService, ctx.context["lifecycle"])
 
 
 def _actor(ctx: CommandContext) -> Actor:
@@ -50,83 +75,110 @@ def _answer(ctx: CommandContext, outcome: Outcome) -> None:
         ctx.reply(text)
 
 
-@handles("status")
 def status_command(ctx: CommandContext, args: SetStatus) -> None:
-    _answer(ctx, ctx.services.lifecycle.set_status(_incident(ctx), args.status, _actor(ctx)))
+    _answer(ctx, _lifecycle(ctx).set_status(_incident(ctx), args.status, _actor(ctx)))
 
 
-@handles("severity")
 def severity_command(ctx: CommandContext, args: SetSeverity) -> None:
-    _answer(ctx, ctx.services.lifecycle.set_severity(_incident(ctx), args.severity, _actor(ctx)))
+    _answer(ctx, _lifecycle(ctx).set_severity(_incident(ctx), args.severity, _actor(ctx)))
 
 
-def _role_command(ctx: CommandContext, args: AssignRole) -> None:
-    roles = ctx.services.settings.config.roles
+def role_command(ctx: CommandContext, args: AssignRole) -> None:
+    settings: Settings = ctx.context["settings"]
+    roles = settings.config.roles
     if args.role not in roles:
         names = ", ".join(f"`{r}`" for r in roles)
-        raise UsageError(
-            f"Unknown role `{one_line(args.role, 30)}`: use one of {names}.", REGISTRY["role"].usage
-        )
-    _answer(ctx, ctx.services.lifecycle.assign_role(_incident(ctx), args.role, args.user_id, _actor(ctx)))
+        raise UsageError(f"Unknown role `{one_line(args.role, 30)}`: use one of {names}.", ROLE_USAGE)
+    _answer(ctx, _lifecycle(ctx).assign_role(_incident(ctx), args.role, args.user_id, _actor(ctx)))
 
 
-handles("role")(_role_command)
-handles("lead")(_role_command)
-
-
-@handles("update")
 def update_command(ctx: CommandContext, args: PostUpdate) -> None:
-    _answer(ctx, ctx.services.lifecycle.post_update(_incident(ctx), args.text, _actor(ctx)))
+    _answer(ctx, _lifecycle(ctx).post_update(_incident(ctx), args.text, _actor(ctx)))
 
 
-@handles("note")
 def note_command(ctx: CommandContext, args: AddNote) -> None:
-    _answer(ctx, ctx.services.lifecycle.add_note(_incident(ctx), args.text, args.when, _actor(ctx)))
+    _answer(ctx, _lifecycle(ctx).add_note(_incident(ctx), args.text, args.when, _actor(ctx)))
 
 
-@handles("time")
 def time_command(ctx: CommandContext, args: SetTime) -> None:
-    _answer(ctx, ctx.services.lifecycle.set_time(_incident(ctx), args.milestone, args.when, _actor(ctx)))
+    _answer(ctx, _lifecycle(ctx).set_time(_incident(ctx), args.milestone, args.when, _actor(ctx)))
 
 
-@handles("timeline")
 def timeline_command(ctx: CommandContext, args: ShowTimeline) -> None:
-    ctx.reply(ctx.services.lifecycle.timeline_page(_incident(ctx), args.page))
+    ctx.reply(_lifecycle(ctx).timeline_page(_incident(ctx), args.page))
 
 
-@handles("resolve")
 def resolve_command(ctx: CommandContext, args: Resolve) -> None:
     fields: dict[str, str | None] = {"resolution_summary": args.summary}
-    _answer(ctx, ctx.services.lifecycle.resolve(_incident(ctx), _actor(ctx), fields))
+    _answer(ctx, _lifecycle(ctx).resolve(_incident(ctx), _actor(ctx), fields))
 
 
-@handles("close")
 def close_command(ctx: CommandContext, args: Close) -> None:
-    _answer(ctx, ctx.services.lifecycle.close(_incident(ctx), _actor(ctx)))
+    _answer(ctx, _lifecycle(ctx).close(_incident(ctx), _actor(ctx)))
 
 
-@handles("reopen")
 def reopen_command(ctx: CommandContext, args: Reopen) -> None:
-    _answer(ctx, ctx.services.lifecycle.reopen(_incident(ctx), _actor(ctx)))
+    _answer(ctx, _lifecycle(ctx).reopen(_incident(ctx), _actor(ctx)))
 
 
-@handles("list")
 def list_command(ctx: CommandContext, args: ListOpen) -> None:
-    ctx.reply(ctx.services.lifecycle.list_open(ctx.user_id))
+    ctx.reply(_lifecycle(ctx).list_open(ctx.user_id))
 
 
-@handles("convert")
 def convert_command(ctx: CommandContext, args: Convert) -> None:
-    if ctx.incident is not None:
-        ctx.reply(f"This channel is already *{blocks.incident_ref(ctx.incident)}*.")
-        return
-    outcome = ctx.services.lifecycle.convert(ctx.channel_id, args.title, args.severity, _actor(ctx))
-    _answer(ctx, outcome)
+    _answer(ctx, _lifecycle(ctx).convert(ctx.channel_id, args.title, args.severity, _actor(ctx)))
+
+
+COMMANDS = (
+    Subcommand(
+        "status", "/incident status <status>",
+        "Set the status (investigating, identified, fixed, verified…).", parse_status_args, status_command,
+    ),
+    Subcommand(
+        "severity", "/incident severity <sev1-4|critical|high|medium|low>", "Change the severity.",
+        parse_severity_args, severity_command, aliases=("sev",),
+    ),
+    Subcommand("role", ROLE_USAGE, "Assign a role (lead, comms, scribe…).", parse_role, role_command),
+    Subcommand("lead", "/incident lead @user", "Assign the incident lead.", parse_lead, role_command),
+    Subcommand(
+        "update", "/incident update <text>", "Post a status update here and to the announcement channel.",
+        parse_update, update_command,
+    ),
+    Subcommand(
+        "note", "/incident note [at <time>] <text>", "Add a note to the timeline (optionally backdated).",
+        parse_note, note_command,
+    ),
+    Subcommand(
+        "time", "/incident time <milestone> <time>",
+        "Set when started/detected/identified/fixed/verified happened.", parse_time_args, time_command,
+    ),
+    Subcommand(
+        "timeline", "/incident timeline [page]", "Show the timeline (only to you).",
+        parse_timeline, timeline_command,
+    ),
+    Subcommand(
+        "resolve", "/incident resolve [summary]", "Mark the incident fixed, with a resolution summary.",
+        parse_resolve, resolve_command,
+    ),
+    Subcommand(
+        "close", "/incident close", "Close the incident and write the investigation document.",
+        parse_close, close_command,
+    ),
+    Subcommand("reopen", "/incident reopen", "Reopen a closed incident.", parse_reopen, reopen_command),
+    Subcommand(
+        "list", "/incident list", "List open incidents.", parse_list, list_command, Where.ANYWHERE
+    ),
+    Subcommand(
+        "convert", "/incident convert [sev1-4] <title>",
+        "Turn this channel into an incident, keeping its history.", parse_convert, convert_command,
+        Where.NOT_INCIDENT,
+    ),
+)  # fmt: skip
 
 
 # -- the summary card ---------------------------------------------------------------------------
-# (incident, the block_actions payload, actor) → what to tell the clicker, if anything
-CardAction = Callable[[Incident, dict[str, Any], Actor], Outcome | None]
+# (incident, the block_actions payload, actor, the lifecycle, the client) → what to tell the clicker
+CardAction = Callable[[Incident, dict[str, Any], Actor, LifecycleService, WebClient], Outcome | None]
 
 
 def _action(body: dict[str, Any]) -> dict[str, Any]:
@@ -139,116 +191,135 @@ def _view_values(view: dict[str, Any]) -> dict[str, str]:
     return {block: ((v.get("value") or {}).get("value") or "").strip() for block, v in values.items()}
 
 
-def register(app: App, services: Services) -> None:
-    lifecycle = services.lifecycle
+def _set_status(
+    inc: Incident, b: dict[str, Any], actor: Actor, lc: LifecycleService, _: WebClient
+) -> Outcome:
+    return lc.set_status(inc, _action(b)["selected_option"]["value"], actor)
 
-    def on_card(ack: Ack, body: dict[str, Any], respond: Respond, run: CardAction) -> None:
-        ack()
-        user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id", "")
-        incident = services.repo.incident_by_channel(channel)
 
-        def tell(text: str) -> None:
-            respond(text=text, response_type="ephemeral", replace_original=False)
+def _set_severity(
+    inc: Incident, b: dict[str, Any], actor: Actor, lc: LifecycleService, _: WebClient
+) -> Outcome:
+    return lc.set_severity(inc, _action(b)["selected_option"]["value"], actor)
 
-        if incident is None:
-            tell("This card's incident no longer exists.")
-            return
-        key = f"action:{body.get('trigger_id')}"
-        if not services.repo.claim(key, kind="action"):
-            log.info("duplicate delivery of a card action ignored")
-            return
+
+def _set_lead(inc: Incident, b: dict[str, Any], actor: Actor, lc: LifecycleService, _: WebClient) -> Outcome:
+    return lc.assign_role(inc, "lead", _action(b)["selected_user"], actor)
+
+
+def _modal_opener(build: Callable[[Incident], Any]) -> CardAction:
+    def run(
+        inc: Incident, body: dict[str, Any], _a: Actor, _l: LifecycleService, client: WebClient
+    ) -> Outcome | None:
+        if inc.is_closed:
+            return Outcome(False, f"*{incident_ref(inc)}* is closed.")
         try:
-            outcome = run(incident, body, Actor(user, key))
-        except Exception:
-            log.exception("card action failed")
-            services.repo.release_claim(key)
-            tell("Sorry, that failed on our side; nothing was lost. Please try again.")
+            client.views_open(trigger_id=body.get("trigger_id", ""), view=build(inc))
+        except Exception as exc:
+            return Outcome(False, f"Could not open the form ({slack_error(exc)}); the command works too.")
+        return None
+
+    return run
+
+
+CARD_ACTIONS: dict[str, CardAction] = {
+    blocks.ACTION_STATUS: _set_status,
+    blocks.ACTION_SEVERITY: _set_severity,
+    blocks.ACTION_LEAD: _set_lead,
+    blocks.ACTION_UPDATE: _modal_opener(blocks.update_modal),
+    blocks.ACTION_RESOLVE: _modal_opener(blocks.resolve_modal),
+}
+
+
+def on_card(
+    ack: Ack,
+    body: dict[str, Any],
+    respond: Respond,
+    repo: Repository,
+    lifecycle: LifecycleService,
+    client: WebClient,
+) -> None:
+    ack()
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id", "")
+    incident = repo.incident_by_channel(channel)
+    if incident is None:
+        respond(
+            text="This card's incident no longer exists.", response_type="ephemeral", replace_original=False
+        )
+        return
+    run = CARD_ACTIONS[_action(body)["action_id"]]
+    key = f"action:{body.get('trigger_id')}"
+    with delivery(repo, key, kind="action") as mine:
+        if not mine:
             return
+        outcome = run(incident, body, Actor(user, key), lifecycle, client)
         if outcome is not None and outcome.reply_text():
-            tell(outcome.reply_text())
-        services.repo.finish_claim(key)  # "done" once the person has their answer
+            respond(text=outcome.reply_text(), response_type="ephemeral", replace_original=False)
 
-    def card(action_id: str, run: CardAction) -> None:
-        @app.action(action_id)
-        def _listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-            on_card(ack, body, respond, run)
 
-    card(
-        blocks.ACTION_STATUS,
-        lambda inc, b, actor: lifecycle.set_status(inc, _action(b)["selected_option"]["value"], actor),
-    )
-    card(
-        blocks.ACTION_SEVERITY,
-        lambda inc, b, actor: lifecycle.set_severity(inc, _action(b)["selected_option"]["value"], actor),
-    )
-    card(
-        blocks.ACTION_LEAD,
-        lambda inc, b, actor: lifecycle.assign_role(inc, "lead", _action(b)["selected_user"], actor),
-    )
-
-    def modal_opener(build: Callable[[Incident], Any]) -> CardAction:
-        def run(inc: Incident, body: dict[str, Any], actor: Actor) -> Outcome | None:
-            if inc.is_closed:
-                return Outcome(False, f"*{blocks.incident_ref(inc)}* is closed.")
-            try:
-                services.client.views_open(trigger_id=body.get("trigger_id", ""), view=build(inc))
-            except Exception as exc:
-                return Outcome(False, f"Could not open the form ({slack_error(exc)}); the command works too.")
-            return None
-
-        return run
-
-    card(blocks.ACTION_UPDATE, modal_opener(blocks.update_modal))
-    card(blocks.ACTION_RESOLVE, modal_opener(blocks.resolve_modal))
-
-    def on_modal(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], run: Callable[[Incident, Actor], Outcome]
-    ) -> None:
-        ack()
-        user = body["user"]["id"]
-        key = f"view:{view['id']}"
-        if not services.repo.claim(key, kind="view"):
+# -- the card's modals --------------------------------------------------------------------------
+def _on_modal(
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: BoltContext,
+    repo: Repository,
+    client: WebClient,
+    run: Callable[[Incident, Actor], Outcome],
+) -> None:
+    user = body["user"]["id"]
+    key = f"view:{view['id']}"
+    with delivery(repo, key, kind="view") as mine:
+        if not mine:
             return
-        incident = services.repo.incident(int(view.get("private_metadata") or 0))
-        try:
-            outcome = run(incident, Actor(user, key))
-        except Exception:
-            log.exception("modal submission failed")
-            services.repo.release_claim(key)
-            outcome = Outcome(False, "Sorry, that failed on our side; nothing was lost. Please try again.")
-            failed = True
-        else:
-            failed = False
+        incident = repo.incident(int(view.get("private_metadata") or 0))
+        context["reply_channel"] = incident.channel_id  # where the error boundary answers
+        outcome = run(incident, Actor(user, key))
         if outcome.reply_text() and incident.channel_id:
             try:
-                services.client.chat_postEphemeral(
-                    channel=incident.channel_id, user=user, text=outcome.reply_text()
-                )
+                client.chat_postEphemeral(channel=incident.channel_id, user=user, text=outcome.reply_text())
             except Exception as exc:
                 log.info("could not tell %s: %s", user, slack_error(exc))
-        if not failed:
-            services.repo.finish_claim(key)  # "done" once the person has their answer
 
-    @app.view(blocks.UPDATE_CALLBACK)
-    def on_update(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        try:
-            text = user_text(_view_values(view).get("text", ""), "update", slack_formatted=False)
-        except UsageError as exc:
-            ack(response_action="errors", errors={"text": exc.message})
-            return
-        on_modal(ack, body, view, lambda inc, actor: lifecycle.post_update(inc, text, actor))
 
-    @app.view(blocks.RESOLVE_CALLBACK)
-    def on_resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = _view_values(view)
-        if not values.get("resolution_summary"):
-            ack(
-                response_action="errors",
-                errors={"resolution_summary": "Say in a sentence how it was resolved."},
-            )
-            return
-        fields: dict[str, str | None] = {
-            name: values.get(name) or None for name, _, _ in blocks.RESOLVE_FIELDS
-        }
-        on_modal(ack, body, view, lambda inc, actor: lifecycle.resolve(inc, actor, fields))
+def on_update_submit(
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: BoltContext,
+    repo: Repository,
+    lifecycle: LifecycleService,
+    client: WebClient,
+) -> None:
+    try:
+        text = user_text(_view_values(view).get("text", ""), "update", slack_formatted=False)
+    except UsageError as exc:
+        ack(response_action="errors", errors={"text": exc.message})
+        return
+    ack()
+    _on_modal(body, view, context, repo, client, lambda inc, actor: lifecycle.post_update(inc, text, actor))
+
+
+def on_resolve_submit(
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: BoltContext,
+    repo: Repository,
+    lifecycle: LifecycleService,
+    client: WebClient,
+) -> None:
+    values = _view_values(view)
+    if not values.get("resolution_summary"):
+        ack(response_action="errors", errors={"resolution_summary": "Say in a sentence how it was resolved."})
+        return
+    ack()
+    fields: dict[str, str | None] = {name: values.get(name) or None for name, _, _ in blocks.RESOLVE_FIELDS}
+    _on_modal(body, view, context, repo, client, lambda inc, actor: lifecycle.resolve(inc, actor, fields))
+
+
+def register(app: App) -> None:
+    for action_id in CARD_ACTIONS:
+        app.action(action_id)(on_card)
+    app.view(blocks.UPDATE_CALLBACK)(on_update_submit)
+    app.view(blocks.RESOLVE_CALLBACK)(on_resolve_submit)

@@ -8,13 +8,9 @@ from datetime import datetime, tzinfo
 from typing import Literal
 
 from bot.incidents.timeparse import format_time
-from bot.incidents.vocabulary import MILESTONE_ORDER, STATUS_LABELS, STATUS_MILESTONE, STATUS_ORDER
+from bot.incidents.vocabulary import MILESTONE_ORDER, STATUS_MILESTONE, STATUS_ORDER, Milestone
 
 Direction = Literal["same", "forward", "backward"]
-
-# `declared` is outside the chain (it is when the bot was told, which may be after the fix in a
-# replay); it may only not precede `started`. `closed` is set by `close` alone.
-SETTABLE_MILESTONES = ("started", "detected", "declared", "identified", "fixed", "verified")
 
 
 @dataclass(frozen=True)
@@ -48,10 +44,6 @@ def milestones_reached(status: str) -> tuple[str, ...]:
     return (name,) if name else ()
 
 
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
-
-
 def order_conflict(milestones: Mapping[str, datetime], name: str, at: datetime, tz: tzinfo) -> str | None:
     """Why setting ``name`` to ``at`` would break started ≤ detected ≤ identified ≤ fixed ≤ verified."""
     chain = " ≤ ".join(MILESTONE_ORDER)
@@ -62,9 +54,9 @@ def order_conflict(milestones: Mapping[str, datetime], name: str, at: datetime, 
             f"({format_time(milestones[other], tz)}); milestones go {chain}."
         )
 
-    if name == "declared":
-        started = milestones.get("started")
-        return conflict("started", "before") if started and at < started else None
+    if name == Milestone.DECLARED:
+        started = milestones.get(Milestone.STARTED)
+        return conflict(Milestone.STARTED, "before") if started and at < started else None
     if name not in MILESTONE_ORDER:
         return None
     pos = MILESTONE_ORDER.index(name)
@@ -74,8 +66,9 @@ def order_conflict(milestones: Mapping[str, datetime], name: str, at: datetime, 
     for other in MILESTONE_ORDER[pos + 1 :]:
         if other in milestones and milestones[other] < at:
             return conflict(other, "after")
-    if name == "started" and "declared" in milestones and milestones["declared"] < at:
-        return conflict("declared", "after")
+    declared = milestones.get(Milestone.DECLARED)
+    if name == Milestone.STARTED and declared is not None and declared < at:
+        return conflict(Milestone.DECLARED, "after")
     return None
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from bot.commands.parser import UsageError
+from bot.errors import IncidentBotError, UsageError
 from bot.slack.text import one_line
 
 TIME_FORMATS = "`HH:MM`, `YYYY-MM-DD HH:MM` or ISO-8601 (e.g. `2025-10-20T14:30:00Z`)"
@@ -24,7 +24,7 @@ _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _CLOCKISH = re.compile(r"[0-9]{1,2}:[0-9]+(:[0-9]+)?")
 
 
-class FutureTime(ValueError):
+class FutureTime(IncidentBotError, ValueError):
     """A time that has not happened yet."""
 
 

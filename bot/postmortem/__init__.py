@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.errors import IncidentBotError
 from bot.postmortem.assemble import assemble
 from bot.postmortem.collect import Names, Permalinks, collect
 from bot.postmortem.publish import Publisher
 from bot.postmortem.render import Renderer, TemplateProblem
 from bot.slack.client import slack_error
-from storage.models import Document
-
-if TYPE_CHECKING:
-    from bot.wiring import Services
+from storage.models import Document, Incident, utcnow
+from storage.repository import Repository
 
 __all__ = ["DocumentBusy", "PostmortemService", "TemplateProblem"]
 
@@ -24,20 +26,38 @@ log = logging.getLogger(__name__)
 GENERATION_STALE_AFTER = timedelta(seconds=120)
 
 
-class DocumentBusy(Exception):
+class DocumentBusy(IncidentBotError):
     """Another process is generating this revision right now."""
+
+    user_message = "The document is being generated right now; it will appear in the channel shortly."
 
 
 class PostmortemService:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.names = Names(services)
+    """Receives the timeline's ``reconcile`` (gaps are filled before the document is collected)."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        client: WebClient,
+        settings: Settings,
+        *,
+        reconcile: Callable[[Incident], Mapping[str, int]],
+        clock: Callable[[], datetime] = utcnow,
+        bot_user_id: str = "",
+    ) -> None:
+        self.repo = repo
+        self.client = client
+        self.settings = settings
+        self.reconcile = reconcile
+        self.clock = clock
+        self.bot_user_id = bot_user_id
+        self.names = Names(client)
         self._permalinks: Permalinks | None = None
 
     def permalinks(self) -> Permalinks:
         if self._permalinks is None:
             try:
-                url = str(self.services.client.auth_test().get("url") or "")
+                url = str(self.client.auth_test().get("url") or "")
             except Exception as exc:
                 log.info("no workspace URL for permalinks: %s", slack_error(exc))
                 url = ""
@@ -52,7 +72,7 @@ class PostmortemService:
         Raises TemplateProblem when a user template is broken, DocumentBusy when another process
         is generating the same revision right now.
         """
-        repo = self.services.repo
+        repo = self.repo
         doc = repo.begin_document(
             incident_id, draft=draft, request_key=request_key, requested_by=requested_by
         )
@@ -64,11 +84,9 @@ class PostmortemService:
             raise DocumentBusy(f"revision {doc.revision} is being generated")
         try:
             incident = repo.incident(incident_id)
-            collected = collect(
-                self.services, incident, draft=doc.draft, names=self.names, link=self.permalinks()
-            )
+            collected = collect(self, incident, draft=doc.draft, names=self.names, link=self.permalinks())
             model = assemble(collected)
-            settings = self.services.settings
+            settings = self.settings
             rendered = Renderer(settings.config.tz, settings.template_dir).render(model)
             doc = repo.update_document(
                 doc.id, markdown=rendered.markdown, missing_sections=model.missing_sections
@@ -79,7 +97,7 @@ class PostmortemService:
                 for f in e.files
                 if f.get("id") and not e.source_deleted
             ]
-            doc = Publisher(self.services).publish(doc, incident, model, rendered, file_ids)
+            doc = Publisher(repo, self.client, settings).publish(doc, incident, model, rendered, file_ids)
         except BaseException:
             repo.release_claim(claim)
             raise

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 
-from bot.commands.parser import SEVERITY_LABELS
-from bot.incidents.vocabulary import STATUS_LABELS
+from bot.incidents.metrics import metrics
+from bot.incidents.vocabulary import MILESTONE_LABELS, Milestone, incident_ref, severity_label, status_label
 from bot.postmortem.model import (
     ActionEntry,
     Attachment,
@@ -17,7 +17,6 @@ from bot.postmortem.model import (
     Entry,
     Link,
     MarkedEvent,
-    Metric,
     Participant,
     Reply,
     Section,
@@ -75,21 +74,6 @@ LESSON_PREFIXES = {
     "process change": "process",
     "process improvement": "process",
 }
-MILESTONE_LABELS = {
-    "started": "Impact started",
-    "detected": "Problem detected",
-    "declared": "Incident declared",
-    "identified": "Root cause identified",
-    "fixed": "Fix applied",
-    "verified": "Fix verified",
-    "closed": "Incident closed",
-}
-METRICS = (
-    ("Time to detect", "detected", "started"),
-    ("Time to identify", "identified", "detected"),
-    ("Time to fix", "fixed", "detected"),
-    ("Total downtime", "fixed", "started"),
-)
 SECTION_TITLES = {
     "impact": "Impact",
     "environment": "Environment",
@@ -257,16 +241,6 @@ def _hint(kind: str, reactions: dict[str, str], extra: str = "") -> str:
     )
     text = f"Nothing recorded. React with {how} to a message in the incident channel to add it here."
     return text + (f" {extra}" if extra else "")
-
-
-def metrics(milestones: dict[str, datetime]) -> list[Metric]:
-    out = []
-    for name, end, start in METRICS:
-        formula = f"{end} − {start}"
-        missing = tuple(m for m in (end, start) if m not in milestones)
-        value = None if missing else milestones[end] - milestones[start]
-        out.append(Metric(name=name, formula=formula, value=value, missing=missing))
-    return out
 
 
 def _by_kind(events: Sequence[MarkedEvent], kind: str) -> list[MarkedEvent]:
@@ -438,7 +412,7 @@ def assemble(c: Collected) -> DocumentModel:
     put("timeline", rows, "Nothing is on the timeline yet. React with :pushpin: to a message to add it.")
 
     # Fix and verification.
-    fixed_at = c.milestones.get("fixed")
+    fixed_at = c.milestones.get(Milestone.FIXED)
     fixes = _by_kind(ev, "fix")
     immediate = [e for e in fixes if fixed_at is None or e.at <= fixed_at]
     proper = [e for e in fixes if e not in immediate]
@@ -505,16 +479,16 @@ def assemble(c: Collected) -> DocumentModel:
         missing.remove("errors")
     if all(sections[f"lessons_{b}"].is_empty for b in lessons):
         missing.append("lessons")
-    if not c.milestones.get("started"):
+    if not c.milestones.get(Milestone.STARTED):
         missing.append("metrics")
-    started = c.milestones.get("started") or inc.created_at
+    started = c.milestones.get(Milestone.STARTED) or inc.created_at
     return DocumentModel(
-        incident_ref=f"INC-{inc.number}",
+        incident_ref=incident_ref(inc),
         title=inc.title,
         date=started.astimezone(c.tz).strftime("%Y-%m-%d"),
         reporter=t.who(inc.declarer_id) or "unknown",
-        severity=SEVERITY_LABELS.get(inc.severity, inc.severity),
-        status=STATUS_LABELS.get(inc.status, inc.status) + (" (closed)" if inc.is_closed else ""),
+        severity=severity_label(inc.severity),
+        status=status_label(inc.status) + (" (closed)" if inc.is_closed else ""),
         related_issue=inc.related_issue,
         draft=c.draft,
         generated_at=c.now,

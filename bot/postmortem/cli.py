@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
+from bot.incidents.vocabulary import incident_ref
 
 INCIDENT_REF = re.compile(r"^\s*(?:inc-?)?(\d{1,9})\s*$", re.I)
 
@@ -35,7 +36,7 @@ def run_postmortem(settings: Settings, ref: str, out: str | None) -> int:
     services = runtime.services
     incident = services.repo.incident_by_number(number)
     if incident is None or incident.id is None:
-        return fail(f"there is no incident INC-{number}")
+        return fail(f"there is no incident {incident_ref(number)}")
     try:
         doc = services.postmortem.generate(
             incident.id, draft=not incident.is_closed, requested_by=None, request_key=None
@@ -49,5 +50,5 @@ def run_postmortem(settings: Settings, ref: str, out: str | None) -> int:
             Path(out).write_text(doc.markdown, encoding="utf-8")
         except OSError as exc:
             return fail(f"cannot write {out}: {exc.strerror}")
-    print(f"INC-{number}: revision {doc.revision} written to {out or doc.path}")
+    print(f"{incident_ref(number)}: revision {doc.revision} written to {out or doc.path}")
     return 0

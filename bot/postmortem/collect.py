@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from slack_sdk import WebClient
+
+from bot.config import Settings
 from bot.postmortem.assemble import Collected, related_links, ts_time
 from bot.postmortem.model import Attachment, ChannelDigest, Entry, Link, MarkedEvent, Reply
 from bot.slack.client import slack_error
 from storage.models import ChannelMessage, Incident, TimelineEvent
-
-if TYPE_CHECKING:
-    from bot.wiring import Services
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +43,28 @@ class Permalinks:
         return link
 
 
+class Sources(Protocol):
+    """Where collect reads from (the postmortem service): the database, settings, and Slack only
+    through the timeline's ``reconcile``."""
+
+    repo: Repository
+    settings: Settings
+    bot_user_id: str
+    clock: Callable[[], datetime]
+    reconcile: Callable[[Incident], Mapping[str, int]]
+
+
 class Names:
     """Display names by user id, looked up once per process."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
         self.cache: dict[str, str] = {}
 
     def resolve(self, user_ids: Iterable[str]) -> dict[str, str]:
         for uid in set(user_ids) - set(self.cache):
             try:
-                user = self.services.client.users_info(user=uid)["user"]
+                user = self.client.users_info(user=uid)["user"]
                 profile = user.get("profile") or {}
                 self.cache[uid] = (
                     profile.get("real_name")
@@ -148,7 +160,7 @@ def marked_events(
 
 
 def collect(
-    services: Services,
+    services: Sources,
     incident: Incident,
     *,
     draft: bool,
@@ -160,9 +172,8 @@ def collect(
     repo = services.repo
     settings = services.settings
     channel = incident.channel_id or ""
-    reconcile = getattr(services.timeline, "reconcile", None)
-    if reconcile is not None and channel:
-        counts = reconcile(incident)
+    if channel:
+        counts = services.reconcile(incident)
         log.info("INC-%s: reconciled gaps before the document: %s", incident.number, counts)
 
     def replies_of(thread_ts: str, message_ts: str) -> list[Reply]:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import cast
 
-from slack_bolt import App
-
-from bot.commands.listeners import CommandContext, handles
-from bot.commands.parser import UsageError, subcommand
-from bot.postmortem import DocumentBusy, TemplateProblem
-from bot.slack.text import escape
-from bot.wiring import Services
+from bot.errors import UsageError
+from bot.incidents.vocabulary import incident_ref
+from bot.postmortem import PostmortemService
+from bot.slack.commands import CommandContext, Subcommand
 
 log = logging.getLogger(__name__)
 
@@ -21,34 +19,24 @@ class Postmortem:
     pass
 
 
-@subcommand(
-    "postmortem",
-    "/incident postmortem",
-    "Generate the investigation document now (a draft while the incident is open).",
-    aliases=("document", "doc"),
-)
-def _parse_postmortem(rest: str) -> Postmortem:
+def parse_postmortem(rest: str) -> Postmortem:
     if rest.strip():
         raise UsageError("`postmortem` takes no arguments.")
     return Postmortem()
 
 
-@handles("postmortem")
 def postmortem_command(ctx: CommandContext, _args: Postmortem) -> None:
+    """A broken template or a generation already running reaches the person through the error
+    boundary (``TemplateProblem`` and ``DocumentBusy`` carry their message)."""
     incident = ctx.incident
     assert incident is not None and incident.id is not None
     draft = not incident.is_closed
-    ctx.reply(f"Generating the {'draft ' if draft else ''}investigation document for INC-{incident.number}…")
-    try:
-        doc = ctx.services.postmortem.generate(
-            incident.id, draft=draft, requested_by=ctx.user_id, request_key=ctx.dedupe_key
-        )
-    except TemplateProblem as exc:
-        ctx.reply(f":x: The document template is broken: {escape(str(exc))}")
-        return
-    except DocumentBusy:
-        ctx.reply("The document is being generated right now; it will appear in the channel shortly.")
-        return
+    ctx.reply(
+        f"Generating the {'draft ' if draft else ''}investigation document for {incident_ref(incident)}…"
+    )
+    doc = cast(PostmortemService, ctx.context["postmortem"]).generate(
+        incident.id, draft=draft, requested_by=ctx.user_id, request_key=ctx.dedupe_key
+    )
     where = (
         f"<{doc.file_permalink}|revision {doc.revision}>"
         if doc.file_permalink
@@ -60,5 +48,13 @@ def postmortem_command(ctx: CommandContext, _args: Postmortem) -> None:
     ctx.reply(f"Posted {where} of the investigation document.{missing}")
 
 
-def register(app: App, services: Services) -> None:
-    """The subcommand registers itself on import; nothing else to wire."""
+COMMANDS = (
+    Subcommand(
+        "postmortem",
+        "/incident postmortem",
+        "Generate the investigation document now (a draft while the incident is open).",
+        parse_postmortem,
+        postmortem_command,
+        aliases=("document", "doc"),
+    ),
+)

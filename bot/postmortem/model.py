@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
+
+# The document shows the metrics; they are computed by the incident rules (re-exported here).
+from bot.incidents.metrics import Metric as Metric
+from bot.incidents.metrics import format_duration as format_duration
 
 
 @dataclass(frozen=True)
@@ -67,20 +71,6 @@ class TimelineRow:
 
 
 @dataclass(frozen=True)
-class Metric:
-    name: str
-    formula: str
-    value: timedelta | None
-    missing: tuple[str, ...] = ()  # milestone names without a timestamp
-
-    @property
-    def text(self) -> str:
-        if self.value is None:
-            return "not computed: no " + " or ".join(f"`{m}`" for m in self.missing) + " time recorded"
-        return format_duration(self.value)
-
-
-@dataclass(frozen=True)
 class Participant:
     name: str
     roles: tuple[str, ...]
@@ -126,22 +116,6 @@ class DocumentModel:
 
     def section(self, key: str) -> Section:
         return self.sections[key]
-
-
-def format_duration(delta: timedelta) -> str:
-    total = int(delta.total_seconds())
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    hours, rem = divmod(total, 3600)
-    minutes, seconds = divmod(rem, 60)
-    parts = []
-    if hours:
-        parts.append(f"{hours} h")
-    if minutes or (hours and seconds):
-        parts.append(f"{minutes:02d} min" if hours else f"{minutes} min")
-    if seconds and not hours:
-        parts.append(f"{seconds} s")
-    return sign + (" ".join(parts) or "0 min")
 
 
 @dataclass(frozen=True)

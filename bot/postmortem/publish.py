@@ -12,21 +12,21 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.config import Settings
+from bot.incidents.vocabulary import incident_ref
 from bot.postmortem.model import DocumentModel
 from bot.postmortem.render import Rendered
 from bot.slack.client import slack_error
 from bot.slack.text import escape
 from storage.models import Document, Incident, utcnow
-
-if TYPE_CHECKING:
-    from bot.wiring import Services
-    from storage.repository import Repository
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def write_private_or_public(path: Path, data: bytes, private: bool) -> None:
 
 
 def incident_folder(out_dir: Path, incident: Incident) -> Path:
-    folder = out_dir / f"INC-{incident.number}"
+    folder = out_dir / incident_ref(incident.number)
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(PRIVATE_DIR_MODE if incident.is_private else PUBLIC_DIR_MODE)
     return folder
@@ -72,9 +72,9 @@ def incident_folder(out_dir: Path, incident: Incident) -> Path:
 
 def write_copy(out_dir: Path, incident: Incident, rendered: Rendered) -> Path:
     folder = incident_folder(out_dir, incident)
-    path = folder / f"INC-{incident.number}-investigation.md"
+    path = folder / f"{incident_ref(incident.number)}-investigation.md"
     write_private_or_public(path, rendered.markdown.encode("utf-8"), incident.is_private)
-    html_path = folder / f"INC-{incident.number}-investigation.html"
+    html_path = folder / f"{incident_ref(incident.number)}-investigation.html"
     write_private_or_public(html_path, rendered.html.encode("utf-8"), incident.is_private)
     return path
 
@@ -167,19 +167,17 @@ def skipped_note(skipped: list[SkippedFile]) -> tuple[str, str]:
 
 
 class Publisher:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-
-    @property
-    def repo(self) -> Repository:
-        return self.services.repo
+    def __init__(self, repo: Repository, client: WebClient, settings: Settings) -> None:
+        self.repo = repo
+        self.client = client
+        self.settings = settings
 
     def publish(
         self, doc: Document, incident: Incident, model: DocumentModel, rendered: Rendered, file_ids: list[str]
     ) -> Document:
         assert doc.id is not None
         doc_id = doc.id
-        settings = self.services.settings
+        settings = self.settings
         folder = incident_folder(Path(settings.output_dir), incident)
         skipped = self.download_files(folder, file_ids, private=incident.is_private)
         if skipped:
@@ -210,23 +208,23 @@ class Publisher:
             if model.missing_sections
             else ""
         )
-        resp = self.services.client.files_upload_v2(
+        resp = self.client.files_upload_v2(
             channel=incident.channel_id,
             content=rendered.markdown,
-            filename=f"INC-{incident.number}-investigation-r{doc.revision}.md",
-            title=f"INC-{incident.number} {kind.lower()} (revision {doc.revision})",
-            initial_comment=f"{kind} for *INC-{incident.number}*, revision {doc.revision}.{escape(missing)}",
+            filename=f"{incident_ref(incident)}-investigation-r{doc.revision}.md",
+            title=f"{incident_ref(incident)} {kind.lower()} (revision {doc.revision})",
+            initial_comment=f"{kind} for *{incident_ref(incident)}*, revision {doc.revision}.{escape(missing)}",
         )
         file = resp.get("file") or (resp.get("files") or [{}])[0]
         if file.get("id") and not file.get("permalink"):
-            file = self.services.client.files_info(file=file["id"])["file"]
+            file = self.client.files_info(file=file["id"])["file"]
         return self.repo.update_document(doc.id, file_id=file.get("id"), file_permalink=file.get("permalink"))
 
     def canvas(self, doc: Document, incident: Incident, rendered: Rendered) -> Document:
         assert doc.id is not None
         content = {"type": "markdown", "markdown": rendered.markdown}
-        title = f"INC-{incident.number} investigation (revision {doc.revision})"
-        client = self.services.client
+        title = f"{incident_ref(incident)} investigation (revision {doc.revision})"
+        client = self.client
         try:
             resp = client.conversations_canvases_create(
                 channel_id=incident.channel_id or "", document_content=content, title=title
@@ -240,7 +238,7 @@ class Publisher:
 
     def announce(self, doc: Document, incident: Incident) -> Document:
         assert doc.id is not None
-        channel = incident.announce_channel_id or self.services.settings.announce_channel
+        channel = incident.announce_channel_id or self.settings.announce_channel
         if not channel:
             return doc
         link = (
@@ -249,9 +247,9 @@ class Publisher:
             else "investigation document"
         )
         try:
-            resp = self.services.client.chat_postMessage(
+            resp = self.client.chat_postMessage(
                 channel=channel,
-                text=f":memo: The {link} for *INC-{incident.number}* ({escape(incident.title)}) is ready.",
+                text=f":memo: The {link} for *{incident_ref(incident)}* ({escape(incident.title)}) is ready.",
             )
         except Exception as exc:
             log.warning("INC-%s: could not announce the document: %s", incident.number, slack_error(exc))
@@ -262,7 +260,7 @@ class Publisher:
         """Pinned files into ``incident_dir``/files: url_private fetched with the bot token, as Slack
         requires, from Slack's own hosts only; each file capped and given a deadline. Returns the
         files left out for good (recorded beside the copy, so they are not fetched again)."""
-        token = self.services.settings.slack_bot_token
+        token = self.settings.slack_bot_token
         if not file_ids or token is None:
             return []
         folder = incident_dir / "files"
@@ -270,7 +268,7 @@ class Publisher:
         folder.chmod(PRIVATE_DIR_MODE if private else PUBLIC_DIR_MODE)
         record_path = incident_dir / SKIPPED_FILE
         skipped = _read_skipped(record_path)
-        allowed = allowed_file_origins(self.services.settings.slack_api_url)
+        allowed = allowed_file_origins(self.settings.slack_api_url)
         budget = time.monotonic() + DOWNLOADS_DEADLINE
         before = dict(skipped)
         # httpx drops the Authorization header on a redirect to another origin.
@@ -280,7 +278,7 @@ class Publisher:
                     continue
                 name = "file"
                 try:
-                    info = self.services.client.files_info(file=fid)["file"]
+                    info = self.client.files_info(file=fid)["file"]
                     name = safe_name(str(info.get("name") or "file"))
                     target = folder / f"{safe_name(fid)}-{name}"
                     if target.exists():

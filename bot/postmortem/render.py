@@ -14,8 +14,9 @@ from urllib.parse import quote
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.errors import IncidentBotError
 from bot.postmortem.model import DocumentModel, format_duration
-from bot.slack.text import strip_control
+from bot.slack.text import escape, strip_control
 
 
 def _builtin_dir() -> Path:
@@ -36,8 +37,12 @@ _BLOCK_START = re.compile(r"^(\s*)(#|>|[-+*]\s|\d+[.)]\s)")
 _SAFE_SCHEMES = ("http://", "https://")
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(IncidentBotError):
     """A template could not be loaded or rendered; the message names the file and line."""
+
+    @property
+    def user_message(self) -> str:
+        return f":x: The document template is broken: {escape(str(self))}"
 
 
 def md(text: str | None, indent: int = 0) -> str:

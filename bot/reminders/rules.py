@@ -27,11 +27,12 @@ from datetime import UTC, datetime, timedelta
 
 from bot.config import ReminderConfig
 from bot.incidents.blocks import incident_ref, severity_text
+from bot.incidents.vocabulary import Status
 from bot.slack.text import escape
 from storage.models import Incident
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-RESOLVED_STATUSES = frozenset({"fixed", "verified"})
+RESOLVED_STATUSES = frozenset({Status.FIXED.value, Status.VERIFIED.value})
 
 STATUS = "status"
 LEAD = "lead"

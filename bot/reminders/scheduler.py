@@ -16,23 +16,30 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import ReminderConfig
+from bot.config import ReminderConfig, Settings
+from bot.incidents.vocabulary import Milestone
 from bot.ops.metrics import JOBS_FIRED
 from bot.reminders.rules import ARCHIVE, ARCHIVE_NOTICE, RECHECK, Due, IncidentState, due_reminders, slot_time
 from bot.slack.client import slack_error
 from storage.models import Incident, utcnow
+from storage.repository import Repository
 from storage.stores.reminders import DONE_STATES, REMINDER_CLAIM_STALE_AFTER, ReminderInputs
 
-if TYPE_CHECKING:
-    from bot.wiring import Services
+
+class Reconcile(Protocol):
+    """The timeline's ``reconcile``: a recheck reads back a period for events Slack dropped."""
+
+    def __call__(self, incident: Incident, recheck_since: datetime | None = None) -> Mapping[str, int]: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -68,25 +75,31 @@ class ReminderSweeper:
 
     def __init__(
         self,
-        services: Services,
+        repo: Repository,
+        client: WebClient,
+        settings: Settings,
         *,
+        reconcile: Reconcile,
         owner: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         stale_after: timedelta = REMINDER_CLAIM_STALE_AFTER,
     ) -> None:
-        self.services = services
+        self.repo = repo
+        self.client = client
+        self.settings = settings
+        self.reconcile = reconcile
         self.owner = owner or instance_name()
         self.clock = clock
         self.stale_after = stale_after
 
     @property
     def config(self) -> ReminderConfig:
-        return self.services.settings.config.reminders
+        return self.settings.config.reminders
 
     def states(self, now: datetime) -> list[IncidentState]:
         cfg = self.config
         window = timedelta(seconds=cfg.postmortem_every * cfg.postmortem_days)
-        inputs = self.services.repo.reminder_inputs(
+        inputs = self.repo.reminder_inputs(
             closed_since=now - window, archive_pending=cfg.archive_after is not None
         )
         return [self._state(inputs, inc, now) for inc in inputs.incidents]
@@ -128,7 +141,7 @@ class ReminderSweeper:
         now = now or self.clock()
         done: list[Sent] = []
         try:  # deliveries past Slack's retries (real time: ``now`` may be a test's clock)
-            self.services.repo.prune_deliveries()
+            self.repo.prune_deliveries()
         except Exception:
             log.exception("pruning the processed deliveries failed")
         for due in self.due(now):
@@ -143,7 +156,7 @@ class ReminderSweeper:
 
     def deliver(self, due: Due, now: datetime) -> Sent | None:
         """Claim the occurrence, then send it; None when somebody else has it."""
-        repo = self.services.repo
+        repo = self.repo
         claim = repo.claim_reminder(due.incident_id, due.kind, due.slot, self.owner, now, self.stale_after)
         if claim is None or claim.id is None:
             return None
@@ -173,12 +186,12 @@ class ReminderSweeper:
 
     def _still_closed(self, due: Due) -> bool:
         """Archiving is destructive: re-read that the incident is still closed by the same close."""
-        incident = self.services.repo.incident(due.incident_id)
-        closed = self.services.repo.milestones(due.incident_id).get("closed")
+        incident = self.repo.incident(due.incident_id)
+        closed = self.repo.milestones(due.incident_id).get(Milestone.CLOSED)
         return incident.is_closed and closed is not None and slot_time(closed) == due.slot
 
     def _send(self, due: Due, now: datetime) -> str | None:
-        client = self.services.client
+        client = self.client
         if due.action == RECHECK:
             self._recheck(due, now)
             return None
@@ -190,9 +203,9 @@ class ReminderSweeper:
 
     def _recheck(self, due: Due, now: datetime) -> None:
         """Read back the period since the previous recheck (with overlap) for dropped events."""
-        incident = self.services.repo.incident(due.incident_id)
+        incident = self.repo.incident(due.incident_id)
         since = max(incident.created_at, now - timedelta(seconds=self.config.recheck_every) - RECHECK_OVERLAP)
-        counts = self.services.timeline.reconcile(incident, recheck_since=since)
+        counts = self.reconcile(incident, recheck_since=since)
         if counts["messages_added"] or counts["events_added"] or counts["events_hidden"]:
             log.warning(
                 "INC-%s: Slack never delivered some events; recheck recovered %s", incident.number, counts
@@ -202,9 +215,9 @@ class ReminderSweeper:
 class Scheduler:
     """APScheduler's BackgroundScheduler running the sweep every ``reminders.sweep_every`` seconds."""
 
-    def __init__(self, services: Services, sweeper: ReminderSweeper | None = None) -> None:
-        self.sweeper = sweeper or ReminderSweeper(services)
-        self.every = services.settings.config.reminders.sweep_every
+    def __init__(self, sweeper: ReminderSweeper) -> None:
+        self.sweeper = sweeper
+        self.every = sweeper.config.sweep_every
         self._scheduler = BackgroundScheduler(timezone=UTC)
         # APScheduler logs every run at INFO; a sweep every few seconds would drown the log.
         logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)

@@ -8,24 +8,28 @@ import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse, Respond
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.errors import DATABASE_DOWN, IncidentBotError, sorry
 from bot.ops.health import HealthCheck
 from bot.ops.logs import CURRENT_INCIDENT
 from bot.ops.metrics import ACK_SECONDS, REQUESTS, exposition
+from bot.slack.client import slack_error
 from bot.slack.event_queue import EventDispatcher
 from bot.slack.listeners import register_all
+from bot.timeline.service import TimelineService
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -35,7 +39,6 @@ MAX_BODY_BYTES = 1_000_000
 BODY_DEADLINE = 10.0
 MAX_NUMBER_DIGITS = 12  # a Unix timestamp has 10; Content-Length over 12 digits is over the limit anyway
 AppT = TypeVar("AppT", bound=App)
-LOG_MISS_TTL = 30.0  # a channel not (yet) an incident's logs without a number for at most this long
 
 
 class IncidentBotApp(App):
@@ -70,27 +73,91 @@ def _app_options(services: Services, inline: bool) -> dict[str, Any]:
 
 
 def _configure(app: AppT, services: Services) -> AppT:
-    @app.error
-    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
-        log.exception("unhandled error in a listener", exc_info=error)
-        return BoltResponse(status=200, body="")
-
-    incidents = services.timeline.incidents
+    """The error boundary, the middleware putting the services and the channel's incident into
+    Bolt's context (listeners receive them by name), then every capability's listeners."""
+    app.error(on_error)
 
     @app.middleware
-    def bind_incident(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
-        """Log lines of a request about an incident channel carry its number (see bot.ops.logs)."""
-        incident = None
-        if context.channel_id:
-            try:
-                incident = incidents.get(context.channel_id, negative_ttl=LOG_MISS_TTL)
-            except Exception:
-                incident = None
-        CURRENT_INCIDENT.set(incident.number if incident else None)
+    def bind_services(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+        context.update(services.context())
         return next()
 
-    register_all(app, services)
+    app.middleware(bind_incident)
+    register_all(app)
     return app
+
+
+def bind_incident(
+    context: BoltContext, timeline: TimelineService, next: Callable[[], BoltResponse]
+) -> BoltResponse:
+    """``context["incident"]``: the active incident of the request's channel (None when it is not
+    an incident's; ``incident_unavailable`` when the database could not say). Log lines of the
+    request carry its number (see bot.ops.logs)."""
+    incident = None
+    if context.channel_id:
+        try:
+            incident = timeline.incidents.get(context.channel_id)
+        except Exception as exc:
+            log.warning("no incident lookup for %s: %s", context.channel_id, type(exc).__name__)
+            context["incident_unavailable"] = isinstance(exc, SQLAlchemyError)
+    context["incident"] = incident
+    CURRENT_INCIDENT.set(incident.number if incident else None)
+    return next()
+
+
+INTERACTIVE = frozenset({"block_actions", "view_submission", "shortcut", "message_action"})
+
+
+def on_error(
+    error: Exception, body: dict[str, Any], context: BoltContext, respond: Respond | None
+) -> BoltResponse:
+    """The one error boundary: a listener's failure is logged and, when a person asked for
+    something (a command, a click, a form, a shortcut), told to them ephemerally. Events only log."""
+    if isinstance(error, IncidentBotError):
+        text = error.user_message
+        log.info("refused: %s", error)
+    elif isinstance(error, SQLAlchemyError):
+        text = DATABASE_DOWN
+        log.exception("database unavailable in a listener", exc_info=error)
+    else:
+        text = sorry(context.get("doing"))
+        log.exception("unhandled error in a listener", exc_info=error)
+    if "command" in body or body.get("type") in INTERACTIVE:
+        _tell(text, body, context, respond)
+    return BoltResponse(status=200, body="")
+
+
+def _tell(text: str, body: dict[str, Any], context: BoltContext, respond: Respond | None) -> None:
+    try:
+        if respond is not None and body.get("type") == "block_actions":
+            respond(text=text, response_type="ephemeral", replace_original=False)
+        elif respond is not None and "command" in body:
+            respond(text=text, response_type="ephemeral")
+        elif context.get("reply_channel") and context.user_id and context.client is not None:
+            context.client.chat_postEphemeral(
+                channel=context["reply_channel"], user=context.user_id, text=text
+            )
+        elif respond is not None:
+            respond(text=text, response_type="ephemeral")
+    except Exception as exc:
+        log.info("could not tell %s: %s", context.user_id, slack_error(exc))
+
+
+def accepting(executor: Executor) -> Callable[[], bool]:
+    """Whether this process still takes events: its listener pool accepts work."""
+
+    def alive() -> bool:
+        try:
+            executor.submit(_noop)
+        except RuntimeError:
+            return False
+        return True
+
+    return alive
+
+
+def _noop() -> None:
+    return None
 
 
 class ContextThreadPool(ThreadPoolExecutor):

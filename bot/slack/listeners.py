@@ -1,18 +1,18 @@
-"""Slack listeners: parse and authorise, then delegate to domain services. Nothing else."""
+"""Slack listeners: parse and authorise, then delegate to domain services. Nothing else.
+
+Each capability registers its module-level listeners with a small ``register(app)``.
+"""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.wiring import Services
+from bot.commands import listeners as commands
+from bot.incidents import declare_listeners
+from bot.incidents import listeners as incidents
+from bot.timeline import listeners as timeline
 
 
-def register_all(app: App, services: Services) -> None:
-    from bot.commands import listeners as commands
-    from bot.incidents import declare_listeners
-    from bot.incidents import listeners as lifecycle
-    from bot.postmortem import listeners as postmortem
-    from bot.timeline import listeners as timeline
-
-    for module in (commands, declare_listeners, lifecycle, timeline, postmortem):
-        module.register(app, services)
+def register_all(app: App) -> None:
+    for module in (commands, declare_listeners, incidents, timeline):
+        module.register(app)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
+from bot.incidents.vocabulary import incident_ref
 from bot.timeline import capture
 from storage.repository import Repository
 
@@ -44,12 +45,12 @@ def export_timeline(settings: Settings, ref: str, fmt: str, out: str | None, inc
     repo = Repository(engine)
     incident = repo.incident_by_number(number)
     if incident is None or incident.id is None:
-        print(f"incident-bot: no incident INC-{number}", file=sys.stderr)
+        print(f"incident-bot: no incident {incident_ref(number)}", file=sys.stderr)
         return 1
     text = render(repo, incident.id, fmt, include_hidden)
     if out:
         Path(out).write_text(text, encoding="utf-8")
-        print(f"wrote INC-{number} timeline to {out}", file=sys.stderr)
+        print(f"wrote {incident_ref(number)} timeline to {out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

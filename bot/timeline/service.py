@@ -12,20 +12,20 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.config import Settings
 from bot.ops.metrics import EVENTS_CAPTURED
 from bot.slack.client import slack_error
 from bot.slack.text import to_plain
 from bot.timeline import capture, coverage
 from bot.timeline.recording import Heartbeat, MessageChange, Recorder
 from storage.models import ChannelMessage, Incident, TimelineEvent, utcnow
+from storage.repository import Repository
 from storage.stores.timeline import MarkChange
-
-if TYPE_CHECKING:
-    from bot.wiring import Services
 
 log = logging.getLogger(__name__)
 
@@ -99,18 +99,21 @@ class Capture:
 
 
 class TimelineService:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.repo = services.repo
-        self.client = services.client
-        self.recorder = Recorder(services.repo, services.client, services.settings.config.history_page_size)
+    def __init__(
+        self, repo: Repository, client: WebClient, settings: Settings, bot_user_id: str = ""
+    ) -> None:
+        self.repo = repo
+        self.client = client
+        self.settings = settings
+        self.bot_user_id = bot_user_id
+        self.recorder = Recorder(repo, client, settings.config.history_page_size)
         self.names = NameCache(self._user_name, self._channel_name)
         self.heartbeat: Heartbeat | None = None
-        self.incidents = ChannelIncidents(services.repo.incident_by_channel)
+        self.incidents = ChannelIncidents(repo.incident_by_channel)
 
     @property
     def reactions(self) -> Mapping[str, str]:
-        return self.services.settings.config.reactions
+        return self.settings.config.reactions
 
     def kind_of(self, reaction: str) -> str | None:
         return capture.kind_for(reaction, self.reactions)
@@ -234,7 +237,7 @@ class TimelineService:
         return Capture(event, change)
 
     def _confirm(self, channel_id: str, ts: str, add: bool) -> None:
-        name = self.services.settings.config.confirm_reaction
+        name = self.settings.config.confirm_reaction
         try:
             if add:
                 self.client.reactions_add(channel=channel_id, timestamp=ts, name=name)
@@ -407,7 +410,7 @@ class TimelineService:
         """Make the reaction marks of one message match the reactions Slack shows on it."""
         assert incident.id is not None
         ts = str(msg["ts"])
-        bot = self.services.bot_user_id
+        bot = self.bot_user_id
         observed = {r for r in capture.reactors(msg.get("reactions") or [], self.reactions) if r[2] != bot}
         event = self.repo.event_for_message(incident.id, ts)
         marked: set[tuple[str, str, str]] = set()
@@ -455,15 +458,8 @@ class TimelineService:
 
     def purge_expired(self, now: datetime | None = None) -> int:
         """Delete recorded messages of incidents closed more than ``retention_days`` ago."""
-        days = self.services.settings.config.retention_days
+        days = self.settings.config.retention_days
         if days is None:
             return 0
         cutoff = (now or utcnow()) - timedelta(days=days)
         return self.repo.purge_channel_messages(self.repo.channels_closed_before(cutoff))
-
-    # -- export ----------------------------------------------------------------------------------
-    def export(self, incident: Incident, fmt: str, include_hidden: bool = False) -> str:
-        from bot.timeline.export import render
-
-        assert incident.id is not None
-        return render(self.repo, incident.id, fmt, include_hidden)

@@ -8,7 +8,6 @@ from typing import Any
 from harness import BotServer, wait_for
 from reliability_support import scrape, total
 
-from bot.reminders.scheduler import ReminderSweeper
 from storage.models import utcnow
 
 
@@ -25,7 +24,7 @@ def test_metrics_move_after_a_declare_a_reaction_and_a_reminder(
     emu.add_reaction(people["alice"], inc.channel_id, ts, "pushpin")
     wait_for(lambda: bot.services.repo.event_for_message(inc.id, ts), what="captured")
     wait_for(lambda: not bot.services.repo.event_for_message(inc.id, ts).hidden, what="visible")
-    sent = ReminderSweeper(bot.services).sweep(now=utcnow() + timedelta(days=2))
+    sent = bot.services.reminder_sweeper().sweep(now=utcnow() + timedelta(days=2))
     assert sent, "a reminder was due two days after the declare"
 
     after = scrape(bot.base)

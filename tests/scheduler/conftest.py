@@ -25,4 +25,4 @@ def clock() -> Clock:
 
 @pytest.fixture
 def sweeper(bot: BotServer, clock: Clock) -> ReminderSweeper:
-    return ReminderSweeper(bot.services, owner="test", clock=clock)
+    return bot.services.reminder_sweeper(owner="test", clock=clock)

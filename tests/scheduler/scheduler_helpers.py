@@ -8,8 +8,8 @@ from typing import Any
 from harness import BotServer
 from sqlmodel import Session, select
 
-from bot.commands.parser import _parse_declare
 from bot.config import ReminderConfig
+from bot.incidents.commands import parse_declare
 from storage.models import Incident
 
 SHORT = ReminderConfig(
@@ -47,7 +47,7 @@ def declare(bot: BotServer, user: str, text: str) -> Incident:
 
     The scheduler's tests need incidents, not the slash-command path, which has its own tests.
     """
-    parsed = _parse_declare(text)
+    parsed = parse_declare(text)
     assert parsed.title is not None
     return bot.services.incidents.declare(
         title=parsed.title, severity=parsed.severity, declarer=user

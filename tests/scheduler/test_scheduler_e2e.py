@@ -194,8 +194,8 @@ def test_racing_sweepers_post_each_occurrence_once(
         make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
     )  # fmt: skip
     replicas = [
-        ReminderSweeper(bot.services, owner="a", clock=clock),
-        ReminderSweeper(other, owner="b", clock=clock),
+        bot.services.reminder_sweeper(owner="a", clock=clock),
+        other.reminder_sweeper(owner="b", clock=clock),
     ]
     periods = 4
     for n in range(1, periods + 1):
@@ -268,7 +268,7 @@ def test_scheduler_sweeps_on_its_own_and_reports_health(
     emu = emulator
     bot.services.settings.config.reminders.status_update_every["sev1"] = 1
     inc = declare(bot, people["alice"], "sev1 Real clock")
-    scheduler = Scheduler(bot.services)
+    scheduler = Scheduler(bot.services.reminder_sweeper())
     bot.runtime.health.extra["scheduler"] = scheduler.health
     scheduler.start()
     try:
@@ -313,7 +313,7 @@ def test_a_periodic_recheck_recovers_events_slack_never_delivered_once_across_re
     assert len(emu.calls_to("conversations.history")) == 1
     assert len(emu.calls_to("reactions.get")) <= 20, "a recheck asks for a bounded number of messages"
 
-    other_replica = ReminderSweeper(bot.services, owner="replica-b", clock=clock)
+    other_replica = bot.services.reminder_sweeper(owner="replica-b", clock=clock)
     emu.reset_calls()
     assert RECHECK not in {s.kind for s in other_replica.sweep(clock.at(t, 90))}
     assert emu.calls_to("conversations.history") == [], "the period is claimed: read once"
