@@ -14,12 +14,14 @@ from harness import services_for
 from sqlmodel import Session, select
 
 import bot.incidents.commands  # noqa: F401  (registers the lifecycle subcommands)
-from bot.commands.parser import UsageError, parse
+from bot.errors import UsageError
 from bot.postmortem.publish import write_copy
 from bot.postmortem.render import Rendered
-from bot.reminders.scheduler import ReminderSweeper
+from bot.wiring import COMMANDS
 from storage.migrate import upgrade
 from storage.models import Incident, ProcessedEvent, utcnow
+
+parse = COMMANDS.parse
 
 
 @pytest.mark.parametrize(
@@ -93,7 +95,7 @@ def test_the_sweep_forgets_deliveries_past_slacks_retries(emulator: Any, databas
             s.add(ProcessedEvent(key=key, kind="event", state=state, claimed_at=claimed, done_at=done))
         s.commit()
 
-    ReminderSweeper(services).sweep()
+    services.reminder_sweeper().sweep()
 
     with Session(services.engine) as s:
         left = sorted(r.key for r in s.exec(select(ProcessedEvent)).all())

@@ -116,7 +116,9 @@ def test_files_off_slack_are_refused_and_never_see_the_token(
         emu.ws.files[elsewhere]["url_private_download"] = recorder.url("/file")
         emu.ws.files[external].update(is_external=True, external_type="gdrive", mode="external")
 
-    skipped = Publisher(services).download_files(tmp_path, [elsewhere, external], private=False)
+    skipped = Publisher(services.repo, services.client, services.settings).download_files(
+        tmp_path, [elsewhere, external], private=False
+    )
 
     assert recorder.requests == [], "a request reached a host that is not Slack's"
     assert {(s.file_id, s.reason) for s in skipped} == {
@@ -131,7 +133,12 @@ def test_a_slack_file_is_still_downloaded(
 ) -> None:
     services = services_for(emulator, database_url)
     fid = _pinned_file(emulator, people, channels["general"], b"ERROR boom")
-    assert Publisher(services).download_files(tmp_path, [fid], private=True) == []
+    assert (
+        Publisher(services.repo, services.client, services.settings).download_files(
+            tmp_path, [fid], private=True
+        )
+        == []
+    )
     (saved,) = (tmp_path / "files").iterdir()
     assert saved.read_bytes() == b"ERROR boom"
     assert saved.stat().st_mode & 0o077 == 0  # a private incident's file
