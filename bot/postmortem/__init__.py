@@ -7,10 +7,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.postmortem.assemble import assemble
-from bot.postmortem.collect import Names, Permalinks, collect
+from bot.postmortem.collect import Permalinks, collect
 from bot.postmortem.publish import Publisher
 from bot.postmortem.render import Renderer, TemplateProblem
 from bot.slack.client import slack_error
+from bot.slack.directory import Directory
 from storage.models import Document
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class DocumentBusy(Exception):
 class PostmortemService:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.names = Names(services)
+        self.last_directory: Directory | None = None  # the last document's name lookups (bench)
         self._permalinks: Permalinks | None = None
 
     def permalinks(self) -> Permalinks:
@@ -64,9 +65,9 @@ class PostmortemService:
             raise DocumentBusy(f"revision {doc.revision} is being generated")
         try:
             incident = repo.incident(incident_id)
-            collected = collect(
-                self.services, incident, draft=doc.draft, names=self.names, link=self.permalinks()
-            )
+            names = Directory(self.services.client)  # one lookup per distinct person/channel per document
+            self.last_directory = names
+            collected = collect(self.services, incident, draft=doc.draft, names=names, link=self.permalinks())
             model = assemble(collected)
             settings = self.services.settings
             rendered = Renderer(settings.config.tz, settings.template_dir).render(model)

@@ -7,14 +7,14 @@ The channel record is streamed once and reduced to a bounded digest, never held 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.postmortem.assemble import Collected, related_links, ts_time
 from bot.postmortem.model import Attachment, ChannelDigest, Entry, Link, MarkedEvent, Reply
-from bot.slack.client import slack_error
+from bot.slack.directory import Directory
+from bot.slack.mrkdwn import mentioned
 from storage.models import ChannelMessage, Incident, TimelineEvent
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 
 MAX_LINKS = 100
 MAX_IMAGES = 50
-MENTION = re.compile(r"<@([UW][A-Z0-9]+)")
 
 
 class Permalinks:
@@ -40,31 +39,6 @@ class Permalinks:
         if thread_ts and thread_ts != ts:
             link += f"?thread_ts={thread_ts}&cid={channel_id}"
         return link
-
-
-class Names:
-    """Display names by user id, looked up once per process."""
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.cache: dict[str, str] = {}
-
-    def resolve(self, user_ids: Iterable[str]) -> dict[str, str]:
-        for uid in set(user_ids) - set(self.cache):
-            try:
-                user = self.services.client.users_info(user=uid)["user"]
-                profile = user.get("profile") or {}
-                self.cache[uid] = (
-                    profile.get("real_name")
-                    or user.get("real_name")
-                    or profile.get("display_name")
-                    or user.get("name")
-                    or uid
-                )
-            except Exception as exc:
-                log.info("no name for %s: %s", uid, slack_error(exc))
-                self.cache[uid] = uid
-        return self.cache
 
 
 def _reply(m: ChannelMessage, link: Permalinks) -> Reply:
@@ -152,7 +126,7 @@ def collect(
     incident: Incident,
     *,
     draft: bool,
-    names: Names,
+    names: Directory,
     link: Permalinks,
     now: datetime | None = None,
 ) -> Collected:
@@ -183,13 +157,15 @@ def collect(
     actions = list(repo.action_items(incident.id))
     wanted = {incident.declarer_id, *roles.values(), *digest.per_user}
     wanted |= {u.author_id for u in updates} | {a.owner_id for a in actions if a.owner_id}
-    for e in events:
-        wanted |= {e.author_id or ""} | set(MENTION.findall(e.text))
-        for r in e.replies:
-            wanted |= {r.user_id or ""} | set(MENTION.findall(r.text))
+    texts = [e.text for e in events] + [r.text for e in events for r in e.replies]
+    users, channels = mentioned(texts)
+    wanted |= (
+        users | {e.author_id or "" for e in events} | {r.user_id or "" for e in events for r in e.replies}
+    )
     wanted.discard("")
     wanted.discard(services.bot_user_id)
-    resolved = names.resolve(wanted)
+    resolved = names.users(wanted)
+    channel_names = names.channels(channels)
     digest.images = [
         Entry(
             text=i.text, at=i.at, who=resolved.get(i.who or "", i.who), permalink=i.permalink, files=i.files
@@ -205,6 +181,7 @@ def collect(
         action_items=actions,
         digest=digest,
         names=dict(resolved),
+        channels=dict(channel_names),
         reactions=dict(settings.config.reactions),
         tz=settings.config.tz,
         draft=draft,

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from harness import BotServer, wait_for
+from reading import read_markdown
 from sqlmodel import Session, select
 
 from bot.config import Settings
@@ -128,7 +129,7 @@ def test_draft_on_demand_then_regenerate_and_duplicate_delivery(
     first = wait_for(lambda: [d for d in documents(bot) if d.state == "published"], what="draft")[0]
     assert first.draft and first.revision == 1
     assert "> **DRAFT** generated" in first.markdown and "The queue depth is 40k" in first.markdown
-    assert "root_cause" in first.missing_sections and "reproduction" in first.missing_sections
+    assert "Root Cause" in first.missing_sections and "Steps to Reproduce" in first.missing_sections
     assert wait_for(
         lambda: any("revision 1" in p["body"].get("text", "") for p in emu.response_url_posts), what="reply"
     )
@@ -212,14 +213,17 @@ def test_hostile_content_survives_intact_and_harmless(
         player.incident_id, draft=True, requested_by=None, request_key=None
     )
     text = doc.markdown
-    assert "a \\| b \\|\\| c and \\`unbalanced" in text
-    assert "{{ 7*7 }} {% for x in range(3) %}X{% endfor %}" in text  # shown as typed
-    assert "49 XXX" not in text and "49 {%" not in text  # never evaluated
-    assert "<script>" not in text and "&lt;script>alert(1)&lt;/script>" in text
+    seen, _, links = read_markdown(text)  # what a reader of the rendered document sees
+    assert "a | b || c and `unbalanced" in seen
+    assert "{{ 7*7 }} {% for x in range(3) %}X{% endfor %}" in seen  # shown as typed
+    assert "49 XXX" not in seen and "49 {%" not in seen  # never evaluated
+    # typed text arrives escaped (&lt;): the reader sees what was typed, the Markdown holds no tag
+    assert "<script>" not in text and "<script>alert(1)</script> <!channel>" in seen
     assert "<!channel>" not in text
-    assert "פריסה נכשלה 🔥 مرحبا 😀" in text
-    assert long_text in text
+    assert "פריסה נכשלה 🔥 مرحبا 😀" in seen
+    assert long_text in seen
     assert "```\na | b `x` {{ y }} 2>&1\n```" in text
+    assert all(link.startswith("https://") for link in links), links
     assert "This will be deleted" not in text or "source message deleted" in text
     rows = [line for line in text.splitlines() if line.startswith("| 2025-10-20")]
     assert all(len(re.findall(r"(?<!\\)\|", row)) == 5 for row in rows), rows
