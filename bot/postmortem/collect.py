@@ -129,14 +129,15 @@ def collect(
     names: Directory,
     link: Permalinks,
     now: datetime | None = None,
+    reconcile: bool = True,
 ) -> Collected:
     assert incident.id is not None
     repo = services.repo
     settings = services.settings
     channel = incident.channel_id or ""
-    reconcile = getattr(services.timeline, "reconcile", None)
-    if reconcile is not None and channel:
-        counts = reconcile(incident)
+    fill_gaps = getattr(services.timeline, "reconcile", None) if reconcile else None
+    if fill_gaps is not None and channel:
+        counts = fill_gaps(incident)
         log.info("INC-%s: reconciled gaps before the document: %s", incident.number, counts)
 
     def replies_of(thread_ts: str, message_ts: str) -> list[Reply]:

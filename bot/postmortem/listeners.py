@@ -57,7 +57,11 @@ def postmortem_command(ctx: CommandContext, _args: Postmortem) -> None:
     missing = (
         "\nNothing recorded yet for: " + ", ".join(doc.missing_sections) + "." if doc.missing_sections else ""
     )
-    ctx.reply(f"Posted {where} of the investigation document.{missing}")
+    since = ctx.services.postmortem.unchanged_since(doc)
+    if since is not None:
+        ctx.reply(f"Nothing changed since revision {since}, so it was not posted again.{escape(missing)}")
+        return
+    ctx.reply(f"Posted {where} of the investigation document.{escape(missing)}")
 
 
 def register(app: App, services: Services) -> None:

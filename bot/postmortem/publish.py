@@ -50,7 +50,13 @@ class Publisher:
         return self.services.repo
 
     def publish(
-        self, doc: Document, incident: Incident, model: DocumentModel, rendered: Rendered, file_ids: list[str]
+        self,
+        doc: Document,
+        incident: Incident,
+        model: DocumentModel,
+        rendered: Rendered,
+        file_ids: list[str],
+        note: str | None = None,
     ) -> Document:
         assert doc.id is not None
         doc_id = doc.id
@@ -59,16 +65,24 @@ class Publisher:
         self.download_files(path.parent / "files", file_ids)
         doc = self.repo.update_document(doc_id, path=str(path))
         if incident.channel_id and doc.file_id is None:
-            doc = self.upload(doc, incident, model, rendered)
+            doc = self.upload(doc, incident, model, rendered, note)
         if settings.config.canvas and incident.channel_id and doc.canvas_id is None:
             doc = self.canvas(doc, incident, rendered)
         if not doc.draft and not incident.is_private and doc.announce_ts is None:
             doc = self.announce(doc, incident)
         return self.repo.update_document(doc_id, state="published", published_at=utcnow())
 
-    def upload(self, doc: Document, incident: Incident, model: DocumentModel, rendered: Rendered) -> Document:
+    def upload(
+        self,
+        doc: Document,
+        incident: Incident,
+        model: DocumentModel,
+        rendered: Rendered,
+        note: str | None = None,
+    ) -> Document:
         assert doc.id is not None
         kind = "Draft investigation document" if doc.draft else "Investigation document"
+        changed = f"\n{note}." if note else ""
         missing = (
             f"\nNothing recorded yet for: {', '.join(model.missing_sections)}."
             if model.missing_sections
@@ -79,7 +93,9 @@ class Publisher:
             content=rendered.markdown,
             filename=f"INC-{incident.number}-investigation-r{doc.revision}.md",
             title=f"INC-{incident.number} {kind.lower()} (revision {doc.revision})",
-            initial_comment=f"{kind} for *INC-{incident.number}*, revision {doc.revision}.{escape(missing)}",
+            initial_comment=(
+                f"{kind} for *INC-{incident.number}*, revision {doc.revision}.{escape(changed)}{escape(missing)}"
+            ),
         )
         file = resp.get("file") or (resp.get("files") or [{}])[0]
         if file.get("id") and not file.get("permalink"):

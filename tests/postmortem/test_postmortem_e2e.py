@@ -141,8 +141,22 @@ def test_draft_on_demand_then_regenerate_and_duplicate_delivery(
     wait_for(lambda: _claim_done(bot, f"cmd:{d.trigger_id}"), what="the duplicate to settle")
     docs = documents(bot)
     assert [x.revision for x in docs] == [1, 2]
+    # Nothing changed: the revision is recorded, but the same document is not posted again.
     uploads = [f for f in emu.files.values() if f["name"].endswith(".md")]
-    assert len(uploads) == 2
+    assert len(uploads) == 1 and docs[1].file_id == docs[0].file_id
+    assert wait_for(
+        lambda: any("not posted again" in p["body"].get("text", "") for p in emu.response_url_posts),
+        what="the unchanged reply",
+    )
+
+    # A change is posted as a new revision, saying what changed.
+    player.say(Say("13:50", "bob", "Root cause: the pool is too small", react=(("bob", "dart"),)))
+    wait_for(lambda: len(bot.services.repo.active_kinds(player.incident_id)) == 2, what="the new mark")
+    third = bot.services.postmortem.generate(player.incident_id, draft=True, requested_by=None, request_key=None)
+    uploads = [f for f in emu.files.values() if f["name"].endswith(".md")]
+    assert third.revision == 3 and len(uploads) == 2 and third.file_id != docs[0].file_id
+    comment = next(m["text"] for m in emu.messages(player.channel) if "revision 3" in m.get("text", ""))
+    assert "Changed since revision 2: updated Root Cause, Timeline" in comment, comment
 
 
 def _claim_done(bot: BotServer, key: str) -> bool:
@@ -237,6 +251,8 @@ def test_canvas_when_configured(bot: BotServer, emulator: Any, people, channels)
     assert player.incident_id is not None
     service = bot.services.postmortem
     first = service.generate(player.incident_id, draft=True, requested_by=None, request_key=None)
+    player.say(Say("13:50", "bob", "The pool is too small", react=(("bob", "mag"),)))
+    wait_for(lambda: bot.services.repo.active_kinds(player.incident_id), what="the mark")
     second = service.generate(player.incident_id, draft=True, requested_by=None, request_key=None)
     canvases = emulator.canvases
     assert first.canvas_id in canvases and canvases[first.canvas_id]["channel_id"] == player.channel
@@ -257,6 +273,25 @@ def test_cli_postmortem(
     err = capsys.readouterr().err
     assert "there is no incident INC-99" in err and "'seven' is not an incident" in err
     assert [parse_incident_ref(x) for x in ("INC-7", "inc7", "7", "INC-", "-7")] == [7, 7, 7, None, None]
+
+
+def test_cli_postmortem_with_slack_unreachable_writes_the_stored_record(
+    bot: BotServer, emulator: Any, people, channels, settings: Settings, tmp_path, capsys
+) -> None:
+    player = open_incident(bot, emulator, people, channels)
+    player.say(Say("13:40", "alice", "The queue depth is *40k* & <rising>", react=(("alice", "mag"),)))
+    wait_for(lambda: bot.services.repo.active_kinds(player.incident_id), what="the mark")
+    uploads_before = len(emulator.files)
+    offline = settings.model_copy(update={"slack_api_url": "http://127.0.0.1:9/api/"})
+    out = tmp_path / "offline.md"
+    assert run_postmortem(offline, "INC-1", str(out)) == 0
+    seen, _, _ = read_markdown(out.read_text())
+    assert "Bug Investigation: Checkout is slow" in seen and "The queue depth is 40k & <rising>" in seen
+    said = capsys.readouterr().out
+    assert "NOT published" in said and str(out) in said
+    assert len(emulator.files) == uploads_before and documents(bot) == []
+    assert run_postmortem(offline, "INC-1", None) == 1
+    assert "with --out FILE" in capsys.readouterr().err
 
 
 def test_private_incident_is_not_announced(bot: BotServer, emulator: Any, people, channels) -> None:
