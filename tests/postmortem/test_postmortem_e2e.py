@@ -152,7 +152,9 @@ def test_draft_on_demand_then_regenerate_and_duplicate_delivery(
     # A change is posted as a new revision, saying what changed.
     player.say(Say("13:50", "bob", "Root cause: the pool is too small", react=(("bob", "dart"),)))
     wait_for(lambda: len(bot.services.repo.active_kinds(player.incident_id)) == 2, what="the new mark")
-    third = bot.services.postmortem.generate(player.incident_id, draft=True, requested_by=None, request_key=None)
+    third = bot.services.postmortem.generate(
+        player.incident_id, draft=True, requested_by=None, request_key=None
+    )
     uploads = [f for f in emu.files.values() if f["name"].endswith(".md")]
     assert third.revision == 3 and len(uploads) == 2 and third.file_id != docs[0].file_id
     comment = next(m["text"] for m in emu.messages(player.channel) if "revision 3" in m.get("text", ""))
