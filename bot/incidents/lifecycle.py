@@ -29,7 +29,10 @@ from bot.incidents.rules import (
 from bot.incidents.timeparse import FutureTime, When, format_time
 from bot.incidents.vocabulary import MILESTONE_ORDER, STATUS_ORDER
 from bot.postmortem.assemble import metrics
+from bot.slack import mrkdwn
 from bot.slack.client import slack_error
+from bot.slack.directory import Directory
+from bot.slack.mrkdwn import mentioned
 from bot.slack.text import escape, one_line, to_plain
 from storage.models import Incident, StatusUpdate, TimelineEvent
 from storage.repository import DuplicateDelivery
@@ -236,18 +239,31 @@ class LifecycleService:
         return outcome
 
     def timeline_page(self, incident: Incident, page: int) -> str:
+        """The private timeline view: people by name, the message's author, every kind it carries."""
         events = self.services.repo.timeline(incident.id or 0)
         ref = blocks.incident_ref(incident)
         if not events:
             return f"*{ref}* has nothing on its timeline yet."
         pages = (len(events) + TIMELINE_PAGE_SIZE - 1) // TIMELINE_PAGE_SIZE
-        page = min(page, pages)
+        if page > pages:
+            return (
+                f"Page {page} does not exist: the timeline of *{ref}* has {pages} "
+                f"page{'s' if pages != 1 else ''}. Try `/incident timeline {pages}`."
+            )
         chunk = events[(page - 1) * TIMELINE_PAGE_SIZE : page * TIMELINE_PAGE_SIZE]
+        kinds = self.services.repo.active_kinds(incident.id or 0)
+        names = Directory(self.services.client)
+        users, channels = mentioned(e.text for e in chunk)
+        names.users(users | {e.author_id or e.actor_id or "" for e in chunk})
+        names.channels(channels)
         lines = [f"*Timeline of {ref}* (page {page} of {pages}, times in {self.tz.key}):"]
         for e in chunk:
-            who = f" — <@{e.actor_id or e.author_id}>" if (e.actor_id or e.author_id) else ""
-            text = escape(one_line(e.plain_text or e.text, 200))
-            lines.append(f"• `{format_time(e.at, self.tz)}` _{escape(e.kind)}_ {text}{who}")
+            author = e.author_id or e.actor_id  # who wrote the message, not who marked it
+            who = f" — {escape(names.names.user(author))}" if author else ""
+            line = mrkdwn.one_line(e.text or escape(e.plain_text), names.names)
+            text = escape(mrkdwn.line_plain(mrkdwn.shorten(line, 200)))
+            labels = ", ".join(k.replace("_", " ") for k in (kinds.get(e.id or 0) or [e.kind]))
+            lines.append(f"• `{format_time(e.at, self.tz)}` _{escape(labels)}_ {text}{who}")
         if page < pages:
             lines.append(f"More: `/incident timeline {page + 1}`")
         return "\n".join(lines)

@@ -387,15 +387,14 @@ class Sections:
     def hint(self, kind: str, extra: str = "") -> str:
         return _hint(kind, self.c.reactions, extra)
 
-    def entry(self, e: MarkedEvent, kind: str, note: str | None = None, with_replies: bool = True) -> Entry:
-        """A replies that is itself marked for another section is shown there, not here as well."""
-        elsewhere = frozenset(
-            r.ts for r in e.replies if r.ts in self._kinds_of and kind not in self._kinds_of[r.ts]
-        )
-        return event_entry(self.t, e, note, with_replies, elsewhere)
+    def entry(self, e: MarkedEvent, note: str | None = None, with_replies: bool = True) -> Entry:
+        """A thread reply that is itself marked is listed on its own, in the sections of the kinds
+        it carries (in both only when it carries both), never again inside its parent's entry."""
+        marked = frozenset(r.ts for r in e.replies if r.ts in self._kinds_of)
+        return event_entry(self.t, e, note, with_replies, marked)
 
     def entries(self, kind: str) -> list[Entry]:
-        return [self.entry(e, kind) for e in _by_kind(self.c.events, kind)]
+        return [self.entry(e) for e in _by_kind(self.c.events, kind)]
 
 
 def assemble(c: Collected) -> DocumentModel:
@@ -469,9 +468,9 @@ def summary_section(s: Sections) -> tuple[dict[str, str | None], dict[str, str |
             if not target[found[0]]:
                 target[found[0]] = found[1]
         entries.append(
-            s.entry(e, "impact")
+            s.entry(e)
             if len(kept) == len(prose.split("\n"))
-            else replace(s.entry(e, "impact"), text=t.plain("\n".join(kept)), body=t.blocks("\n".join(kept)))
+            else replace(s.entry(e), text=t.plain("\n".join(kept)), body=t.blocks("\n".join(kept)))
         )
     s.put("impact", entries, s.hint("impact"))
     known = [f"{k}: {v}" for k, v in environment.items() if v]
@@ -487,7 +486,7 @@ def bug_report_sections(s: Sections) -> bool:
     """Steps to reproduce, expected/actual, errors and stack traces, screenshots."""
     ev, t = s.c.events, s.t
     repro = _by_kind(ev, "reproduction")
-    s.put("reproduction", [s.entry(e, "reproduction") for e in repro], s.hint("reproduction"))
+    s.put("reproduction", [s.entry(e) for e in repro], s.hint("reproduction"))
     expected: list[Entry] = []
     actual: list[Entry] = []
     sources = {id(x): x for x in [*repro, *_by_kind(ev, "impact"), *_by_kind(ev, "error")]}
@@ -534,7 +533,7 @@ def investigation_sections(s: Sections) -> list[Step]:
     steps: list[Step] = []
     known: list[Entry] = []
     for e in _by_kind(s.c.events, "finding"):
-        entry = s.entry(e, "finding")
+        entry = s.entry(e)
         if not entry.code:
             known.append(entry)
             continue
@@ -578,12 +577,12 @@ def hypothesis_sections(s: Sections) -> None:
     )
     s.put(
         "primary_hypothesis",
-        [s.entry(e, "hypothesis", n) for e, n in judged if e is primary],
+        [s.entry(e, n) for e, n in judged if e is primary],
         s.hint("hypothesis"),
     )
     s.put(
         "alternative_hypotheses",
-        [s.entry(e, "hypothesis", n or "not confirmed") for e, n in judged if e is not primary],
+        [s.entry(e, n or "not confirmed") for e, n in judged if e is not primary],
         s.hint("hypothesis", "Reply `ruled out` in a hypothesis's thread to record a wrong turn."),
     )
     root_entries = s.entries("root_cause")
@@ -647,13 +646,13 @@ def fix_sections(s: Sections) -> None:
     fixes = _by_kind(c.events, "fix")
     immediate = [e for e in fixes if fixed_at is None or e.at <= fixed_at]
     proper = [e for e in fixes if e not in immediate]
-    entries = [s.entry(e, "fix") for e in immediate]
+    entries = [s.entry(e) for e in immediate]
     if c.incident.fix:
         entries.insert(0, plain_entry(c.incident.fix, note="from the Resolve form"))
     s.put("immediate_fix", entries, s.hint("fix"))
     s.put(
         "proper_fix",
-        [s.entry(e, "fix") for e in proper],
+        [s.entry(e) for e in proper],
         s.hint("fix", "Fixes marked after the fix time go here."),
     )
     s.put(

@@ -111,6 +111,12 @@ def html_body(e: Entry) -> Markup:
     return Markup(mrkdwn.blocks_html(e.body, code=False))
 
 
+def html_hint(text: str | None) -> Markup:
+    """The document's own short texts (hints, statuses): `code` spans shown as code."""
+    escaped = str(Markup.escape(text or ""))
+    return Markup(re.sub(r"`([^`\n]{1,200})`", r"<code>\1</code>", escaped))
+
+
 def html_row(row: TimelineRow) -> Markup:
     if row.line is None:
         return Markup.escape(row.event)
@@ -140,7 +146,9 @@ class Renderer:
         for env in (self.md_env, self.html_env):
             env.filters.update(dt=self.dt, day=self.day, duration=format_duration)
         self.md_env.filters.update(md=md, cell=cell, fence=fence, link=link, body=body, row=row_cell)
-        self.html_env.filters.update(url=lambda u: safe_url(u) or "#", body=html_body, row=html_row)
+        self.html_env.filters.update(
+            url=lambda u: safe_url(u) or "#", body=html_body, row=html_row, hint=html_hint
+        )
 
     def dt(self, at: datetime | None) -> str:
         return at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if at else "—"

@@ -10,6 +10,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot.slack.client import slack_error
 from bot.slack.mrkdwn import Names
 
@@ -47,6 +49,7 @@ class Directory:
                 user = self.client.users_info(user=uid)["user"]
                 self.names.users[uid] = user_name(user, uid)
             except Exception as exc:
+                self._failed(exc)
                 log.info("no name for %s: %s", uid, slack_error(exc))
         return self.names.users
 
@@ -61,8 +64,14 @@ class Directory:
                 if channel.get("name"):
                     self.names.channels[cid] = str(channel["name"])
             except Exception as exc:
+                self._failed(exc)
                 log.info("no name for channel %s: %s", cid, slack_error(exc))
         return self.names.channels
+
+    def _failed(self, exc: Exception) -> None:
+        """Slack answered with an error: that id stays an id. Slack did not answer: stop asking."""
+        if not isinstance(exc, SlackApiError):
+            self.client = None
 
     def user(self, uid: str | None) -> str | None:
         if not uid:
