@@ -33,7 +33,8 @@ URL = re.compile(r"https?://[^\s<>|\"')\]]{1,2000}")
 SLACK_LINK = re.compile(r"<(https?://[^|<>\s]{1,2000})(?:\|[^<>]{0,2000})?>")
 PR_OR_COMMIT = re.compile(r"/(pull|pulls|merge_requests)/\d+|/commit/[0-9a-f]{7,40}\b|/-/commit/", re.I)
 TRACKER = re.compile(
-    r"/issues/\d+|/browse/[A-Z][A-Z0-9]+-\d+|linear\.app/.+/issue/|/-/issues/\d+|/tickets?/\d+", re.I
+    r"/issues/\d+|/browse/[A-Z][A-Z0-9]+-\d+|linear\.app/[^/\s]{1,100}/issue/|/-/issues/\d+|/tickets?/\d+",
+    re.I,
 )
 RULED_OUT = re.compile(
     r"\b(ruled out|rule it out|not it|disproved|disproven|rejected|doesn'?t hold|does not hold|dead end)\b",
@@ -168,7 +169,8 @@ def split_code(text: str) -> tuple[str, tuple[str, ...]]:
             break
         prose.append(rest[:start])
         body = rest[start + 3 : end]
-        blocks.append((body[1:] if body.startswith("\n") else body).rstrip("\n"))
+        if body.strip():  # an empty ``` pair holds nothing to show
+            blocks.append((body[1:] if body.startswith("\n") else body).rstrip("\n"))
         rest = rest[end + 3 :]
     return "\n".join(prose), tuple(blocks)
 
@@ -180,11 +182,18 @@ class Text:
         self.names = names
         self.directory = Names(users=names, channels=dict(channels or {}))
 
+        self._parsed: dict[str, tuple[Block, ...]] = {}
+
     def plain(self, slack_text: str) -> str:
-        return strip_control(mrkdwn.to_plain(slack_text, self.directory)).strip()
+        return strip_control(mrkdwn.blocks_plain(self.blocks(slack_text))).strip()
 
     def blocks(self, slack_text: str) -> tuple[Block, ...]:
-        return mrkdwn.parse(slack_text, self.directory)
+        """Parsed once per text per document (a message marked with several kinds is in several
+        sections, its thread replies too)."""
+        found = self._parsed.get(slack_text)
+        if found is None:
+            found = self._parsed[slack_text] = mrkdwn.parse(slack_text, self.directory)
+        return found
 
     def line(self, slack_text: str) -> mrkdwn.Line:
         return mrkdwn.one_line(slack_text, self.directory)

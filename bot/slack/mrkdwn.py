@@ -12,6 +12,7 @@ nested quantifier, so hostile input costs linear time (see ``bench/regex_adversa
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable, Iterable
@@ -29,7 +30,7 @@ SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 # <…> markup: no nesting, bounded, on one line.
 _ANGLE = r"<(?P<angle>[^<>\n]{1,2000})>"
-_CODE = r"(?P<tick>`+)(?P<code>[^`\n]{1,4000}?)(?P=tick)"
+_CODE = r"`(?P<code>[^`\n]{1,4000})`"  # Slack code spans are single-backtick
 _EMOJI = r"(?<![\w:]):(?P<emoji>[a-z0-9_+'\-]{1,60}):(?![\w:])"
 _BOLD = r"(?<![\w*])\*(?P<bold>[^*\s](?:[^*\n]{0,4000}[^*\s])?)\*(?![\w*])"
 _ITALIC = r"(?<![\w_])_(?P<italic>[^_\s](?:[^_\n]{0,4000}[^_\s])?)_(?![\w_])"
@@ -38,7 +39,7 @@ INLINE = re.compile("|".join((_CODE, _ANGLE, _EMOJI, _BOLD, _ITALIC, _STRIKE)))
 FENCE = "```"
 _LIST_ITEM = re.compile(r"[ \t]{0,8}(?:(?P<num>\d{1,9})[.)]|(?P<bullet>[-*•◦▪]))[ \t]+")
 _ENTITY = re.compile(r"&(amp|lt|gt);")
-_MD_SPECIAL = re.compile(r"([\\`*_~\[\]<>|&#!])")
+_MD_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_~[]<>|&#!"})
 _PIPE = re.compile(r"(?<!\\)\|")
 _MD_LINE_START = re.compile(r"^([ \t]*)([-+=>]|\d{1,9}(?=[.)]))")
 
@@ -135,19 +136,20 @@ def parse(slack_text: str | None, names: Names = NO_NAMES) -> tuple[Block, ...]:
     """Slack text → blocks. Control characters are dropped; code blocks keep their bytes."""
     text = strip_control(slack_text or "").replace("\r\n", "\n")
     blocks: list[Block] = []
-    rest = text
-    while rest:
-        start = rest.find(FENCE)
-        end = rest.find(FENCE, start + 3) if start >= 0 else -1
+    pos = 0
+    while pos < len(text):
+        start = text.find(FENCE, pos)
+        end = text.find(FENCE, start + 3) if start >= 0 else -1
         if start < 0 or end < 0:
-            blocks.extend(_prose(rest, names))
+            blocks.extend(_prose(text[pos:], names))
             break
-        blocks.extend(_prose(rest[:start], names))
-        body = rest[start + 3 : end]
+        blocks.extend(_prose(text[pos:start], names))
+        body = text[start + 3 : end]
         if body.startswith("\n"):
             body = body[1:]
-        blocks.append(CodeBlock(decode(body.rstrip("\n"))))
-        rest = rest[end + 3 :]
+        if body.strip():  # an empty ``` pair holds nothing to show
+            blocks.append(CodeBlock(decode(body.rstrip("\n"))))
+        pos = end + 3
     return tuple(blocks)
 
 
@@ -260,6 +262,7 @@ def _angle(body: str, names: Names) -> Inline:
     return Link(url, inline(label, names) if label else (Text(url),))
 
 
+@functools.lru_cache(maxsize=4096)
 def _emoji(name: str) -> Inline:
     shown = emoji.emojize(f":{name}:", language="alias")
     if shown == f":{name}:":
@@ -298,8 +301,12 @@ def line_plain(line: Line) -> str:
 
 def to_plain(slack_text: str | None, names: Names = NO_NAMES) -> str:
     """Readable plain text: names for mentions, ``label (url)`` for links, lists kept as lines."""
+    return blocks_plain(parse(slack_text, names))
+
+
+def blocks_plain(blocks: Iterable[Block]) -> str:
     out: list[str] = []
-    for b in parse(slack_text, names):
+    for b in blocks:
         if isinstance(b, CodeBlock):
             out.append(b.text)
         elif isinstance(b, Para):
@@ -313,7 +320,7 @@ def to_plain(slack_text: str | None, names: Names = NO_NAMES) -> str:
 # --------------------------------------------------------------------------- Markdown
 def md_escape(text: str) -> str:
     """Plain text → Markdown that shows exactly that text (every active character escaped)."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return text.translate(_MD_ESCAPES)
 
 
 def _md_code(text: str) -> str:
@@ -442,12 +449,18 @@ def shorten(line: Line, limit: int) -> Line:
         space = head.rfind(" ")
         cut = space if space > 0 else len(head)
         # never end on a number or a unit left from a cut quantity ("1 h" of "1 h 05 min")
-        while cut > limit // 2 and re.search(r"(\d[\d.,:]*|\b[a-z]{1,3})$", plain[:cut].rstrip()):
+        while cut > limit // 2 and _quantity_end(plain[:cut]):
             prev = plain.rfind(" ", 0, cut - 1)
             if prev <= 0:
                 break
             cut = prev
     return (*_take(line, cut), Text("…"))
+
+
+def _quantity_end(text: str) -> bool:
+    """Does ``text`` end on a number or a short unit ("… 1", "… 1 h"), i.e. a cut quantity?"""
+    last = text.rstrip().rsplit(" ", 1)[-1]
+    return bool(last) and (last[0].isdigit() or (len(last) <= 3 and last.isalpha() and last.islower()))
 
 
 def _take(line: Line, n: int) -> Line:
