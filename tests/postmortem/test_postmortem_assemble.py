@@ -258,3 +258,32 @@ def test_draft_is_labelled() -> None:
 
     text = render(collected(draft=True, incident=incident(is_closed=False, status="fixed")))
     assert "> **DRAFT** generated" in text
+
+
+def _suggested_commands(text: str) -> list[str]:
+    found = re.findall(r"`/incident ([^`]+)`", text)
+    fill = {"<time>": "14:00", "<text>": "x", "<time>`": "14:00"}
+    out = []
+    for cmd in found:
+        for placeholder, value in fill.items():
+            cmd = cmd.replace(placeholder, value)
+        out.append(cmd)
+    return out
+
+
+def test_every_command_the_document_and_the_close_suggest_works() -> None:
+    import importlib
+
+    from bot.commands.parser import parse
+    from bot.incidents.lifecycle import closing_line, missing_milestones
+
+    importlib.import_module("bot.incidents.commands")  # the lifecycle subcommands register on import
+    importlib.import_module("bot.postmortem.listeners")
+    texts = [render(empty_collected()), render(), missing_milestones({})]
+    texts.append(closing_line(empty_collected().incident, {}))
+    commands = [c for t in texts for c in _suggested_commands(t)]
+    assert {c.split()[0] for c in commands} >= {"time", "update", "close"}
+    assert any(c.startswith("time fixed") for c in commands)
+    for cmd in commands:
+        parse(cmd)  # raises UsageError ("Unknown milestone `closed`"…) when a suggestion is wrong
+    assert "time closed" not in " ".join(commands)
