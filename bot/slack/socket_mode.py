@@ -61,6 +61,20 @@ from bot.slack.event_queue import EventDispatcher
 
 log = logging.getLogger(__name__)
 
+
+class _Demote(logging.Filter):
+    """slack_sdk's and websocket-client's own lines about one connection (opened, lost, closed) go
+    to DEBUG: the watchdog logs each step once, with its reason."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return log.isEnabledFor(logging.DEBUG)
+
+
+sdk_log = logging.getLogger(f"{__name__}.client")
+sdk_log.addFilter(_Demote())
+logging.getLogger("websocket").addFilter(_Demote())
+
 ENVELOPE_KINDS = {"events_api": "events", "slash_commands": "commands", "interactive": "interactive"}
 CLIENTS = ("websocket_client", "builtin")
 CONNECT_TIMEOUT = 10.0  # apps.connections.open plus the handshake plus Slack's hello
@@ -179,7 +193,11 @@ class _WebSocketClientLink(SocketModeClient):
 
     def __init__(self, link: Link, app_token: str, web: WebClient, ping: float) -> None:
         super().__init__(
-            app_token=app_token, logger=log, web_client=web, auto_reconnect_enabled=False, ping_interval=ping
+            app_token=app_token,
+            logger=sdk_log,
+            web_client=web,
+            auto_reconnect_enabled=False,
+            ping_interval=ping,
         )
         self.link = link
         self.current_app_monitor_started = True  # its reconnect monitor never runs
@@ -219,7 +237,11 @@ class _BuiltinLink(BuiltinClient):
 
     def __init__(self, link: Link, app_token: str, web: WebClient, ping: float) -> None:
         super().__init__(
-            app_token=app_token, logger=log, web_client=web, auto_reconnect_enabled=False, ping_interval=ping
+            app_token=app_token,
+            logger=sdk_log,
+            web_client=web,
+            auto_reconnect_enabled=False,
+            ping_interval=ping,
         )
         self.link = link
 
@@ -422,7 +444,7 @@ class SocketModeRunner:
         self._publish()
         took = time.monotonic() - started
         log.log(
-            level if not failures else logging.WARNING,
+            logging.WARNING if failures else logging.INFO,
             "Socket Mode: link %s open (%.1fs%s)",
             new,
             took,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -100,7 +101,7 @@ def test_an_ack_is_sent_on_the_envelopes_own_connection_or_not_at_all(
 
 
 def test_stress_cycles_lose_and_duplicate_no_reaction_and_always_reconnect(
-    settings: Settings, emulator: Any, people: dict[str, str]
+    settings: Settings, emulator: Any, people: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     emulator.deliverer.retry_delays = (1.0, 3.0, 6.0)  # spaced as Slack's, if not as long
     silence = 2.5
@@ -116,5 +117,12 @@ def test_stress_cycles_lose_and_duplicate_no_reaction_and_always_reconnect(
         assert [c.failed_deliveries for c in stress.cycles] == [0] * len(kinds)
         assert emulator.sockets.misrouted_acks == 0
         assert healthz(bot) == (200, "ok")
+        # Each step logged once: one warning per lost connection, none for Slack's refreshes.
+        loud = [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno >= logging.WARNING and not r.name.startswith("slack_emulator")
+        ]
+        assert len(loud) == sum(k in ("drop", "half_open") for k in kinds), loud
     finally:
         bot.stop()
