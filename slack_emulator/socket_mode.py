@@ -107,6 +107,7 @@ class SocketConnection:
         self.half_open = False  # neither reads nor sends any more, yet stays open
         self.envelopes_sent = 0
         self._drop = asyncio.Event()
+        self._silenced = asyncio.Event()
         self._send_lock = asyncio.Lock()
 
     @property
@@ -129,10 +130,13 @@ class SocketConnection:
             return False
         return True
 
+    def _protocol(self) -> Any:
+        """uvicorn's protocol object under the WebSocket (the owner of the ASGI receive)."""
+        return getattr(getattr(self.ws, "_receive", None), "__self__", None)
+
     def _transport(self) -> asyncio.Transport | None:
-        """The TCP transport under the WebSocket (uvicorn's protocol object is the ASGI receive's owner)."""
-        protocol = getattr(getattr(self.ws, "_receive", None), "__self__", None)
-        transport = getattr(protocol, "transport", None)
+        """The TCP transport under the WebSocket."""
+        transport = getattr(self._protocol(), "transport", None)
         return transport if isinstance(transport, asyncio.Transport) else None
 
     def drop(self) -> None:
@@ -156,9 +160,15 @@ class SocketConnection:
         self.hub.changed()
 
         def pause() -> None:
+            self._silenced.set()  # run() stops asking for messages
             transport = self._transport()
             if transport is not None:
                 transport.pause_reading()
+            # uvicorn pauses reading after each message itself and resumes it when the app takes one:
+            # tell it reading is not paused, so a message already queued cannot resume it.
+            protocol = self._protocol()
+            if getattr(protocol, "read_paused", None) is not None:
+                protocol.read_paused = False
             self.loop.call_later(close_after, lambda: None if self.closed.is_set() else self.drop())
 
         self.loop.call_soon_threadsafe(pause)
@@ -177,12 +187,19 @@ class SocketConnection:
     async def run(self) -> None:
         """Read acks until the client goes away or the hub drops the socket."""
         dropped = asyncio.create_task(self._drop.wait())
+        silenced = asyncio.create_task(self._silenced.wait())
         try:
             while True:
                 receive = asyncio.create_task(self.ws.receive_text())
-                done, _ = await asyncio.wait({receive, dropped}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {receive, dropped, silenced}, return_when=asyncio.FIRST_COMPLETED
+                )
                 if dropped in done:
                     receive.cancel()
+                    return
+                if silenced in done:  # half-open: read nothing more until dropped
+                    receive.cancel()
+                    await dropped
                     return
                 try:
                     text = receive.result()
@@ -191,6 +208,7 @@ class SocketConnection:
                 self.hub.on_message(self, text)
         finally:
             dropped.cancel()
+            silenced.cancel()
             self.closed.set()
             self.hub.forget(self)
 

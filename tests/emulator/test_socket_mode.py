@@ -264,6 +264,8 @@ def test_half_open_socket_answers_no_ping_and_sends_nothing_yet_stays_open(sock_
         ws.ping(b"before")
         frame = ws.recv_data_frame(True)[1]
         assert frame.opcode == ABNF.OPCODE_PONG and frame.data == b"before"
+        for i in range(300):  # messages still queued on the server must not wake its reading up
+            ws.send(json.dumps({"envelope_id": f"stale-{i}"}))
         assert sock_emu.half_open_sockets(close_after=30) == 1
         ws.ping(b"after")
         ws.settimeout(1.5)
