@@ -77,6 +77,7 @@ logging.getLogger("websocket").addFilter(_Demote())
 
 ENVELOPE_KINDS = {"events_api": "events", "slash_commands": "commands", "interactive": "interactive"}
 CLIENTS = ("websocket_client", "builtin")
+DISCONNECT_REASONS = ("refresh_requested", "warning", "link_disabled")  # Slack's; others count as "other"
 CONNECT_TIMEOUT = 10.0  # apps.connections.open plus the handshake plus Slack's hello
 PING_INTERVAL = 4.0
 SILENCE_TIMEOUT = 10.0  # no pong and no message for this long: the socket is half-open
@@ -129,7 +130,8 @@ class Link:
             if kind == "hello":
                 self.hello.set()
             elif kind == "disconnect":
-                self.flag(f"disconnect_{message.get('reason') or 'unknown'}")
+                reason = message.get("reason")
+                self.flag(f"disconnect_{reason if reason in DISCONNECT_REASONS else 'other'}")
 
     def flag(self, trouble: str) -> None:
         if self.trouble is None:
@@ -359,8 +361,10 @@ class SocketModeRunner:
         link = Link(self, next(self._numbers), self.kind, self.app_token, self.web, self.ping_interval)
         try:
             link.start(url)
-            if not link.hello.wait(CONNECT_TIMEOUT) or self._stopping.is_set():
-                raise TimeoutError(f"no hello within {CONNECT_TIMEOUT:.0f}s")
+            deadline = time.monotonic() + CONNECT_TIMEOUT
+            while not link.hello.wait(TICK):
+                if self._stopping.is_set() or time.monotonic() > deadline:
+                    raise TimeoutError(f"no hello within {CONNECT_TIMEOUT:.0f}s")
         except BaseException:
             link.close()
             raise
@@ -434,6 +438,9 @@ class SocketModeRunner:
                         self._down_since = started
                 self._pause(backoff(failures))
         else:
+            return
+        if self._stopping.is_set():  # close() came while it opened
+            new.close()
             return
         with self._lock:
             self.current = new

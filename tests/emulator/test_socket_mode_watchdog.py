@@ -64,10 +64,14 @@ def test_healthz_fails_within_10s_of_an_unusable_socket_and_recovers_with_it(
     try:
         assert healthz(bot) == (200, "ok")
         emulator.inject_fault("apps.connections.open", error="internal_error", times=1000)
+        opens_before = len(emulator.calls_to("apps.connections.open"))
         emulator.drop_sockets()
         started = time.monotonic()
         wait_for(lambda: healthz(bot) == (503, "disconnected"), timeout=10, what="/healthz 503")
         assert time.monotonic() - started <= 10
+        time.sleep(max(0.0, started + 8 - time.monotonic()))
+        # Backing off (0.5, 1, 2, 4 s … with jitter), not asking on every watchdog tick.
+        assert 2 <= len(emulator.calls_to("apps.connections.open")) - opens_before <= 8
         assert metric(bot, 'incident_bot_socket_mode_state{state="disconnected"}') == 1
         emulator.clear_faults()
         wait_for(lambda: healthz(bot) == (200, "ok"), timeout=40, what="/healthz back to 200")
@@ -126,3 +130,12 @@ def test_stress_cycles_lose_and_duplicate_no_reaction_and_always_reconnect(
         assert len(loud) == sum(k in ("drop", "half_open") for k in kinds), loud
     finally:
         bot.stop()
+
+
+def test_backoff_is_exponential_with_full_jitter_and_a_cap() -> None:
+    from bot.slack.socket_mode import backoff
+
+    third = [backoff(3) for _ in range(300)]
+    assert all(0 <= b <= 2.0 for b in third) and max(third) > 1.5 and min(third) < 0.5
+    late = [backoff(30) for _ in range(300)]
+    assert all(0 <= b <= 30.0 for b in late) and max(late) > 25
