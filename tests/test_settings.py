@@ -80,9 +80,7 @@ def test_reactions_add_to_the_defaults_and_removing_one_is_explicit(tmp_path: Pa
         ('[reactions]\nremove = ["fire"]\n', ["fire", "not a default reaction"]),
     ],
 )
-def test_unknown_kinds_and_roles_are_refused_in_one_line(
-    tmp_path: Path, toml: str, words: list[str]
-) -> None:
+def test_unknown_kinds_and_roles_are_refused_in_one_line(tmp_path: Path, toml: str, words: list[str]) -> None:
     cfg = tmp_path / "bot.toml"
     cfg.write_text(toml)
     with pytest.raises(ConfigError) as err:
