@@ -121,7 +121,17 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
         if sockets is not None:
             sockets.close()
         scheduler.shutdown(wait=True)
+        stop_recording(bolt, runtime.services)
     return 0
+
+
+def stop_recording(bolt: IncidentBotApp, services: Services) -> None:
+    """Finish the events already acked, then write the final heartbeat: the period after it is a
+    gap that the next start reads back from Slack."""
+    bolt.listener_runner.listener_executor.shutdown(wait=True)
+    heartbeat = services.timeline.heartbeat
+    if heartbeat is not None:
+        heartbeat.stop()
 
 
 def start_socket_mode(bolt: IncidentBotApp, settings: Settings, health: HealthCheck) -> SocketModeRunner:
