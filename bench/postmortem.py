@@ -10,7 +10,9 @@ generated through the Slack emulator and the real services:
 - gap: the emulator holds the channel, the database the first 80% (the bot was down for the rest);
 - backfill: nothing recorded, emulator rate limits "2025" on a simulated clock.
 
-Reports wall time of `generate`, peak RSS (process, and growth during generate) and Web API calls.
+Reports wall time of `generate`, peak RSS (process, and growth during generate), Web API calls, and
+history + replies calls ÷ the minimum that reads the gap (ceil(messages / page) + threads with
+replies in it); the target is at most 1.1.
 """
 
 from __future__ import annotations
@@ -74,9 +76,9 @@ def run_case(size: int, case: str) -> dict[str, Any]:
     from sqlalchemy import insert
     from sqlmodel import Session
 
-    from bot import capture
     from bot.config import load_settings
     from bot.serve import prepare
+    from bot.timeline import capture
     from slack_emulator import SlackEmulator
     from storage.models import ChannelMessage, Incident, TimelineEvent, TimelineMark, utcnow
 
@@ -114,9 +116,7 @@ def run_case(size: int, case: str) -> dict[str, Any]:
                 for m in msgs:
                     m2 = {k: v for k, v in m.items() if k != "thread_ts"}
                     m2["team"] = emu.team_id
-                    emu.ws.add_message(ch, m2, m.get("thread_ts"), False)
-                    if not m.get("thread_ts"):
-                        ch.top.append(m2["ts"])
+                    emu.ws.add_message(ch, m2, m.get("thread_ts"), False)  # lists top-level ones too
         recorded = msgs[:cut]
         with Session(services.engine) as s:
             if recorded:
@@ -158,9 +158,14 @@ def run_case(size: int, case: str) -> dict[str, Any]:
         doc = services.postmortem.generate(incident.id, draft=False, requested_by=None, request_key=None)
         wall = time.perf_counter() - t0
         calls = Counter(c.method for c in emu.calls)
-        gap_threads = sum(
-            1 for m in msgs[cut:] if not m.get("thread_ts") and m["ts"] in emu.ws.channels[channel].threads
-        )
+        threads = emu.ws.channels[channel].threads
+        gap_threads = len({m["thread_ts"] for m in msgs[cut:] if m.get("thread_ts") in threads})
+        page = 15 if case == "backfill" else services.settings.config.history_page_size
+        unread = size - cut
+        # The fewest history + replies calls that can read the gap: its messages a page at a time,
+        # plus one call per thread with replies (a thread's replies are not in the history pages).
+        minimum = -(-unread // page) + gap_threads if case != "live" else 0
+        read_calls = calls["conversations.history"] + calls["conversations.replies"]
         return {
             "size": size,
             "case": case,
@@ -168,10 +173,10 @@ def run_case(size: int, case: str) -> dict[str, Any]:
             "rss_peak_mb": round(rss_mb(), 1),
             "rss_growth_mb": round(rss_mb() - before, 1),
             "calls": dict(sorted(calls.items())),
-            "history_pages_needed": -(-(size - cut) // (15 if case == "backfill" else 1000))
-            if case != "live"
-            else 0,
+            "history_pages_needed": -(-unread // page) if case != "live" else 0,
             "threads_in_gap": gap_threads,
+            "read_calls": read_calls,
+            "read_calls_per_minimum": round(read_calls / minimum, 3) if minimum else None,
             "simulated_wait_min": round(emu.simulated_wait_seconds / 60, 1),
             "doc_chars": len(doc.markdown),
             "missing": doc.missing_sections,
