@@ -365,15 +365,14 @@ class TimelineService:
 
     def _read_candidates(self, incident: Incident, read: _Reading) -> list[dict[str, Any]]:
         """The current state (reactions.get) of recorded messages a gap's history does not show but
-        that may have changed during it: captured ones (unreacted, edited, deleted) and the ones
-        just before each gap (reacted to). Messages read in this pass are not asked again."""
+        that may have changed during it: the ones shown on the timeline (unreacted, edited,
+        deleted) and the ones just before each gap (reacted to). A message read in this pass, or
+        hidden from the timeline and older than those, is not asked for."""
         assert incident.id is not None
         candidates: set[str] = set()
         if read.thorough:
             candidates = {
-                e.message_ts
-                for e in self.repo.message_events(incident.id)
-                if e.message_ts and not e.source_deleted
+                e.message_ts for e in self.repo.message_events(incident.id) if e.message_ts and not e.hidden
             }
         limit = RECENT_MESSAGES if read.thorough else RECHECK_RECENT_MESSAGES
         for start, _end in read.gaps:
