@@ -185,6 +185,7 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
     database_url: str = Field(default="sqlite:///incident-bot.db", alias="DATABASE_URL")
     port: int = Field(default=3000, alias="PORT", ge=1, le=65535)
+    host: str = Field(default="0.0.0.0", alias="HOST", min_length=1)
     announce_channel: str | None = Field(default=None, alias="INCIDENT_ANNOUNCE_CHANNEL")
     channel_prefix: str = Field(default="inc", alias="INCIDENT_CHANNEL_PREFIX", pattern=r"^[a-z0-9_-]{1,20}$")
     template_dir: Path | None = Field(default=None, alias="INCIDENT_TEMPLATE_DIR")

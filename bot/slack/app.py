@@ -28,6 +28,8 @@ from bot.slack.listeners import register_all
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
+# Bolt re-reads SLACK_BOT_TOKEN from the environment even when given our client, then warns it is unused.
+logging.getLogger("slack_bolt.App").addFilter(lambda r: "`token` will be unused" not in r.getMessage())
 
 MAX_BODY_BYTES = 1_000_000
 AppT = TypeVar("AppT", bound=App)

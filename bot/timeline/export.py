@@ -44,7 +44,7 @@ def export_timeline(settings: Settings, ref: str, fmt: str, out: str | None, inc
     repo = Repository(engine)
     incident = repo.incident_by_number(number)
     if incident is None or incident.id is None:
-        print(f"incident-bot: no incident INC-{number}", file=sys.stderr)
+        print(f"incident-bot timeline: there is no incident INC-{number}", file=sys.stderr)
         return 1
     text = render(repo, incident.id, fmt, include_hidden)
     if out:

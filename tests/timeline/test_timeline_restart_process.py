@@ -118,6 +118,8 @@ def test_what_happened_while_the_bot_was_down_is_on_the_timeline_after_any_resta
     doc = db.postmortem.generate(inc.id, draft=True, requested_by=None, request_key=None)
     assert "TTL=0 in prod" in doc.markdown, "the edit reaches the document"
     assert second.terminate() == 0
+    log = second.log.read_text()
+    assert "serving on" in log and "will be unused" not in log, "Bolt's token warning is not logged"
     stopped = [hb for hb in db.repo.heartbeats() if hb.stopped_at is not None]
     assert len(stopped) == (2 if stop == "sigterm" else 1), "a clean stop records that it stopped"
     db.engine.dispose()
