@@ -6,6 +6,7 @@ Handlers live with their feature (``bot/listeners/*``) and are looked up by subc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ SEVERITY_WORDS = {
     "sev3": "sev3", "medium": "sev3",
     "sev4": "sev4", "low": "sev4",
 }  # fmt: skip
+SEVERITY_LIKE = re.compile(r"^sev\d+$", re.IGNORECASE)  # a word meant as a severity
 SEVERITY_LABELS = {"sev1": "Critical", "sev2": "High", "sev3": "Medium", "sev4": "Low"}
 
 
@@ -44,6 +46,8 @@ class Subcommand:
 
 
 REGISTRY: dict[str, Subcommand] = {}
+# Subcommands for a channel that is not an incident's (the rest with needs_incident=False run anywhere).
+OUTSIDE_INCIDENTS = ("convert",)
 
 
 def subcommand(
@@ -100,6 +104,7 @@ class Help:
 class Declare:
     title: str | None  # None: open the modal
     severity: str | None = None
+    notice: str = ""  # said along with the answer (e.g. the title was shortened)
 
 
 @subcommand("help", "/incident help", "Show this help.", needs_incident=False)
@@ -119,13 +124,17 @@ def _parse_declare(rest: str) -> Declare:
         return Declare(title=None)
     first, _, remainder = rest.partition(" ")
     severity = SEVERITY_WORDS.get(first.lower())
+    if severity is None and SEVERITY_LIKE.match(first):
+        parse_severity(first)  # `sev5 …` is a severity Slack users mistyped, not a title
     title_raw = remainder if severity else rest
     title = clean_title(title_raw)
     if not title:
         if title_raw.strip():
             raise UsageError("The title has no visible characters.")
         return Declare(title=None, severity=severity)
-    return Declare(title=title, severity=severity)
+    shortened = len(one_line(to_plain(title_raw), len(title_raw) + 1)) > MAX_TITLE
+    notice = f"\nThe title was shortened to {MAX_TITLE} characters." if shortened else ""
+    return Declare(title=title, severity=severity, notice=notice)
 
 
 def help_text() -> str:
@@ -133,6 +142,11 @@ def help_text() -> str:
     for spec in REGISTRY.values():
         if spec not in seen:
             seen.append(spec)
-    lines = ["*`/incident` commands* (all but declare, list and help work in an incident channel):"]
+    anywhere = [s.name for s in seen if not s.needs_incident and s.name not in OUTSIDE_INCIDENTS]
+    outside = [s.name for s in seen if s.name in OUTSIDE_INCIDENTS]
+    lines = [
+        f"*`/incident` commands* (in an incident channel; {', '.join(anywhere)} work anywhere, "
+        f"{', '.join(outside)} in a channel that is not an incident's yet):"
+    ]
     lines += [f"• `{s.usage}` — {s.summary}" for s in seen]
     return "\n".join(lines)

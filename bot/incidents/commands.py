@@ -164,6 +164,8 @@ def _parse_note(rest: str) -> AddNote:
     "Set when started/detected/identified/fixed/verified happened.",
 )
 def _parse_time(rest: str) -> SetTime:
+    if not rest.strip():
+        raise UsageError("Which milestone, and when?")
     name, _, when = rest.partition(" ")
     name = name.lower()
     if name not in SETTABLE_MILESTONES:

@@ -54,7 +54,7 @@ def declare_command(ctx: CommandContext, args: Declare) -> None:
     except DeclareFailed as exc:
         ctx.reply(f":x: {exc}")
         return
-    ctx.reply(_declared_text(result))
+    ctx.reply(_declared_text(result) + args.notice)
 
 
 def _modal_values(view: dict[str, Any]) -> dict[str, Any]:

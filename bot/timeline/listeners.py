@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.commands.listeners import NOT_AN_INCIDENT_CHANNEL
-from bot.timeline.service import PIN, SHORTCUT, TIMELINE_KIND
+from bot.timeline.service import PIN, TIMELINE_KIND
 from bot.wiring import Services
 from storage.models import Incident
 
@@ -144,22 +144,8 @@ def register(app: App, services: Services) -> None:
             return
 
         def work() -> None:
-            timeline.record_copy(channel, message)
-            done = timeline.mark(
-                incident,
-                str(message["ts"]),
-                TIMELINE_KIND,
-                SHORTCUT,
-                user,
-                active=True,
-                changed_ts=str(body.get("action_ts") or message["ts"]),
-                source="shortcut",
-            )
-            ref = f"INC-{incident.number}"
-            respond(
-                text=f"Added to the {ref} timeline." if done else "That message could not be found.",
-                response_type="ephemeral",
-            )
+            answer = timeline.add_from_shortcut(incident, channel, message, user, body.get("action_ts"))
+            respond(text=answer, response_type="ephemeral")
 
         once(services, f"shortcut:{body.get('trigger_id')}", work)
 

@@ -254,6 +254,29 @@ class TimelineService:
             self._confirm(incident.channel_id, ts, add=change.visibility == "shown")
         return Capture(event, change)
 
+    def add_from_shortcut(
+        self, incident: Incident, channel_id: str, message: Mapping[str, Any], user_id: str, action_ts: Any
+    ) -> str:
+        """The "Add to timeline" message shortcut; the answer for the person who ran it."""
+        self.record_copy(channel_id, message)
+        ts = str(message["ts"])
+        done = self.mark(
+            incident,
+            ts,
+            TIMELINE_KIND,
+            SHORTCUT,
+            user_id,
+            active=True,
+            changed_ts=str(action_ts or ts),
+            source="shortcut",
+        )
+        ref = f"INC-{incident.number}"
+        if done is None:
+            return "That message could not be found."
+        if done.change.visibility == "shown":
+            return f"Added to the {ref} timeline."
+        return f"That message is already on the {ref} timeline."
+
     def _confirm(self, channel_id: str, ts: str, add: bool) -> None:
         name = self.services.settings.config.confirm_reaction
         try:
