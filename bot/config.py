@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from bot.incidents.vocabulary import SEVERITIES, Severity
+from storage.db import normalise_url
 
 DEFAULT_REACTIONS: dict[str, str] = {
     "pushpin": "timeline",
@@ -137,24 +143,145 @@ class BotConfig(BaseModel):
         return ZoneInfo(self.timezone)
 
 
+# Settings that hold secrets: each may instead name a file holding it, as <NAME>_FILE (the
+# Docker / Kubernetes secrets convention); the file's content, without a trailing newline, is used.
+SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL")
+
+
+class SecretFilesSource(PydanticBaseSettingsSource):
+    """``SLACK_BOT_TOKEN_FILE=/run/secrets/slack-bot-token`` and the like.
+
+    A ``_FILE`` that cannot be read, or one set together with the variable itself, stops the bot
+    (ConfigError, one line) rather than falling back to a default.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str] | None = None) -> None:
+        super().__init__(settings_cls)
+        self.environ = os.environ if environ is None else environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is done in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for name in SECRET_SETTINGS:
+            path = self.environ.get(f"{name}_FILE", "").strip()
+            if not path:
+                continue
+            if self.environ.get(name):
+                problems.append(f"{name}_FILE: set either {name} or {name}_FILE, not both")
+                continue
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                problems.append(f"{name}_FILE: cannot read {path}: {exc.strerror or type(exc).__name__}")
+            except UnicodeDecodeError:
+                problems.append(f"{name}_FILE: {path} is not UTF-8 text")
+        if problems:
+            raise ConfigError(problems)
+        return values
+
+
 class Settings(BaseSettings):
+    """The environment. Every secret setting may also be read from a file named by ``<NAME>_FILE``."""
+
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
-    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
-    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
-    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
-    database_url: str = Field(default="sqlite:///incident-bot.db", alias="DATABASE_URL")
-    port: int = Field(default=3000, alias="PORT", ge=1, le=65535)
-    announce_channel: str | None = Field(default=None, alias="INCIDENT_ANNOUNCE_CHANNEL")
-    channel_prefix: str = Field(default="inc", alias="INCIDENT_CHANNEL_PREFIX", pattern=r"^[a-z0-9_-]{1,20}$")
-    template_dir: Path | None = Field(default=None, alias="INCIDENT_TEMPLATE_DIR")
-    output_dir: Path = Field(default=Path("postmortems"), alias="INCIDENT_OUTPUT_DIR")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
-    log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
-    config_file: Path | None = Field(default=None, alias="INCIDENT_BOT_CONFIG")
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_BOT_TOKEN",
+        description="Bot User OAuth Token (`xoxb-…`); required by `serve`.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_SIGNING_SECRET",
+        description="Signing secret (Basic Information → App Credentials); required by `serve`, also in Socket Mode.",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_APP_TOKEN",
+        description="App-level token (`xapp-…`, scope `connections:write`); when set, `serve` uses Socket Mode.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        alias="SLACK_API_URL",
+        description="Slack Web API base URL; point it at the bundled emulator to run without Slack.",
+    )
+    database_url: str = Field(
+        default="sqlite:///incident-bot.db",
+        alias="DATABASE_URL",
+        description=(
+            "SQLAlchemy URL: `sqlite:///path.db` (one replica) or `postgresql+psycopg://user:pw@host/db`; "
+            "`postgres://` and `postgresql://` are accepted and use the installed driver (psycopg 3)."
+        ),
+    )
+    port: int = Field(
+        default=3000,
+        alias="PORT",
+        ge=1,
+        le=65535,
+        description="HTTP port for `/slack/events` and the probes.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        alias="METRICS_PORT",
+        ge=1,
+        le=65535,
+        description="Serve `/metrics` on this port only (not on `PORT`); unset: `/metrics` is on `PORT`.",
+    )
+    announce_channel: str | None = Field(
+        default=None,
+        alias="INCIDENT_ANNOUNCE_CHANNEL",
+        description="Channel ID (`C0…`) where incidents are announced; checked at start-up. Unset: no announcements.",
+    )
+    channel_prefix: str = Field(
+        default="inc",
+        alias="INCIDENT_CHANNEL_PREFIX",
+        pattern=r"^[a-z0-9_-]{1,20}$",
+        description="Incident channels are named `<prefix>-<n>-<slug>` (lowercase letters, digits, `-`, `_`; up to 20).",
+    )
+    template_dir: Path | None = Field(
+        default=None,
+        alias="INCIDENT_TEMPLATE_DIR",
+        description="Folder with your own `postmortem.md.j2` (sandboxed); unset: the bundled template.",
+    )
+    output_dir: Path = Field(
+        default=Path("postmortems"),
+        alias="INCIDENT_OUTPUT_DIR",
+        description="Where copies of the investigation documents are written.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", alias="LOG_LEVEL", description="Log level."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        alias="LOG_FORMAT",
+        description="`json`: every line on stderr is one JSON object (millisecond UTC timestamps).",
+    )
+    config_file: Path | None = Field(
+        default=None,
+        alias="INCIDENT_BOT_CONFIG",
+        description="The TOML config file (reactions, roles, reminders, …; see below).",
+    )
 
     config: BotConfig = Field(default_factory=BotConfig, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, SecretFilesSource(settings_cls), dotenv_settings
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, v: str) -> str:
+        return normalise_url(v)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -195,11 +322,23 @@ class Settings(BaseSettings):
         return problems
 
     def secrets(self) -> list[str]:
-        return [
+        """What logs and error messages must never show: the tokens and the database password."""
+        found = [
             s.get_secret_value()
             for s in (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
             if s is not None and s.get_secret_value()
         ]
+        password = database_password(self.database_url)
+        if password:
+            found += sorted({password, quote(password, safe="")})  # as typed, and as it sits in the URL
+        return found
+
+
+def database_password(database_url: str) -> str | None:
+    try:
+        return make_url(database_url).password or None
+    except Exception:
+        return None
 
 
 class ConfigError(Exception):

@@ -55,7 +55,7 @@ class SocketModeRunner(SocketModeHandler):
         ping_interval: float = 10.0,
     ) -> None:
         super().__init__(app, app_token, logger=log, ping_interval=ping_interval)
-        self.events = EventDispatcher(app.events.dispatch)
+        self.events = EventDispatcher(app.events.dispatch, transport="socket")
         self.grace = grace
         self._down_since: float | None = time.monotonic()
         self._lock = threading.Lock()
