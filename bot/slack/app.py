@@ -89,15 +89,20 @@ def _configure(app: AppT, services: Services) -> AppT:
 
 
 def bind_incident(
-    context: BoltContext, timeline: TimelineService, next: Callable[[], BoltResponse]
+    context: BoltContext, body: dict[str, Any], timeline: TimelineService, next: Callable[[], BoltResponse]
 ) -> BoltResponse:
     """``context["incident"]``: the active incident of the request's channel (None when it is not
     an incident's; ``incident_unavailable`` when the database could not say). Log lines of the
-    request carry its number (see bot.ops.logs)."""
+    request carry its number (see bot.ops.logs).
+
+    A slash command asks the database, not the capture path's cache: the lookup doubles as the
+    check that the database answers, so during an outage the command's own answer says so
+    (``DATABASE_DOWN``) rather than an empty ack followed by a failure."""
     incident = None
     if context.channel_id:
+        lookup = timeline.incidents.lookup if "command" in body else timeline.incidents.get
         try:
-            incident = timeline.incidents.get(context.channel_id)
+            incident = lookup(context.channel_id)
         except Exception as exc:
             log.warning("no incident lookup for %s: %s", context.channel_id, type(exc).__name__)
             context["incident_unavailable"] = isinstance(exc, SQLAlchemyError)
