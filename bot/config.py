@@ -45,29 +45,28 @@ DEFAULT_STATUS_EVERY: dict[str, int] = {
 class ReminderConfig(BaseModel):
     """The ``[reminders]`` table. Every duration is in seconds; 0 (or None) switches a reminder off.
 
-    - ``status_update_every``: status-update reminder cadence per severity, reset by each update
-      (a severity left out keeps its default);
-    - ``lead_nudge_after``: nudge once when nobody leads this long after declare;
-    - ``postmortem_every`` / ``postmortem_days``: after close, remind this often, this many times,
-      while the investigation document has sections with nothing recorded;
-    - ``archive_after`` / ``archive_heads_up``: archive the channel this long after close, with a
-      heads-up message this long before;
-    - ``recheck_every``: how often an open incident's recent channel history is read back for
-      messages and reactions whose events Slack never delivered (one claim per period across
-      replicas);
-    - ``sweep_every``: how often the scheduler looks for due reminders.
+    Each field's docstring is its description in docs/operate/configuration.md
+    (``scripts/config-reference``).
     """
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     status_update_every: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_STATUS_EVERY))
+    """Status-update reminder cadence per severity, reset by each update (a severity left out keeps its default)."""
     lead_nudge_after: int = Field(default=10 * 60, ge=0)
+    """Nudge once when nobody leads this long after declare."""
     postmortem_every: int = Field(default=24 * 3600, ge=0)
+    """After close, remind this often while the investigation document has sections with nothing recorded."""
     postmortem_days: int = Field(default=5, ge=0)
+    """How many of those reminders at most."""
     archive_after: int | None = Field(default=None, ge=0)
+    """Archive the incident channel this long after close (unset: never)."""
     archive_heads_up: int = Field(default=3600, ge=0)
+    """Post a heads-up this long before archiving."""
     recheck_every: int = Field(default=10 * 60, ge=0)
+    """How often an open incident's recent channel history is read back for messages and reactions whose events Slack never delivered (one replica per period)."""
     sweep_every: float = Field(default=30.0, gt=0)
+    """How often the scheduler looks for due reminders (seconds, may be fractional)."""
 
     @field_validator("status_update_every")
     @classmethod
@@ -87,25 +86,39 @@ class ReminderConfig(BaseModel):
 class PermissionConfig(BaseModel):
     """Who may do sensitive changes: "anyone" or a list of roles (e.g. ["lead"])."""
 
+    model_config = {"use_attribute_docstrings": True}
+
     close: Literal["anyone"] | list[str] = "anyone"
+    """Who may close an incident: `"anyone"` or a list of roles, e.g. `["lead"]`."""
     severity: Literal["anyone"] | list[str] = "anyone"
+    """Who may change the severity: `"anyone"` or a list of roles."""
 
 
 class BotConfig(BaseModel):
     """The TOML file named by INCIDENT_BOT_CONFIG."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     timezone: str = "UTC"
+    """IANA time zone for the times people type (`HH:MM`) and the times the bot writes."""
     reactions: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_REACTIONS))
+    """Emoji name (custom ones too) → timeline kind; replaces the whole default table."""
     confirm_reaction: str = "inbox_tray"
+    """The reaction the bot adds once it has stored a message (not one of `reactions`)."""
     roles: list[str] = Field(default_factory=lambda: ["lead", "comms", "scribe"])
+    """Incident roles for `/incident role`; must include `lead`."""
     default_severity: str = Severity.SEV3.value
+    """Severity of `/incident declare` without one."""
     reminders: ReminderConfig = Field(default_factory=ReminderConfig)
+    """Reminder cadences (below)."""
     permissions: PermissionConfig = Field(default_factory=PermissionConfig)
+    """Who may close and change severity (below)."""
     history_page_size: int = 1000
+    """Messages per `conversations.history` page when reading a channel back (1-1000; Slack allows non-Marketplace apps 15 a call since 2025)."""
     retention_days: int | None = None
+    """Forget recorded channel messages this many days after close (unset: keep them)."""
     canvas: bool = False
+    """Also publish the investigation document as a channel canvas (needs the `canvases:write` scope)."""
 
     @field_validator("timezone")
     @classmethod
