@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from bot.incidents.vocabulary import SEVERITIES, Severity
+from storage.db import normalise_url
 
 DEFAULT_REACTIONS: dict[str, str] = {
     "pushpin": "timeline",
@@ -62,29 +68,28 @@ DEFAULT_STATUS_EVERY: dict[str, int] = {
 class ReminderConfig(BaseModel):
     """The ``[reminders]`` table. Every duration is in seconds; 0 (or None) switches a reminder off.
 
-    - ``status_update_every``: status-update reminder cadence per severity, reset by each update
-      (a severity left out keeps its default);
-    - ``lead_nudge_after``: nudge once when nobody leads this long after declare;
-    - ``postmortem_every`` / ``postmortem_days``: after close, remind this often, this many times,
-      while the investigation document has sections with nothing recorded;
-    - ``archive_after`` / ``archive_heads_up``: archive the channel this long after close, with a
-      heads-up message this long before;
-    - ``recheck_every``: how often an open incident's recent channel history is read back for
-      messages and reactions whose events Slack never delivered (one claim per period across
-      replicas);
-    - ``sweep_every``: how often the scheduler looks for due reminders.
+    Each field's docstring is its description in docs/operate/configuration.md
+    (``scripts/config-reference``).
     """
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     status_update_every: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_STATUS_EVERY))
+    """Status-update reminder cadence per severity, reset by each update (a severity left out keeps its default)."""
     lead_nudge_after: int = Field(default=10 * 60, ge=0)
+    """Nudge once when nobody leads this long after declare."""
     postmortem_every: int = Field(default=24 * 3600, ge=0)
+    """After close, remind this often while the investigation document has sections with nothing recorded."""
     postmortem_days: int = Field(default=5, ge=0)
+    """How many of those reminders at most."""
     archive_after: int | None = Field(default=None, ge=0)
+    """Archive the incident channel this long after close (unset: never)."""
     archive_heads_up: int = Field(default=3600, ge=0)
+    """Post a heads-up this long before archiving."""
     recheck_every: int = Field(default=10 * 60, ge=0)
+    """How often an open incident's recent channel history is read back for messages and reactions whose events Slack never delivered (one replica per period)."""
     sweep_every: float = Field(default=30.0, gt=0)
+    """How often the scheduler looks for due reminders (seconds, may be fractional)."""
 
     @field_validator("status_update_every")
     @classmethod
@@ -104,25 +109,39 @@ class ReminderConfig(BaseModel):
 class PermissionConfig(BaseModel):
     """Who may do sensitive changes: "anyone" or a list of roles (e.g. ["lead"])."""
 
+    model_config = {"use_attribute_docstrings": True}
+
     close: Literal["anyone"] | list[str] = "anyone"
+    """Who may close an incident: `"anyone"` or a list of roles, e.g. `["lead"]`."""
     severity: Literal["anyone"] | list[str] = "anyone"
+    """Who may change the severity: `"anyone"` or a list of roles."""
 
 
 class BotConfig(BaseModel):
     """The TOML file named by INCIDENT_BOT_CONFIG."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     timezone: str = "UTC"
+    """IANA time zone for the times people type (`HH:MM`) and the times the bot writes."""
     reactions: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_REACTIONS))
+    """Emoji name (custom ones too) → timeline kind; replaces the whole default table."""
     confirm_reaction: str = "inbox_tray"
+    """The reaction the bot adds once it has stored a message (not one of `reactions`)."""
     roles: list[str] = Field(default_factory=lambda: ["lead", "comms", "scribe"])
+    """Incident roles for `/incident role`; must include `lead`."""
     default_severity: str = Severity.SEV3.value
+    """Severity of `/incident declare` without one."""
     reminders: ReminderConfig = Field(default_factory=ReminderConfig)
+    """Reminder cadences (below)."""
     permissions: PermissionConfig = Field(default_factory=PermissionConfig)
+    """Who may close and change severity (below)."""
     history_page_size: int = 1000
+    """Messages per `conversations.history` page when reading a channel back (1-1000; Slack allows non-Marketplace apps 15 a call since 2025)."""
     retention_days: int | None = None
+    """Forget recorded channel messages this many days after close (unset: keep them)."""
     canvas: bool = False
+    """Also publish the investigation document as a channel canvas (needs the `canvases:write` scope)."""
 
     @field_validator("timezone")
     @classmethod
@@ -181,29 +200,161 @@ class BotConfig(BaseModel):
         return ZoneInfo(self.timezone)
 
 
+# Settings that hold secrets: each may instead name a file holding it, as <NAME>_FILE (the
+# Docker / Kubernetes secrets convention); the file's content, without a trailing newline, is used.
+SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL")
+
+
+class SecretFilesSource(PydanticBaseSettingsSource):
+    """``SLACK_BOT_TOKEN_FILE=/run/secrets/slack-bot-token`` and the like.
+
+    A ``_FILE`` that cannot be read, or one set together with the variable itself, stops the bot
+    (ConfigError, one line) rather than falling back to a default.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str] | None = None) -> None:
+        super().__init__(settings_cls)
+        self.environ = os.environ if environ is None else environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is done in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for name in SECRET_SETTINGS:
+            path = self.environ.get(f"{name}_FILE", "").strip()
+            if not path:
+                continue
+            if self.environ.get(name):
+                problems.append(f"{name}_FILE: set either {name} or {name}_FILE, not both")
+                continue
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                problems.append(f"{name}_FILE: cannot read {path}: {exc.strerror or type(exc).__name__}")
+            except UnicodeDecodeError:
+                problems.append(f"{name}_FILE: {path} is not UTF-8 text")
+        if problems:
+            raise ConfigError(problems)
+        return values
+
+
 class Settings(BaseSettings):
+    """The environment. Every secret setting may also be read from a file named by ``<NAME>_FILE``."""
+
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
-    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
-    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
-    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
-    # Socket Mode: a connection silent this long (no pong, no message) is replaced; pings go every 0.4 of it.
-    socket_silence_timeout: float = Field(
-        default=10.0, alias="SLACK_SOCKET_SILENCE_TIMEOUT", ge=1.0, le=300.0
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_BOT_TOKEN",
+        description="Bot User OAuth Token (`xoxb-…`); required by `serve`.",
     )
-    database_url: str = Field(default="sqlite:///incident-bot.db", alias="DATABASE_URL")
-    port: int = Field(default=3000, alias="PORT", ge=1, le=65535)
-    host: str = Field(default="0.0.0.0", alias="HOST", min_length=1)
-    announce_channel: str | None = Field(default=None, alias="INCIDENT_ANNOUNCE_CHANNEL")
-    channel_prefix: str = Field(default="inc", alias="INCIDENT_CHANNEL_PREFIX", pattern=r"^[a-z0-9_-]{1,20}$")
-    template_dir: Path | None = Field(default=None, alias="INCIDENT_TEMPLATE_DIR")
-    output_dir: Path = Field(default=Path("postmortems"), alias="INCIDENT_OUTPUT_DIR")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
-    log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
-    config_file: Path | None = Field(default=None, alias="INCIDENT_BOT_CONFIG")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_SIGNING_SECRET",
+        description="Signing secret (Basic Information → App Credentials); required by `serve`, also in Socket Mode.",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_APP_TOKEN",
+        description="App-level token (`xapp-…`, scope `connections:write`); when set, `serve` uses Socket Mode.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        alias="SLACK_API_URL",
+        description="Slack Web API base URL; point it at the bundled emulator to run without Slack.",
+    )
+    socket_silence_timeout: float = Field(
+        default=10.0,
+        alias="SLACK_SOCKET_SILENCE_TIMEOUT",
+        ge=1.0,
+        le=300.0,
+        description=(
+            "Socket Mode: a connection silent this long (no pong, no message) is replaced by a fresh one; "
+            "pings go every 0.4 of it."
+        ),
+    )
+    database_url: str = Field(
+        default="sqlite:///incident-bot.db",
+        alias="DATABASE_URL",
+        description=(
+            "SQLAlchemy URL: `sqlite:///path.db` (one replica) or `postgresql+psycopg://user:pw@host/db`; "
+            "`postgres://` and `postgresql://` are accepted and use the installed driver (psycopg 3)."
+        ),
+    )
+    port: int = Field(
+        default=3000,
+        alias="PORT",
+        ge=1,
+        le=65535,
+        description="HTTP port for `/slack/events` and the probes.",
+    )
+    host: str = Field(
+        default="0.0.0.0",
+        alias="HOST",
+        min_length=1,
+        description="Address `serve` listens on (also `serve --host`); `0.0.0.0` so a container is reachable.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        alias="METRICS_PORT",
+        ge=1,
+        le=65535,
+        description="Serve `/metrics` on this port only (not on `PORT`); unset: `/metrics` is on `PORT`.",
+    )
+    announce_channel: str | None = Field(
+        default=None,
+        alias="INCIDENT_ANNOUNCE_CHANNEL",
+        description="Channel ID (`C0…`) where incidents are announced; checked at start-up. Unset: no announcements.",
+    )
+    channel_prefix: str = Field(
+        default="inc",
+        alias="INCIDENT_CHANNEL_PREFIX",
+        pattern=r"^[a-z0-9_-]{1,20}$",
+        description="Incident channels are named `<prefix>-<n>-<slug>` (lowercase letters, digits, `-`, `_`; up to 20).",
+    )
+    template_dir: Path | None = Field(
+        default=None,
+        alias="INCIDENT_TEMPLATE_DIR",
+        description="Folder with your own `postmortem.md.j2` (sandboxed); unset: the bundled template.",
+    )
+    output_dir: Path = Field(
+        default=Path("postmortems"),
+        alias="INCIDENT_OUTPUT_DIR",
+        description="Where copies of the investigation documents are written.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", alias="LOG_LEVEL", description="Log level."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        alias="LOG_FORMAT",
+        description="`json`: every line on stderr is one JSON object (millisecond UTC timestamps).",
+    )
+    config_file: Path | None = Field(
+        default=None,
+        alias="INCIDENT_BOT_CONFIG",
+        description="The TOML config file (reactions, roles, reminders, …; see below).",
+    )
 
     config: BotConfig = Field(default_factory=BotConfig, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, SecretFilesSource(settings_cls), dotenv_settings
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, v: str) -> str:
+        return normalise_url(v)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -244,11 +395,23 @@ class Settings(BaseSettings):
         return problems
 
     def secrets(self) -> list[str]:
-        return [
+        """What logs and error messages must never show: the tokens and the database password."""
+        found = [
             s.get_secret_value()
             for s in (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
             if s is not None and s.get_secret_value()
         ]
+        password = database_password(self.database_url)
+        if password:
+            found += sorted({password, quote(password, safe="")})  # as typed, and as it sits in the URL
+        return found
+
+
+def database_password(database_url: str) -> str | None:
+    try:
+        return make_url(database_url).password or None
+    except Exception:
+        return None
 
 
 class ConfigError(Exception):
