@@ -96,7 +96,7 @@ def test_metrics_on_their_own_port_with_build_info_process_and_queue_depth(
         assert "process_resident_memory_bytes " in text
         assert "python_info{" in text
         assert 'incident_bot_event_queue_depth{transport="http"} 0.0' in text
-        assert f"incident-bot {VERSION} serving on port {serve.port}" in log.read_text()
+        assert f"incident-bot {VERSION} serving on 0.0.0.0:{serve.port}" in log.read_text()
     finally:
         assert serve.terminate() == 0
 
