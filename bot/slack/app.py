@@ -19,14 +19,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.errors import DATABASE_DOWN, IncidentBotError, sorry
-from bot.ops.build import VERSION
-from bot.ops.health import READY_NEEDS, HealthCheck
+from bot.ops.health import HealthCheck
 from bot.ops.logs import CURRENT_INCIDENT
-from bot.ops.metrics import ACK_SECONDS, REQUESTS, exposition
+from bot.ops.metrics import ACK_SECONDS, REQUESTS
+from bot.ops.probes import probe_routes
 from bot.slack.client import slack_error
 from bot.slack.event_queue import EventDispatcher
 from bot.slack.listeners import register_all
@@ -276,33 +276,6 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool =
             return Response(status_code=200)
         return to_starlette_response(await run_in_threadpool(bolt.dispatch, bolt_request))
 
-    async def metrics(_: Request) -> Response:
-        payload, content_type = exposition()
-        return Response(payload, media_type=content_type)
-
-    async def healthz(_: Request) -> Response:
-        # The cached state (refreshed by the health check's own thread): no thread, no Slack call,
-        # so probes never compete with the acks for the threads they run on.
-        report = health.report()
-        return JSONResponse(
-            {**report, "version": VERSION}, status_code=200 if report["status"] == "ok" else 503
-        )
-
-    async def livez(_: Request) -> Response:
-        # The event loop answers: the process serves. Never a dependency: restarting the bot does
-        # not bring Slack or the database back.
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_: Request) -> Response:
-        report = health.report()
-        checks: dict[str, str] = report["checks"]  # type: ignore[assignment]
-        needed = {name: checks[name] for name in READY_NEEDS if name in checks}
-        failing = sorted(name for name, state in needed.items() if state != "ok")
-        return JSONResponse(
-            {"status": "failing" if failing else "ok", "failing": failing, "checks": needed},
-            status_code=503 if failing else 200,
-        )
-
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(health.start)
@@ -316,9 +289,6 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool =
         lifespan=lifespan,
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/livez", livez, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            *([Route("/metrics", metrics, methods=["GET"])] if serve_metrics else []),
+            *probe_routes(health, serve_metrics),
         ],
     )
