@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.followups.service import FollowupService
 from bot.incidents.declare import IncidentService
 from bot.incidents.lifecycle import LifecycleService
 from bot.postmortem import PostmortemService
@@ -33,6 +34,7 @@ class Services:
     lifecycle: LifecycleService = field(init=False)
     timeline: TimelineService = field(init=False)
     postmortem: PostmortemService = field(init=False)
+    followups: FollowupService = field(init=False)
 
     def __post_init__(self) -> None:
         self.incidents = IncidentService(
@@ -41,6 +43,7 @@ class Services:
         self.lifecycle = LifecycleService(self)
         self.timeline = TimelineService(self)
         self.postmortem = PostmortemService(self)
+        self.followups = FollowupService(self)
 
 
 def build_services(settings: Settings, engine: Engine, client: WebClient, bot_user_id: str = "") -> Services:

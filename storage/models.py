@@ -323,7 +323,7 @@ class TicketLink(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     requested_by: str | None = None
     linked: bool = False  # an existing ticket linked by hand, not created by the bot
-    announced: bool = False  # its URL was posted in the item's thread
+    status_ts: str | None = None  # the bot's message in the item's thread showing the ticket
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
     synced_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
 

@@ -84,6 +84,9 @@ class Tracker(Protocol):
 
     def comment(self, key: str, text: str, links: tuple[tuple[str, str], ...] = ()) -> None: ...
 
+    def track(self, key: str) -> None:
+        """Make a linked ticket visible to the batched sync (GitHub: the tracking label)."""
+
     def parse_ref(self, ref: str, default_project: str) -> tuple[str, str] | None:
         """A ticket URL or key typed by a person → (project, key); None when it is not one."""
 

@@ -304,6 +304,7 @@ class LifecycleService:
             f":white_check_mark: *{blocks.incident_ref(updated)}* closed by <@{actor.user_id}>: "
             f"{escape(updated.title)}",
         )
+        self.services.followups.after_close(updated)
         try:
             self.services.postmortem.generate(
                 updated.id or 0, draft=False, requested_by=actor.user_id, request_key=actor.dedupe_key

@@ -126,6 +126,7 @@ class ReminderSweeper:
     def sweep(self, now: datetime | None = None) -> list[Sent]:
         """Send everything due now; one incident's failure never stops the others."""
         now = now or self.clock()
+        self.services.followups.sweep(now)
         done: list[Sent] = []
         for due in self.due(now):
             try:

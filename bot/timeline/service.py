@@ -231,6 +231,8 @@ class TimelineService:
             EVENTS_CAPTURED.labels(source).inc()
         if change.visibility is not None and incident.channel_id and not event.source_deleted:
             self._confirm(incident.channel_id, ts, add=change.visibility == "shown")
+        if kind == "action_item" and change.visibility == "shown" and not event.source_deleted:
+            self.services.followups.offer(incident, event)
         return Capture(event, change)
 
     def _confirm(self, channel_id: str, ts: str, add: bool) -> None:

@@ -36,15 +36,19 @@ class FollowupStore(Store):
         with session_scope(self.engine) as s:
             s.execute(update(TicketLink).where(col(TicketLink.id) == link_id).values(**values))
 
-    def mark_announced(self, link_id: int) -> bool:
-        """Claim the thread post of a ticket's URL; False when it was posted (or claimed) already."""
+    def set_status_ts(self, link_id: int, ts: str) -> bool:
+        """Remember the message showing the ticket's status, unless one is remembered already."""
         with session_scope(self.engine) as s:
             result = s.execute(
                 update(TicketLink)
-                .where(col(TicketLink.id) == link_id, col(TicketLink.announced).is_(False))
-                .values(announced=True)
+                .where(col(TicketLink.id) == link_id, col(TicketLink.status_ts).is_(None))
+                .values(status_ts=ts)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def ticket_link_by_id(self, link_id: int) -> TicketLink | None:
+        with session_scope(self.engine) as s:
+            return s.get(TicketLink, link_id)
 
     def tickets_to_sync(self, closed_since: datetime) -> Sequence[TicketLink]:
         """Tickets with a key, of open incidents or incidents updated since ``closed_since``."""

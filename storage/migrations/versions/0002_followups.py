@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("requested_by", sa.String(), nullable=True),
         sa.Column("linked", sa.Boolean(), nullable=False),
-        sa.Column("announced", sa.Boolean(), nullable=False),
+        sa.Column("status_ts", sa.String(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("synced_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["event_id"], ["timeline_events.id"]),
