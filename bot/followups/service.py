@@ -168,6 +168,12 @@ class FollowupService:
         events = self.repo.action_item_events(incident.id)
         return [(n, e, links.get(e.id or 0)) for n, e in enumerate(events, start=1)]
 
+    def counts(self, incident_ids: list[int]) -> dict[int, tuple[int, int]]:
+        """For the reminders: (action items, of which done) per incident; empty when off."""
+        if self.tracker is None or not incident_ids:
+            return {}
+        return self.repo.followup_counts(incident_ids)
+
     def tickets_by_message(self, incident_id: int) -> dict[str, TicketLink]:
         """For the document: each item's ticket keyed by the item's message ts."""
         return {link.source_ts: link for link in self.repo.ticket_links(incident_id) if link.source_ts}

@@ -210,4 +210,5 @@ def collect(
         draft=draft,
         now=now or services.clock(),
         timezone_name=settings.config.timezone,
+        extra={"tickets": services.followups.tickets_by_message(incident.id)},
     )

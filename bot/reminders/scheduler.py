@@ -89,6 +89,7 @@ class ReminderSweeper:
         inputs = self.services.repo.reminder_inputs(
             closed_since=now - window, archive_pending=cfg.archive_after is not None
         )
+        self._followups = self.services.followups.counts([i.id or 0 for i in inputs.incidents])
         return [self._state(inputs, inc, now) for inc in inputs.incidents]
 
     def _state(self, inputs: ReminderInputs, incident: Incident, now: datetime) -> IncidentState:
@@ -117,6 +118,7 @@ class ReminderSweeper:
             missing_sections=inputs.missing_sections.get(incident_id),
             archive_notice_at=notice_at,
             claimed={k: frozenset(v) for k, v in claimed.items()},
+            followups=getattr(self, "_followups", {}).get(incident_id),
         )
 
     def due(self, now: datetime | None = None) -> list[Due]:
