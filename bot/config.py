@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.followups.config import FollowupsConfig
 from bot.incidents.vocabulary import SEVERITIES, Severity
 
 DEFAULT_REACTIONS: dict[str, str] = {
@@ -100,6 +101,7 @@ class BotConfig(BaseModel):
     history_page_size: int = 1000
     retention_days: int | None = None
     canvas: bool = False
+    followups: FollowupsConfig = Field(default_factory=FollowupsConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -153,6 +155,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
     config_file: Path | None = Field(default=None, alias="INCIDENT_BOT_CONFIG")
+    github_token: SecretStr | None = Field(default=None, alias="GITHUB_TOKEN")
+    github_api_url: str = Field(default="https://api.github.com", alias="GITHUB_API_URL")
+    jira_url: str | None = Field(default=None, alias="JIRA_URL")
+    jira_email: str | None = Field(default=None, alias="JIRA_EMAIL")
+    jira_api_token: SecretStr | None = Field(default=None, alias="JIRA_API_TOKEN")
 
     config: BotConfig = Field(default_factory=BotConfig, exclude=True)
 
@@ -197,7 +204,13 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         return [
             s.get_secret_value()
-            for s in (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
+            for s in (
+                self.slack_bot_token,
+                self.slack_signing_secret,
+                self.slack_app_token,
+                self.github_token,
+                self.jira_api_token,
+            )
             if s is not None and s.get_secret_value()
         ]
 

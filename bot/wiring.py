@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 
 from bot.commands import listeners as commands
 from bot.config import Settings
+from bot.followups import commands as followups
+from bot.followups.service import FollowupService
 from bot.incidents import declare_listeners
 from bot.incidents import listeners as incidents
 from bot.incidents.declare import IncidentService
@@ -25,7 +27,7 @@ from bot.postmortem import listeners as postmortem
 from bot.reminders.scheduler import ReminderSweeper
 from bot.slack.commands import CommandTable
 from bot.timeline.service import TimelineService
-from storage.models import Document, Incident, utcnow
+from storage.models import Document, Incident, TimelineEvent, utcnow
 from storage.repository import Repository
 from storage.stores.reminders import REMINDER_CLAIM_STALE_AFTER
 
@@ -45,11 +47,15 @@ class Services:
     lifecycle: LifecycleService = field(init=False)
     timeline: TimelineService = field(init=False)
     postmortem: PostmortemService = field(init=False)
+    followups: FollowupService = field(init=False)
 
     def __post_init__(self) -> None:
         repo, client, settings, who = self.repo, self.client, self.settings, self.bot_user_id
         self.incidents = IncidentService(repo, client, settings, clock=self.now, bot_user_id=who)
-        self.timeline = TimelineService(repo, client, settings, bot_user_id=who)
+        self.followups = FollowupService(repo, client, settings, clock=self.now)
+        self.timeline = TimelineService(
+            repo, client, settings, bot_user_id=who, on_action_item=self.offer_followup
+        )
         self.postmortem = PostmortemService(
             repo, client, settings, reconcile=self.reconcile, clock=self.now, bot_user_id=who
         )
@@ -60,6 +66,7 @@ class Services:
             self.incidents,
             backfill_channel=self.backfill_channel,
             generate_document=self.generate_document,
+            after_close=self.after_close,
             clock=self.now,
             bot_user_id=who,
         )
@@ -82,6 +89,12 @@ class Services:
             incident_id, draft=draft, requested_by=requested_by, request_key=request_key
         )
 
+    def offer_followup(self, incident: Incident, event: TimelineEvent) -> None:
+        self.followups.offer(incident, event)
+
+    def after_close(self, incident: Incident) -> None:
+        self.followups.after_close(incident)
+
     def reminder_sweeper(
         self,
         *,
@@ -94,6 +107,8 @@ class Services:
             self.client,
             self.settings,
             reconcile=self.reconcile,
+            followup_counts=self.followups.counts,
+            sweep_followups=self.followups.sweep,
             owner=owner,
             clock=clock,
             stale_after=stale_after,
@@ -109,6 +124,7 @@ class Services:
             "lifecycle": self.lifecycle,
             "timeline": self.timeline,
             "postmortem": self.postmortem,
+            "followups": self.followups,
             "own_user_id": self.bot_user_id,  # (Bolt's own "bot_user_id" key comes from its authorize)
             "commands": COMMANDS,
         }
@@ -116,7 +132,13 @@ class Services:
 
 # `/incident help` lists them in this order.
 COMMANDS = CommandTable(
-    [*commands.COMMANDS, *declare_listeners.COMMANDS, *incidents.COMMANDS, *postmortem.COMMANDS]
+    [
+        *commands.COMMANDS,
+        *declare_listeners.COMMANDS,
+        *incidents.COMMANDS,
+        *postmortem.COMMANDS,
+        *followups.COMMANDS,
+    ]
 )
 
 

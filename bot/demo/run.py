@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 from sqlmodel import Session, col, select
 
+from bot.demo.followups import DemoGitHub
 from bot.demo.scenario import DAY, PEOPLE, SCRIPT, TINY_PNG, Command, Say
 from bot.slack.text import escape
 from storage.models import Document, Incident, ProcessedEvent
@@ -162,6 +163,7 @@ def run_demo(out_dir: str | Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
     emu.start()
+    github = DemoGitHub().start()  # follow-up tickets go to a fake GitHub
     server: uvicorn.Server | None = None
     thread: threading.Thread | None = None
     try:
@@ -176,6 +178,7 @@ def run_demo(out_dir: str | Path) -> int:
                 DATABASE_URL=f"sqlite:///{Path(tmp) / 'demo.db'}",
                 INCIDENT_ANNOUNCE_CHANNEL=announce,
                 INCIDENT_OUTPUT_DIR=str(out),
+                **github.settings(Path(tmp)),
             )
             try:
                 runtime = prepare(settings)
@@ -214,6 +217,7 @@ def run_demo(out_dir: str | Path) -> int:
             print(f"HTML rendering: {path.with_suffix('.html')}")
             if doc.missing_sections:
                 print("Sections with nothing recorded: " + ", ".join(doc.missing_sections))
+            github.click_create_ticket(emu, player, users["bob"], wait_for)
             bolt.listener_runner.listener_executor.shutdown(wait=True)
             services.engine.dispose()
         return 0
@@ -223,6 +227,7 @@ def run_demo(out_dir: str | Path) -> int:
         if thread is not None:
             thread.join(timeout=10)
         emu.stop()
+        github.stop()
 
 
 def _wait_document(services: Any, incident_id: int) -> Document | None:

@@ -91,6 +91,7 @@ class LifecycleService:
         *,
         backfill_channel: Callable[[Incident], object],
         generate_document: GenerateDocument,
+        after_close: Callable[[Incident], None] = lambda _incident: None,
         clock: Callable[[], datetime] = utcnow,
         bot_user_id: str = "",
     ) -> None:
@@ -100,6 +101,8 @@ class LifecycleService:
         self.incidents = incidents
         self.backfill_channel = backfill_channel
         self.generate_document = generate_document
+        # Follow-up tickets (bot.followups): offered or created on close, before the document.
+        self.after_close = after_close
         self.clock = clock
         self.bot_user_id = bot_user_id
 
@@ -328,6 +331,7 @@ class LifecycleService:
             f":white_check_mark: *{blocks.incident_ref(updated)}* closed by <@{actor.user_id}>: "
             f"{escape(updated.title)}",
         )
+        self.after_close(updated)
         try:
             self.generate_document(
                 updated.id or 0, draft=False, requested_by=actor.user_id, request_key=actor.dedupe_key

@@ -1,0 +1,42 @@
+"""Fixtures for the follow-up tests: the GitHub and Jira fakes on loopback ports."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# As in tests/fakes/conftest.py: tests/ on sys.path would shadow the `fakes` package.
+if getattr(sys.modules.get("fakes"), "__file__", None) is None:
+    sys.modules.pop("fakes", None)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from fakes import FakeServer, GitHubFake, JiraFake
+
+GH_TOKEN = "ghp_followups_token"
+JIRA_EMAIL, JIRA_TOKEN = "bot@example.com", "jira-followups-token"
+
+
+@pytest.fixture
+def github() -> Iterator[tuple[GitHubFake, FakeServer]]:
+    fake = GitHubFake({GH_TOKEN: "incident-bot"}, validate_responses=True)
+    fake.add_user("alice-gh")
+    fake.add_repo("acme", "ops")
+    fake.add_repo("acme", "private-ops")
+    with FakeServer(fake) as server:
+        yield fake, server
+    assert fake.violations == [], f"GitHub spec violations: {fake.violations}"
+    assert fake.response_problems == [], "the fake answered off-spec"
+
+
+@pytest.fixture
+def jira() -> Iterator[tuple[JiraFake, FakeServer]]:
+    fake = JiraFake({JIRA_EMAIL: JIRA_TOKEN}, validate_responses=True)
+    fake.add_project("OPS", "Operations")
+    fake.add_project("SEC", "Security")
+    with FakeServer(fake) as server:
+        yield fake, server
+    assert fake.violations == [], f"Jira spec violations: {fake.violations}"
+    assert fake.response_problems == [], "the fake answered off-spec"
