@@ -19,6 +19,7 @@ from .actions import UserActions
 from .clock import Clock
 from .delivery import Deliverer, Delivery
 from .faults import Fault, Faults
+from .home import HomeActions
 from .methods import load_all
 from .methods.conversations import check_name
 from .payloads import event_envelope
@@ -46,7 +47,7 @@ class EmulatorError(ValueError):
     """A test/driver asked for something Slack's UI would not allow (unknown user, missing action...)."""
 
 
-class SlackEmulator(UserActions):
+class SlackEmulator(UserActions, HomeActions):
     def __init__(
         self,
         signing_secret: str = "s3cret",

@@ -9,10 +9,11 @@ from bot.wiring import Services
 
 def register_all(app: App, services: Services) -> None:
     from bot.commands import listeners as commands
+    from bot.home import listeners as home
     from bot.incidents import declare_listeners
     from bot.incidents import listeners as lifecycle
     from bot.postmortem import listeners as postmortem
     from bot.timeline import listeners as timeline
 
-    for module in (commands, declare_listeners, lifecycle, timeline, postmortem):
+    for module in (commands, declare_listeners, lifecycle, timeline, postmortem, home):
         module.register(app, services)
