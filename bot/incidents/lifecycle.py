@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.analytics.observe import observe_closed
 from bot.incidents import blocks
 from bot.incidents.rules import (
     allowed,
@@ -289,6 +290,7 @@ class LifecycleService:
         self.services.repo.set_milestone(
             updated.id or 0, "closed", now, actor.user_id, "command", only_if_unset=False
         )
+        observe_closed(self.services.repo.milestones(updated.id or 0), updated.severity)  # bot/analytics
         outcome = Outcome(True, incident=updated)
         self._record(
             updated,

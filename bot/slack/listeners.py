@@ -8,6 +8,7 @@ from bot.wiring import Services
 
 
 def register_all(app: App, services: Services) -> None:
+    from bot.analytics import command as stats  # /incident stats (bot/analytics/command.py)
     from bot.commands import listeners as commands
     from bot.home import listeners as home
     from bot.incidents import declare_listeners
@@ -15,5 +16,5 @@ def register_all(app: App, services: Services) -> None:
     from bot.postmortem import listeners as postmortem
     from bot.timeline import listeners as timeline
 
-    for module in (commands, declare_listeners, lifecycle, timeline, postmortem, home):
+    for module in (commands, declare_listeners, lifecycle, timeline, postmortem, home, stats):
         module.register(app, services)

@@ -1,0 +1,79 @@
+"""`/incident stats [30d|90d|quarter]`: the period's summary, with its chart as an image."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from slack_bolt import App
+
+from bot.analytics.charts import chart_png
+from bot.analytics.core import DURATIONS, LABELS, BadWindow, Totals, human, summarise, totals, window_days
+from bot.commands.listeners import CommandContext, handles
+from bot.commands.parser import UsageError, subcommand
+from bot.slack.client import slack_error
+from bot.wiring import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stats:
+    days: int
+    label: str
+
+
+@subcommand(
+    "stats",
+    "/incident stats [30d|90d|quarter]",
+    "Incident counts, time to detect/identify/fix and downtime, with a chart.",
+    needs_incident=False,
+)
+def parse_stats(rest: str) -> Stats:
+    try:
+        days = window_days(rest or None)
+    except BadWindow as exc:
+        raise UsageError(str(exc)) from exc
+    label = (rest or "30d").strip().lower()
+    return Stats(days, "last quarter" if label == "quarter" else f"last {days} days")
+
+
+def summary_text(t: Totals, label: str, since: datetime) -> str:
+    sev = " · ".join(f"{k.upper()} {v}" for k, v in t.by_severity.items())
+    lines = [
+        f"*Incidents, {label}* (since {since:%Y-%m-%d}): {t.count} declared" + (f" ({sev})" if sev else "")
+    ]
+    for key in DURATIONS:
+        st = t.stats[key]
+        if st.n:
+            lines.append(f"• {LABELS[key]}: median {human(st.median)}, p90 {human(st.p90)} (n={st.n})")
+        else:
+            lines.append(f"• {LABELS[key]}: no incident has both milestones")
+    lines.append(f"• Action items: {t.actions_open} open, {t.actions_done} done")
+    return "\n".join(lines)
+
+
+@handles("stats")
+def stats_command(ctx: CommandContext, args: Stats) -> None:
+    services = ctx.services
+    now = services.clock()
+    since = now - timedelta(days=args.days)
+    facts = services.repo.incident_facts(since, now + timedelta(seconds=1))
+    text = summary_text(totals(facts), args.label, since)
+    png = chart_png(summarise(facts, "week"), f"Incidents per week, {args.label}")
+    try:
+        services.client.files_upload_v2(
+            channel=ctx.channel_id,
+            content=png,
+            filename=f"incident-stats-{args.days}d.png",
+            title=f"Incident stats, {args.label}",
+            initial_comment=text,
+        )
+    except Exception as exc:
+        log.info("could not post the stats chart in %s: %s", ctx.channel_id, slack_error(exc))
+        ctx.reply(f"{text}\n_(The chart could not be posted here: {slack_error(exc)}.)_")
+
+
+def register(app: App, services: Services) -> None:
+    """Nothing to add to Bolt: `/incident` dispatches to ``stats_command`` (registered above)."""
