@@ -25,6 +25,7 @@ from bot.ops.logs import CURRENT_INCIDENT
 from bot.ops.metrics import ACK_SECONDS, REQUESTS, exposition
 from bot.slack.event_queue import EventDispatcher
 from bot.slack.listeners import register_all
+from bot.web import web_routes
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,13 @@ class IncidentBotApp(App):
     """
 
     events: App
+    services: Services  # for the /ui web mount (bot/web)
 
 
 def create_bolt_app(services: Services) -> IncidentBotApp:
     app = _configure(IncidentBotApp(**_app_options(services, inline=False)), services)
     app.events = _configure(App(**_app_options(services, inline=True)), services)
+    app.services = services
     return app
 
 
@@ -166,5 +169,6 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *web_routes(bolt.services),  # /ui/: read-only web pages, when INCIDENT_WEB_URL is set
         ],
     )

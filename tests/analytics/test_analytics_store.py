@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from seed import T0, add_incident
+from overview_seed import T0, add_incident
 
 from storage.db import make_engine
 from storage.migrate import upgrade
