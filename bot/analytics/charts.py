@@ -48,6 +48,7 @@ def _figure(rows: Sequence[Row], title: str) -> object:
             (dot,) = bottom.plot([x], [y], marker="o", color=color, linestyle="none")
             dot.set_gid(f"{key}-{labels[x]}")
     bottom.set_ylabel("hours")
+    bottom.set_ylim(bottom=0)
     if bottom.lines:
         bottom.legend(loc="upper left", fontsize=8, frameon=False)
     bottom.set_xticks(xs, labels, rotation=45, ha="right", fontsize=8)
