@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/incident-bot demo
+	$(BIN)/incident-bot demo $(DEMO_FLAGS)
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -9,7 +9,17 @@ from datetime import datetime, timedelta
 from slack_bolt import App
 
 from bot.analytics.charts import chart_png
-from bot.analytics.core import DURATIONS, LABELS, BadWindow, Totals, human, summarise, totals, window_days
+from bot.analytics.core import (
+    DURATIONS,
+    LABELS,
+    BadWindow,
+    Totals,
+    human,
+    metric_pairs,
+    summarise,
+    totals,
+    window_days,
+)
 from bot.commands.listeners import CommandContext, handles
 from bot.commands.parser import UsageError, subcommand
 from bot.slack.client import slack_error
@@ -59,7 +69,7 @@ def stats_command(ctx: CommandContext, args: Stats) -> None:
     services = ctx.services
     now = services.clock()
     since = now - timedelta(days=args.days)
-    facts = services.repo.incident_facts(since, now + timedelta(seconds=1))
+    facts = services.repo.incident_durations(since, now + timedelta(seconds=1), metric_pairs())
     text = summary_text(totals(facts), args.label, since)
     png = chart_png(summarise(facts, "week"), f"Incidents per week, {args.label}")
     try:

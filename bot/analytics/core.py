@@ -45,6 +45,18 @@ def durations(milestones: dict[str, datetime]) -> dict[str, timedelta | None]:
     return out
 
 
+def metric_pairs() -> list[tuple[str, str, str]]:
+    """(key, end milestone, start milestone) per duration, from the document's METRICS."""
+    return [(key, end, start) for key, (_name, end, start) in zip(DURATIONS, METRICS, strict=True)]
+
+
+def seconds_of(f: IncidentFacts) -> dict[str, float | None]:
+    """An incident's durations in seconds: computed by the database, or from its milestones."""
+    if f.seconds is not None:
+        return f.seconds
+    return {k: (v.total_seconds() if v is not None else None) for k, v in durations(f.milestones).items()}
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """Linear-interpolated percentile (numpy's default); None for no values."""
     if not values:
@@ -93,9 +105,9 @@ def summarise(facts: Iterable[IncidentFacts], period: Period) -> list[Row]:
         row.actions_done = sum(m.actions_done for m in members)
         values: dict[str, list[float]] = {k: [] for k in DURATIONS}
         for m in members:
-            for k, v in durations(m.milestones).items():
+            for k, v in seconds_of(m).items():
                 if v is not None:
-                    values[k].append(v.total_seconds())
+                    values[k].append(v)
         row.stats = {k: Stat(len(v), percentile(v, 0.5), percentile(v, 0.9)) for k, v in values.items()}
         rows.append(row)
     return rows
@@ -116,9 +128,9 @@ def totals(facts: Sequence[IncidentFacts]) -> Totals:
     values: dict[str, list[float]] = {k: [] for k in DURATIONS}
     for f in facts:
         by_sev[f.severity] = by_sev.get(f.severity, 0) + 1
-        for k, v in durations(f.milestones).items():
+        for k, v in seconds_of(f).items():
             if v is not None:
-                values[k].append(v.total_seconds())
+                values[k].append(v)
     return Totals(
         count=len(facts),
         by_severity=dict(sorted(by_sev.items())),

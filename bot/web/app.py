@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.analytics.charts import warm_up
 from bot.analytics.core import human
 from bot.postmortem.render import BUILTIN_DIR
 from bot.slack.members import channel_members
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "incident_bot_session"
 SESSION_MAX_AGE = 8 * 3600
+ANALYTICS_TTL = 60.0  # analytics change slowly: one computation per window a minute
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CSP = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -82,6 +84,7 @@ class WebUI:
             loader=FileSystemLoader(str(BUILTIN_DIR / "web")),
             autoescape=select_autoescape(["html"], default=True),
         )
+        self._analytics: dict[tuple[str, str, str], tuple[float, Any]] = {}
         self.env.filters["duration"] = human
         self.env.filters["when"] = lambda at: at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
 
@@ -99,6 +102,15 @@ class WebUI:
     @property
     def redirect_uri(self) -> str:
         return f"{self.base}/ui/auth/callback"
+
+    def cached(self, kind: str, window: str, period: str, compute: Any) -> Any:
+        key = (kind, window, period)
+        hit = self._analytics.get(key)
+        if hit is not None and time.monotonic() - hit[0] < ANALYTICS_TTL:
+            return hit[1]
+        value = compute(self.services.repo, window, period, self.services.clock())
+        self._analytics[key] = (time.monotonic(), value)
+        return value
 
     # -- rendering ---------------------------------------------------------------------------
     def page(self, request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -269,9 +281,7 @@ def create_web_app(services: Services) -> Starlette:
         window = request.query_params.get("window", "year")
         period = request.query_params.get("period", "month")
         try:
-            page = await run_in_threadpool(
-                views.analytics_page, services.repo, window, period, services.clock()
-            )
+            page = await run_in_threadpool(ui.cached, "page", window, period, views.analytics_page)
         except views.BadFilter as exc:
             return ui.page(request, "message.html", status=400, title="Bad filter", message=str(exc))
         return ui.page(
@@ -288,9 +298,7 @@ def create_web_app(services: Services) -> Starlette:
         window = request.query_params.get("window", "year")
         period = request.query_params.get("period", "month")
         try:
-            text = await run_in_threadpool(
-                views.analytics_csv, services.repo, window, period, services.clock()
-            )
+            text = await run_in_threadpool(ui.cached, "csv", window, period, views.analytics_csv)
         except views.BadFilter as exc:
             return PlainTextResponse(str(exc), status_code=400)
         return Response(
@@ -299,6 +307,7 @@ def create_web_app(services: Services) -> Starlette:
             headers={"content-disposition": f'attachment; filename="incidents-{window}-{period}.csv"'},
         )
 
+    threading.Thread(target=warm_up, name="chart-warm-up", daemon=True).start()
     https = ui.base.startswith("https://")
     return Starlette(
         routes=[

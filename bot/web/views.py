@@ -8,7 +8,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.analytics.charts import chart_svg
-from bot.analytics.core import ALL, DURATIONS, LABELS, Row, human, summarise, to_csv, window_days
+from bot.analytics.core import (
+    ALL,
+    DURATIONS,
+    LABELS,
+    Row,
+    human,
+    metric_pairs,
+    summarise,
+    to_csv,
+    window_days,
+)
 from bot.incidents.vocabulary import ALL_MILESTONES, STATUS_LABELS, STATUS_ORDER
 from bot.postmortem.assemble import metrics
 from bot.postmortem.render import safe_url
@@ -168,7 +178,7 @@ def analytics_rows(repo: Repository, window: str, period: str, now: datetime) ->
     if period not in ("week", "month"):
         raise BadFilter("period: use week or month")
     since = now - timedelta(days=window_days(window))
-    facts = repo.incident_facts(since, now + timedelta(seconds=1))
+    facts = repo.incident_durations(since, now + timedelta(seconds=1), metric_pairs())
     return since, summarise(facts, "week" if period == "week" else "month")
 
 

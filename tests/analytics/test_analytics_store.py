@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from overview_seed import T0, add_incident
 
 from storage.db import make_engine
@@ -81,3 +82,30 @@ def test_timeline_page_is_in_order_and_bounded(database_url: str) -> None:
     assert inc.id is not None
     page = repo.timeline_page(inc.id, limit=10)
     assert [e.text for e in page] == [f"event {i}" for i in range(10)]
+
+
+def test_durations_computed_in_sql_match_the_document_metrics(database_url: str) -> None:
+    from bot.analytics.core import metric_pairs, seconds_of
+
+    repo = repo_for(database_url)
+    add_incident(
+        repo,
+        1,
+        milestones={"started": -5 * M, "detected": 0 * M, "identified": 7 * M, "fixed": 90 * M},
+        actions=(True, False),
+    )
+    add_incident(repo, 2, milestones={"detected": 0 * M, "fixed": -3 * M})  # backwards: no value
+    add_incident(repo, 3, milestones={"declared": timedelta(days=-40)})  # declared outside the window
+    window = (T0 - timedelta(days=1), T0 + timedelta(days=1))
+    in_sql = repo.incident_durations(*window, metric_pairs())
+    in_python = repo.incident_facts(*window)
+    assert [f.number for f in in_sql] == [f.number for f in in_python] == [1, 2]
+    for a, b in zip(in_sql, in_python, strict=True):
+        assert a.seconds == pytest.approx(seconds_of(b))
+        assert (a.actions_open, a.actions_done, a.declared_at) == (
+            b.actions_open,
+            b.actions_done,
+            b.declared_at,
+        )
+    assert in_sql[0].seconds == pytest.approx({"detect": 300, "identify": 420, "fix": 5400, "downtime": 5700})
+    assert in_sql[1].seconds == {"detect": None, "identify": None, "fix": None, "downtime": None}

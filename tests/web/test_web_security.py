@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SESSION_SECRET, sign_in
 from harness import BotServer
 from itsdangerous import TimestampSigner
 from overview_seed import add_incident
+from web_support import SESSION_SECRET, sign_in
 
 from bot.config import ConfigError, load_settings
 from storage.models import TimelineEvent
