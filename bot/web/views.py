@@ -9,11 +9,9 @@ from typing import Any
 
 from bot.analytics.charts import chart_svg
 from bot.analytics.core import (
-    ALL,
     DURATIONS,
     LABELS,
     Row,
-    human,
     metric_pairs,
     summarise,
     to_csv,
@@ -190,6 +188,3 @@ def analytics_page(repo: Repository, window: str, period: str, now: datetime) ->
 
 def analytics_csv(repo: Repository, window: str, period: str, now: datetime) -> str:
     return to_csv(analytics_rows(repo, window, period, now)[1])
-
-
-__all__ = ["ALL", "human"]
