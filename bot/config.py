@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     jira_url: str | None = Field(default=None, alias="JIRA_URL")
     jira_email: str | None = Field(default=None, alias="JIRA_EMAIL")
     jira_api_token: SecretStr | None = Field(default=None, alias="JIRA_API_TOKEN")
+    # The read-only web UI (bot/web), off unless INCIDENT_WEB_URL is set; Sign in with Slack.
+    web_url: str | None = Field(default=None, alias="INCIDENT_WEB_URL")
+    slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
+    web_session_secret: SecretStr | None = Field(default=None, alias="INCIDENT_WEB_SESSION_SECRET")
+    web_team_id: str | None = Field(default=None, alias="INCIDENT_WEB_TEAM_ID")
 
     config: BotConfig = Field(default_factory=BotConfig, exclude=True)
 
@@ -179,6 +185,44 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("web_url", "slack_client_id", "web_team_id", mode="before")
+    @classmethod
+    def _web_blank_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("web_url")
+    @classmethod
+    def _web_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError(
+                "must be an http(s) URL (where people reach the bot, e.g. https://incidents.example.com)"
+            )
+        return v.rstrip("/") if v else v
+
+    @model_validator(mode="after")
+    def _web_complete(self) -> Settings:
+        if self.web_url is None:
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_CLIENT_ID", self.slack_client_id),
+                ("SLACK_CLIENT_SECRET", self.slack_client_secret),
+                ("INCIDENT_WEB_SESSION_SECRET", self.web_session_secret),
+            )
+            if value is None or (isinstance(value, SecretStr) and not value.get_secret_value())
+        ]
+        if missing:
+            raise ValueError(f"INCIDENT_WEB_URL is set, so the web UI also needs {', '.join(missing)}")
+        assert self.web_session_secret is not None
+        if len(self.web_session_secret.get_secret_value()) < 32:
+            raise ValueError("INCIDENT_WEB_SESSION_SECRET must be at least 32 characters")
+        return self
+
+    def web_base_url(self) -> str | None:
+        """Where people reach the web UI (no trailing slash), or None when it is off."""
+        return self.web_url
 
     @model_validator(mode="after")
     def _load_config(self) -> Settings:
@@ -210,6 +254,8 @@ class Settings(BaseSettings):
                 self.slack_app_token,
                 self.github_token,
                 self.jira_api_token,
+                self.slack_client_secret,
+                self.web_session_secret,
             )
             if s is not None and s.get_secret_value()
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -39,6 +39,7 @@ def _ts_column(nullable: bool = False) -> Any:
 
 class Incident(SQLModel, table=True):
     __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_created_at", "created_at"),)  # web list / analytics windows
 
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(unique=True, index=True)
@@ -94,7 +95,10 @@ class TimelineEvent(SQLModel, table=True):
     """
 
     __tablename__ = "timeline_events"
-    __table_args__ = (UniqueConstraint("incident_id", "message_ts"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "message_ts"),
+        Index("ix_timeline_events_incident_at", "incident_id", "at", "id"),  # a timeline in order
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incidents.id", index=True)

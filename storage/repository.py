@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from storage.stores.analytics import AnalyticsStore
 from storage.stores.deliveries import DeliveryStore
 from storage.stores.documents import DocumentStore
 from storage.stores.followups import FollowupStore
@@ -28,6 +29,7 @@ class Repository(
     ReminderStore,
     FollowupStore,
     OutboxStore,
+    AnalyticsStore,
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -101,7 +101,8 @@ class LifecycleService:
         self.incidents = incidents
         self.backfill_channel = backfill_channel
         self.generate_document = generate_document
-        # Follow-up tickets (bot.followups): offered or created on close, before the document.
+        # What other capabilities do on close, before the document (never raises): the
+        # duration histograms (bot.analytics), follow-up tickets offered or created (bot.followups).
         self.after_close = after_close
         self.clock = clock
         self.bot_user_id = bot_user_id

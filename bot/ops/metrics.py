@@ -38,6 +38,23 @@ EVENTS_CAPTURED = Counter(
     "incident_bot_timeline_events_captured", "Timeline events captured", ["source"], registry=REGISTRY
 )
 JOBS_FIRED = Counter("incident_bot_jobs_fired", "Scheduled reminders sent", ["kind"], registry=REGISTRY)
+# Observed once per incident at close (bot/analytics/observe.py), from its milestones.
+DURATION_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200, 604800)
+INCIDENT_DURATIONS = {
+    key: Histogram(
+        f"incident_bot_time_to_{key}_seconds" if key != "downtime" else "incident_bot_downtime_seconds",
+        f"{label} of closed incidents (from their milestones)",
+        ["severity"],
+        buckets=DURATION_BUCKETS,
+        registry=REGISTRY,
+    )
+    for key, label in (
+        ("detect", "Time to detect"),
+        ("identify", "Time to identify"),
+        ("fix", "Time to fix"),
+        ("downtime", "Total downtime"),
+    )
+}
 
 
 def exposition() -> tuple[bytes, str]:

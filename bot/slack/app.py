@@ -30,6 +30,7 @@ from bot.slack.client import slack_error
 from bot.slack.event_queue import EventDispatcher
 from bot.slack.listeners import register_all
 from bot.timeline.service import TimelineService
+from bot.web import web_routes
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,13 @@ class IncidentBotApp(App):
     """
 
     events: App
+    services: Services  # for the /ui web mount (bot/web)
 
 
 def create_bolt_app(services: Services) -> IncidentBotApp:
     app = _configure(IncidentBotApp(**_app_options(services, inline=False)), services)
     app.events = _configure(App(**_app_options(services, inline=True)), services)
+    app.services = services
     return app
 
 
@@ -224,6 +227,7 @@ def is_ascii_number(text: str, max_digits: int) -> bool:
 
 
 def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
+    s = bolt.services
     verifier = SignatureVerifier(bolt._signing_secret)
     events = EventDispatcher(bolt.events.dispatch)
 
@@ -292,5 +296,6 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *web_routes(s.settings, s.repo, s.client, s.now),  # /ui/: read-only pages, if INCIDENT_WEB_URL
         ],
     )
