@@ -212,7 +212,7 @@ def main() -> int:
     services.clock = lambda: datetime(2026, 12, 31, tzinfo=UTC)
     from bot.web.app import create_web_app
 
-    app = create_web_app(services)
+    app = create_web_app(services.settings, services.repo, services.client, services.now)
     session = {"uid": "U1", "team": "T1", "name": "bench", "csrf": "c", "exp": int(time.time()) + 3600}
     cookie = TimestampSigner(SECRET).sign(base64.b64encode(json.dumps(session).encode())).decode()
     from starlette.applications import Starlette
@@ -260,9 +260,9 @@ def main() -> int:
 
     plans(engine, services.repo)
 
-    from bot.home.listeners import HomeTab
+    from bot.home.service import HomeTab
 
-    home = HomeTab(services)
+    home = HomeTab(services.repo, services.client, services.settings, clock=services.now)
     queries = {"n": 0}
     original = services.repo.counts_since
 

@@ -110,6 +110,8 @@ class CommandTable:
             raise
 
     def help_text(self) -> str:
-        lines = ["*`/incident` commands* (all but declare, list and help work in an incident channel):"]
+        anywhere = [s.name for s in self.records if s.where == Where.ANYWHERE]
+        but = ", ".join(anywhere[:-1]) + f" and {anywhere[-1]}" if len(anywhere) > 1 else "".join(anywhere)
+        lines = [f"*`/incident` commands* (all but {but} work in an incident channel):"]
         lines += [f"• `{s.usage}` — {s.summary}" for s in self.records]
         return "\n".join(lines)
