@@ -13,10 +13,9 @@ if getattr(sys.modules.get("fakes"), "__file__", None) is None:
     sys.modules.pop("fakes", None)
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from fakes import FakeServer, GitHubFake, JiraFake
+from followups_support import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN
 
-GH_TOKEN = "ghp_followups_token"
-JIRA_EMAIL, JIRA_TOKEN = "bot@example.com", "jira-followups-token"
+from fakes import FakeServer, GitHubFake, JiraFake
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN
+from followups_support import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN
 from harness import BOT_TOKEN, SIGNING_SECRET
 
 from bot.config import load_settings

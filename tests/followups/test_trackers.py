@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN
+from followups_support import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN
 
 from bot.followups.github import GitHubTracker
 from bot.followups.jira import JiraTracker
