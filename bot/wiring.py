@@ -6,6 +6,7 @@ Slack client, the settings, the clock and the one or two callables it needs from
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,20 +15,29 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
+from bot.analytics import command as stats
+from bot.analytics.command import StatsReporter
+from bot.analytics.observe import observe_closed
 from bot.commands import listeners as commands
 from bot.config import Settings
+from bot.followups import commands as followups
+from bot.followups.service import FollowupService
+from bot.home.service import HomeTab
 from bot.incidents import declare_listeners
 from bot.incidents import listeners as incidents
 from bot.incidents.declare import IncidentService
 from bot.incidents.lifecycle import LifecycleService
+from bot.incidents.vocabulary import incident_ref
 from bot.postmortem import PostmortemService
 from bot.postmortem import listeners as postmortem
 from bot.reminders.scheduler import ReminderSweeper
 from bot.slack.commands import CommandTable
 from bot.timeline.service import TimelineService
-from storage.models import Document, Incident, utcnow
+from storage.models import Document, Incident, TimelineEvent, utcnow
 from storage.repository import Repository
 from storage.stores.reminders import REMINDER_CLAIM_STALE_AFTER
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,11 +55,17 @@ class Services:
     lifecycle: LifecycleService = field(init=False)
     timeline: TimelineService = field(init=False)
     postmortem: PostmortemService = field(init=False)
+    followups: FollowupService = field(init=False)
+    home: HomeTab = field(init=False)
+    stats: StatsReporter = field(init=False)
 
     def __post_init__(self) -> None:
         repo, client, settings, who = self.repo, self.client, self.settings, self.bot_user_id
         self.incidents = IncidentService(repo, client, settings, clock=self.now, bot_user_id=who)
-        self.timeline = TimelineService(repo, client, settings, bot_user_id=who)
+        self.followups = FollowupService(repo, client, settings, clock=self.now)
+        self.timeline = TimelineService(
+            repo, client, settings, bot_user_id=who, on_action_item=self.offer_followup
+        )
         self.postmortem = PostmortemService(
             repo, client, settings, reconcile=self.reconcile, clock=self.now, bot_user_id=who
         )
@@ -60,9 +76,12 @@ class Services:
             self.incidents,
             backfill_channel=self.backfill_channel,
             generate_document=self.generate_document,
+            after_close=self.after_close,
             clock=self.now,
             bot_user_id=who,
         )
+        self.home = HomeTab(repo, client, settings, clock=self.now)
+        self.stats = StatsReporter(repo, client, clock=self.now)
 
     # The callables services receive look their target up when called, so a service replaced
     # or patched after wiring (the demo's clock, a test's failing backfill) is the one called.
@@ -82,6 +101,18 @@ class Services:
             incident_id, draft=draft, requested_by=requested_by, request_key=request_key
         )
 
+    def offer_followup(self, incident: Incident, event: TimelineEvent) -> None:
+        self.followups.offer(incident, event)
+
+    def after_close(self, incident: Incident) -> None:
+        """On close, before the document: the duration histograms (a metric never stops a close),
+        then the follow-up tickets (which never raise)."""
+        try:
+            observe_closed(self.repo.milestones(incident.id or 0), incident.severity)
+        except Exception:
+            log.exception("%s: the duration metrics were not observed", incident_ref(incident))
+        self.followups.after_close(incident)
+
     def reminder_sweeper(
         self,
         *,
@@ -94,6 +125,8 @@ class Services:
             self.client,
             self.settings,
             reconcile=self.reconcile,
+            followup_counts=self.followups.counts,
+            sweep_followups=self.followups.sweep,
             owner=owner,
             clock=clock,
             stale_after=stale_after,
@@ -109,6 +142,9 @@ class Services:
             "lifecycle": self.lifecycle,
             "timeline": self.timeline,
             "postmortem": self.postmortem,
+            "followups": self.followups,
+            "home": self.home,
+            "stats": self.stats,
             "own_user_id": self.bot_user_id,  # (Bolt's own "bot_user_id" key comes from its authorize)
             "commands": COMMANDS,
         }
@@ -116,7 +152,14 @@ class Services:
 
 # `/incident help` lists them in this order.
 COMMANDS = CommandTable(
-    [*commands.COMMANDS, *declare_listeners.COMMANDS, *incidents.COMMANDS, *postmortem.COMMANDS]
+    [
+        *commands.COMMANDS,
+        *declare_listeners.COMMANDS,
+        *incidents.COMMANDS,
+        *postmortem.COMMANDS,
+        *followups.COMMANDS,
+        *stats.COMMANDS,
+    ]
 )
 
 

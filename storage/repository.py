@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from storage.stores.analytics import AnalyticsStore
 from storage.stores.deliveries import DeliveryStore
 from storage.stores.documents import DocumentStore
+from storage.stores.followups import FollowupStore
 from storage.stores.incidents import DuplicateDelivery, IncidentStore, NotFound
+from storage.stores.outbox import OutboxStore
 from storage.stores.recording import RecordingStore
 from storage.stores.reminders import ReminderStore
 from storage.stores.timeline import TimelineStore
@@ -17,6 +20,16 @@ from storage.stores.timeline import TimelineStore
 __all__ = ["DuplicateDelivery", "NotFound", "Repository"]
 
 
-class Repository(DeliveryStore, IncidentStore, TimelineStore, RecordingStore, DocumentStore, ReminderStore):
+class Repository(
+    DeliveryStore,
+    IncidentStore,
+    TimelineStore,
+    RecordingStore,
+    DocumentStore,
+    ReminderStore,
+    FollowupStore,
+    OutboxStore,
+    AnalyticsStore,
+):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

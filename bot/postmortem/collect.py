@@ -197,4 +197,6 @@ def collect(
         draft=draft,
         now=now or services.clock(),
         timezone_name=settings.config.timezone,
+        # Follow-up tickets (bot.followups) of the action items, by the item's message.
+        extra={"tickets": {t.source_ts: t for t in repo.ticket_links(incident.id) if t.source_ts}},
     )

@@ -31,6 +31,7 @@ from bot.slack.client import slack_error
 from bot.slack.event_queue import EventDispatcher
 from bot.slack.listeners import register_all
 from bot.timeline.service import TimelineService
+from bot.web import web_routes
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,13 @@ class IncidentBotApp(App):
     """
 
     events: App
+    services: Services  # for the /ui web mount (bot/web)
 
 
 def create_bolt_app(services: Services) -> IncidentBotApp:
     app = _configure(IncidentBotApp(**_app_options(services, inline=False)), services)
     app.events = _configure(App(**_app_options(services, inline=True)), services)
+    app.services = services
     return app
 
 
@@ -233,6 +236,7 @@ def is_ascii_number(text: str, max_digits: int) -> bool:
 
 def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool = True) -> Starlette:
     """``serve_metrics=False`` when /metrics has its own port (METRICS_PORT): then it is not here."""
+    s = bolt.services
     verifier = SignatureVerifier(bolt._signing_secret)
     events = EventDispatcher(bolt.events.dispatch, transport="http")
 
@@ -290,5 +294,6 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool =
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             *probe_routes(health, serve_metrics),
+            *web_routes(s.settings, s.repo, s.client, s.now),  # /ui/: read-only pages, if INCIDENT_WEB_URL
         ],
     )

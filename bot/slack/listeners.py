@@ -8,11 +8,13 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.commands import listeners as commands
+from bot.followups import listeners as followups
+from bot.home import listeners as home
 from bot.incidents import declare_listeners
 from bot.incidents import listeners as incidents
 from bot.timeline import listeners as timeline
 
 
 def register_all(app: App) -> None:
-    for module in (commands, declare_listeners, incidents, timeline):
+    for module in (commands, declare_listeners, incidents, timeline, followups, home):
         module.register(app)
