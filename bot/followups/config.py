@@ -16,12 +16,16 @@ _PROJECT = re.compile(r"^[A-Z][A-Z0-9_]{1,9}$")
 class Target(BaseModel):
     """Where tickets go: a GitHub repository or a Jira project, with its labels and issue type."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     repository: str | None = None
+    """GitHub: the repository tickets go to, `owner/name`."""
     project: str | None = None
+    """Jira: the project key tickets go to (e.g. `OPS`)."""
     issue_type: str | None = None
+    """Jira: the issue type of new tickets."""
     labels: list[str] | None = None
+    """Labels put on new tickets."""
 
     @field_validator("repository")
     @classmethod
@@ -53,17 +57,29 @@ class FollowupsConfig(Target):
     """
 
     tracker: Literal["github", "jira"] | None = None
+    """`github` or `jira`; unset: follow-up tickets are off."""
     issue_type: str | None = "Task"
+    """Jira: the issue type of new tickets."""
     labels: list[str] | None = Field(default_factory=lambda: ["incident-follow-up"])
+    """Labels put on new tickets."""
     tracking_label: str = "incident-bot"
+    """Label (GitHub) that marks tickets this bot created, searched before creating again."""
     users: dict[str, str] = Field(default_factory=dict)
+    """Slack user ID → tracker user (GitHub login, Jira accountId) for the assignee."""
     severity: dict[str, Target] = Field(default_factory=dict)
+    """Per-severity overrides of the target, e.g. `[followups.severity.sev1]`."""
     create_on_close: bool = False
+    """Create tickets for every action item when the incident closes."""
     private_repository: str | None = None
+    """GitHub: where private incidents' tickets go."""
     private_project: str | None = None
+    """Jira: where private incidents' tickets go."""
     private: Literal["confirm", "never"] = "confirm"
+    """Private incident without a private target: `confirm` asks the person first, `never` refuses."""
     private_content: bool = False
+    """Put the item's text in tickets of private incidents (else a neutral title)."""
     sync_every: int = Field(default=300, ge=10)
+    """Seconds between status syncs (one batched call per project)."""
 
     @field_validator("severity")
     @classmethod
