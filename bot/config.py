@@ -85,6 +85,98 @@ class PermissionConfig(BaseModel):
     severity: Literal["anyone"] | list[str] = "anyone"
 
 
+class AlertRoute(BaseModel):
+    """One ``[[alerts.routes]]`` rule: the first whose ``match`` labels all equal the group's wins."""
+
+    model_config = {"extra": "forbid"}
+
+    match: dict[str, str] = Field(default_factory=dict)
+    channel: str | None = None
+    severity: str | None = None
+    auto_declare: bool = False
+
+    @field_validator("severity")
+    @classmethod
+    def _sev(cls, v: str | None) -> str | None:
+        if v is not None and v not in SEVERITIES:
+            raise ValueError(f"must be one of {', '.join(SEVERITIES)}")
+        return v
+
+
+class AlertsConfig(BaseModel):
+    """The ``[alerts]`` table: where triage cards go, and the routing rules."""
+
+    model_config = {"extra": "forbid"}
+
+    triage_channel: str | None = None
+    routes: list[AlertRoute] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, le=10_000_000)
+    card_update_every: float = Field(default=2.0, gt=0)
+
+
+ROUTING_KEY_PATTERN = r"^[A-Za-z0-9]{32}$"
+
+
+class PagerDutyConfig(BaseModel):
+    """The ``[pagerduty]`` table: Events API routing keys by the name people page them by
+    (a service or an escalation policy), the one the card button pages, and the escalation
+    policies `/incident oncall` shows (all when empty)."""
+
+    model_config = {"extra": "forbid"}
+
+    routing_keys: dict[str, str] = Field(default_factory=dict)
+    default: str | None = None
+    escalation_policy_ids: list[str] = Field(default_factory=list)
+    oncall_cache_seconds: float = Field(default=60.0, ge=0)
+
+    @field_validator("routing_keys")
+    @classmethod
+    def _keys(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        bad = sorted(name for name, key in v.items() if not re.match(ROUTING_KEY_PATTERN, key))
+        if bad:
+            raise ValueError(
+                f"routing keys are 32 letters or digits (integration keys): check {', '.join(bad)}"
+            )
+        return {name.lower(): key for name, key in v.items()}
+
+    @model_validator(mode="after")
+    def _default_known(self) -> PagerDutyConfig:
+        if self.default is not None:
+            self.default = self.default.lower()
+            if self.default not in self.routing_keys:
+                raise ValueError(f"default {self.default!r} is not one of routing_keys")
+        return self
+
+
+WEBHOOK_EVENTS = ("declared", "severity_changed", "resolved", "closed")
+
+
+class WebhookConfig(BaseModel):
+    """One ``[[webhooks]]`` endpoint for incident events, signed with OUTGOING_WEBHOOK_SECRET."""
+
+    model_config = {"extra": "forbid"}
+
+    url: str
+    events: list[str] = Field(default_factory=lambda: list(WEBHOOK_EVENTS))
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(WEBHOOK_EVENTS))
+        if unknown:
+            raise ValueError(f"unknown event {', '.join(unknown)}: use {', '.join(WEBHOOK_EVENTS)}")
+        return v
+
+
 class BotConfig(BaseModel):
     """The TOML file named by INCIDENT_BOT_CONFIG."""
 
@@ -100,6 +192,9 @@ class BotConfig(BaseModel):
     history_page_size: int = 1000
     retention_days: int | None = None
     canvas: bool = False
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    pagerduty: PagerDutyConfig = Field(default_factory=PagerDutyConfig)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -153,6 +248,15 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
     config_file: Path | None = Field(default=None, alias="INCIDENT_BOT_CONFIG")
+    alerts_bearer_token: SecretStr | None = Field(default=None, alias="ALERTS_BEARER_TOKEN")
+    alerts_hmac_secret: SecretStr | None = Field(default=None, alias="ALERTS_HMAC_SECRET")
+    pagerduty_api_token: SecretStr | None = Field(default=None, alias="PAGERDUTY_API_TOKEN")
+    pagerduty_routing_key: SecretStr | None = Field(default=None, alias="PAGERDUTY_ROUTING_KEY")
+    pagerduty_api_url: str = Field(default="https://api.pagerduty.com", alias="PAGERDUTY_API_URL")
+    pagerduty_events_url: str = Field(
+        default="https://events.pagerduty.com/v2/enqueue", alias="PAGERDUTY_EVENTS_URL"
+    )
+    outgoing_webhook_secret: SecretStr | None = Field(default=None, alias="OUTGOING_WEBHOOK_SECRET")
 
     config: BotConfig = Field(default_factory=BotConfig, exclude=True)
 
@@ -167,6 +271,25 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("pagerduty_api_url", "pagerduty_events_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v.rstrip("/")
+
+    @field_validator(
+        "alerts_bearer_token",
+        "alerts_hmac_secret",
+        "pagerduty_api_token",
+        "pagerduty_routing_key",
+        "outgoing_webhook_secret",
+        mode="before",
+    )
+    @classmethod
+    def _blank_secret_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
 
     @field_validator("announce_channel", mode="before")
     @classmethod
@@ -194,10 +317,26 @@ class Settings(BaseSettings):
             problems.append("SLACK_APP_TOKEN does not look like an app-level token (expected xapp-…)")
         return problems
 
+    def pagerduty_routing_keys(self) -> dict[str, str]:
+        """Routing keys by lower-case name; PAGERDUTY_ROUTING_KEY is the one called "default"."""
+        keys = dict(self.config.pagerduty.routing_keys)
+        if self.pagerduty_routing_key is not None:
+            keys.setdefault("default", self.pagerduty_routing_key.get_secret_value())
+        return keys
+
     def secrets(self) -> list[str]:
         return [
             s.get_secret_value()
-            for s in (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
+            for s in (
+                self.slack_bot_token,
+                self.slack_signing_secret,
+                self.slack_app_token,
+                self.alerts_bearer_token,
+                self.alerts_hmac_secret,
+                self.pagerduty_api_token,
+                self.pagerduty_routing_key,
+                self.outgoing_webhook_secret,
+            )
             if s is not None and s.get_secret_value()
         ]
 

@@ -138,6 +138,7 @@ def start_background(services: Services, bolt: IncidentBotApp) -> None:
     """The timeline's threads, beside the scheduler: heartbeats while the listener pool takes work,
     and a catch-up of open incidents (what happened while no bot was recording)."""
     services.timeline.start_background(accepting(bolt.listener_runner.listener_executor))
+    services.alerts.start()
 
 
 def start_socket_mode(bolt: IncidentBotApp, settings: Settings, health: HealthCheck) -> SocketModeRunner:

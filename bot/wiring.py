@@ -14,6 +14,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
+from bot.alerts.service import AlertService
 from bot.commands import listeners as commands
 from bot.config import Settings
 from bot.incidents import declare_listeners
@@ -45,6 +46,7 @@ class Services:
     lifecycle: LifecycleService = field(init=False)
     timeline: TimelineService = field(init=False)
     postmortem: PostmortemService = field(init=False)
+    alerts: AlertService = field(init=False)
 
     def __post_init__(self) -> None:
         repo, client, settings, who = self.repo, self.client, self.settings, self.bot_user_id
@@ -63,6 +65,7 @@ class Services:
             clock=self.now,
             bot_user_id=who,
         )
+        self.alerts = AlertService(repo, client, settings, self.incidents, clock=self.now, bot_user_id=who)
 
     # The callables services receive look their target up when called, so a service replaced
     # or patched after wiring (the demo's clock, a test's failing backfill) is the one called.
@@ -109,6 +112,7 @@ class Services:
             "lifecycle": self.lifecycle,
             "timeline": self.timeline,
             "postmortem": self.postmortem,
+            "alerts": self.alerts,
             "own_user_id": self.bot_user_id,  # (Bolt's own "bot_user_id" key comes from its authorize)
             "commands": COMMANDS,
         }

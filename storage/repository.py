@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from storage.stores.alerts import AlertStore
 from storage.stores.deliveries import DeliveryStore
 from storage.stores.documents import DocumentStore
 from storage.stores.incidents import DuplicateDelivery, IncidentStore, NotFound
@@ -17,6 +18,8 @@ from storage.stores.timeline import TimelineStore
 __all__ = ["DuplicateDelivery", "NotFound", "Repository"]
 
 
-class Repository(DeliveryStore, IncidentStore, TimelineStore, RecordingStore, DocumentStore, ReminderStore):
+class Repository(
+    DeliveryStore, IncidentStore, TimelineStore, RecordingStore, DocumentStore, ReminderStore, AlertStore
+):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.alerts import intake
 from bot.errors import DATABASE_DOWN, IncidentBotError, sorry
 from bot.ops.health import HealthCheck
 from bot.ops.logs import CURRENT_INCIDENT
@@ -50,11 +51,13 @@ class IncidentBotApp(App):
     """
 
     events: App
+    services: Services
 
 
 def create_bolt_app(services: Services) -> IncidentBotApp:
     app = _configure(IncidentBotApp(**_app_options(services, inline=False)), services)
     app.events = _configure(App(**_app_options(services, inline=True)), services)
+    app.services = services
     return app
 
 
@@ -267,6 +270,21 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
             return Response(status_code=200)
         return to_starlette_response(await run_in_threadpool(bolt.dispatch, bolt_request))
 
+    async def alerts_in(request: Request) -> Response:
+        """Alertmanager / Grafana webhooks: size-limited body, then authenticate, parse, record."""
+        source = request.path_params["source"]
+        if source not in intake.SOURCES:
+            return PlainTextResponse("not found", status_code=404)
+        services = bolt.services
+        try:
+            body = await read_body(request, limit=services.settings.config.alerts.max_body_bytes)
+        except BodyRefused as refused:
+            return refused.response
+        answer = await run_in_threadpool(
+            intake.handle, services.alerts, services.settings, source, request.headers, body
+        )
+        return Response(answer.json(), status_code=answer.status, media_type="application/json")
+
     async def metrics(_: Request) -> Response:
         payload, content_type = exposition()
         return Response(payload, media_type=content_type)
@@ -291,6 +309,7 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/alerts/{source}", alerts_in, methods=["POST"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.alerts import listeners as alerts
 from bot.commands import listeners as commands
 from bot.incidents import declare_listeners
 from bot.incidents import listeners as incidents
@@ -14,5 +15,5 @@ from bot.timeline import listeners as timeline
 
 
 def register_all(app: App) -> None:
-    for module in (commands, declare_listeners, incidents, timeline):
+    for module in (commands, declare_listeners, incidents, timeline, alerts):
         module.register(app)
