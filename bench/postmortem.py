@@ -10,7 +10,9 @@ generated through the Slack emulator and the real services:
 - gap: the emulator holds the channel, the database the first 80% (the bot was down for the rest);
 - backfill: nothing recorded, emulator rate limits "2025" on a simulated clock.
 
-Reports wall time of `generate`, peak RSS (process, and growth during generate) and Web API calls.
+Reports wall time of `generate`, peak RSS (process, and growth during generate), Web API calls and
+the name lookups of the document (one `users.info` per distinct person, one `conversations.info`
+per distinct label-less channel mention; every 11th message mentions a person and a channel).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build_channel(n: int, users: list[str], start: float) -> list[dict[str, Any]]:
+def build_channel(n: int, users: list[str], start: float, channels: list[str]) -> list[dict[str, Any]]:
     """Messages oldest first: 95% top level, 5% replies in threads of 5, 500 carrying a reaction."""
     rng = random.Random(n)
     msgs: list[dict[str, Any]] = []
@@ -56,6 +58,8 @@ def build_channel(n: int, users: list[str], start: float) -> list[dict[str, Any]
         text = f"message {i}: checked shard {rng.randint(1, 64)} — p99 {rng.randint(10, 900)} ms"
         if i % 7 == 0:
             text += f"\n```grep -c ERROR /var/log/app-{i}.log 2>&amp;1```"
+        if i % 11 == 0:  # people and channels mentioned: names resolved once per distinct id
+            text += f" cc <@{rng.choice(users)}> in <#{rng.choice(channels)}> *now* :eyes:"
         msg: dict[str, Any] = {"type": "message", "user": rng.choice(users), "text": text, "ts": ts}
         if replies_left and parents and i % 20 == 0:
             msg["thread_ts"] = parents[-1 - (i // 20) % min(len(parents), 100)]
@@ -70,13 +74,18 @@ def build_channel(n: int, users: list[str], start: float) -> list[dict[str, Any]
     return msgs
 
 
+def emu_channel_ids(emu: Any) -> list[str]:
+    with emu.ws.lock:
+        return sorted(emu.ws.channels)[:3]
+
+
 def run_case(size: int, case: str) -> dict[str, Any]:
     from sqlalchemy import insert
     from sqlmodel import Session
 
-    from bot import capture
     from bot.config import load_settings
     from bot.serve import prepare
+    from bot.timeline import capture
     from slack_emulator import SlackEmulator
     from storage.models import ChannelMessage, Incident, TimelineEvent, TimelineMark, utcnow
 
@@ -99,7 +108,7 @@ def run_case(size: int, case: str) -> dict[str, Any]:
         now = utcnow()
         created = now - timedelta(days=3)
         start = created.timestamp() + 60
-        msgs = build_channel(size, users, start)
+        msgs = build_channel(size, users, start, [channel, *emu_channel_ids(emu)])
         pending = repo.create_pending_incident(
             Incident(number=0, title="Bench incident", declarer_id=users[0], created_at=created)
         )
@@ -168,6 +177,10 @@ def run_case(size: int, case: str) -> dict[str, Any]:
             "rss_peak_mb": round(rss_mb(), 1),
             "rss_growth_mb": round(rss_mb() - before, 1),
             "calls": dict(sorted(calls.items())),
+            "name_lookups": {
+                "users.info": services.postmortem.last_directory.user_lookups,
+                "conversations.info": services.postmortem.last_directory.channel_lookups,
+            },
             "history_pages_needed": -(-(size - cut) // (15 if case == "backfill" else 1000))
             if case != "live"
             else 0,

@@ -30,8 +30,18 @@ from bot.incidents.rules import (
     status_move,
 )
 from bot.incidents.timeparse import FutureTime, When, format_time
-from bot.incidents.vocabulary import REOPENED_STATUS, RESOLVED_STATUS, STATUS_ORDER, Milestone, status_label
+from bot.incidents.vocabulary import (
+    MILESTONE_ORDER,
+    REOPENED_STATUS,
+    RESOLVED_STATUS,
+    STATUS_ORDER,
+    Milestone,
+    status_label,
+)
+from bot.slack import mrkdwn
 from bot.slack.client import slack_error
+from bot.slack.directory import Directory
+from bot.slack.mrkdwn import mentioned
 from bot.slack.text import escape, one_line, to_plain
 from storage.models import Incident, StatusUpdate, TimelineEvent, utcnow
 from storage.repository import DuplicateDelivery, Repository
@@ -119,13 +129,14 @@ class LifecycleService:
         if updated is None:
             return self._raced(inc, "status")
         outcome = Outcome(True, incident=updated)
-        self._reach_milestones(updated, status, actor)
         back = " (back)" if move.direction == "backward" else ""
         line = (
             f"<@{actor.user_id}> changed the status{back} from *{status_label(move.old)}* "
             f"to *{status_label(move.new)}*"
         )
-        self._record(updated, actor, "status", line, outcome, previous_topic=self._topic(inc))
+        doc = f"Status changed{back} from {status_label(move.old)} to {status_label(move.new)}"
+        self._record(updated, actor, "status", line, outcome, previous_topic=self._topic(inc), doc=doc)
+        self._reach_milestones(updated, status, actor, outcome)
         return outcome
 
     def set_severity(self, incident: Incident, severity: str, actor: Actor) -> Outcome:
@@ -147,7 +158,8 @@ class LifecycleService:
             f"<@{actor.user_id}> {verb} the severity from *{blocks.severity_text(move.old)}* "
             f"to *{blocks.severity_text(move.new)}*"
         )
-        self._record(updated, actor, "severity", line, outcome, previous_topic=self._topic(inc))
+        doc = f"Severity {verb} from {blocks.severity_text(move.old)} to {blocks.severity_text(move.new)}"
+        self._record(updated, actor, "severity", line, outcome, previous_topic=self._topic(inc), doc=doc)
         if move.direction == "forward":
             self._announce(
                 updated,
@@ -178,7 +190,9 @@ class LifecycleService:
             )
         was = f" (was <@{previous}>)" if previous else ""
         line = f"<@{actor.user_id}> made <@{user_id}> the *{escape(role)}*{was}"
-        self._record(inc, actor, "role", line, outcome, previous_topic=topic_before)
+        took = "took the" if user_id == actor.user_id else "is now the"
+        doc = f"<@{user_id}> {took} {escape(role)}{was}"
+        self._record(inc, actor, "role", line, outcome, previous_topic=topic_before, doc=doc)
         return outcome
 
     # -- updates, notes, milestones -----------------------------------------------------------
@@ -215,7 +229,7 @@ class LifecycleService:
         self.repo.set_status_update_posts(
             row.id or 0, posted["ts"] if posted else None, announced["ts"] if announced else None
         )
-        self._timeline(inc, actor, "update", f"Status update by <@{actor.user_id}>: {escape(text)}", text)
+        self._timeline(inc, actor, "update", f"Status update: {escape(text)}", text)
         self._refresh_card(inc, outcome)
         return outcome
 
@@ -227,7 +241,7 @@ class LifecycleService:
         except FutureTime as exc:
             return unchanged(f"Not added: {exc}")
         outcome = Outcome(True, incident=inc)
-        event = self._timeline(inc, actor, "note", f"<@{actor.user_id}>: {escape(text)}", text, at=at)
+        event = self._timeline(inc, actor, "note", escape(text), text, at=at)
         if event is None:
             return unchanged("This note is already on the timeline.")
         stamp = f" at {format_time(at, self.tz)}" if when else ""
@@ -256,18 +270,31 @@ class LifecycleService:
         return outcome
 
     def timeline_page(self, incident: Incident, page: int) -> str:
+        """The private timeline view: people by name, the message's author, every kind it carries."""
         events = self.repo.timeline(incident.id or 0)
         ref = blocks.incident_ref(incident)
         if not events:
             return f"*{ref}* has nothing on its timeline yet."
         pages = (len(events) + TIMELINE_PAGE_SIZE - 1) // TIMELINE_PAGE_SIZE
-        page = min(page, pages)
+        if page > pages:
+            return (
+                f"Page {page} does not exist: the timeline of *{ref}* has {pages} "
+                f"page{'s' if pages != 1 else ''}. Try `/incident timeline {pages}`."
+            )
         chunk = events[(page - 1) * TIMELINE_PAGE_SIZE : page * TIMELINE_PAGE_SIZE]
+        kinds = self.repo.active_kinds(incident.id or 0)
+        names = Directory(self.client)
+        users, channels = mentioned(e.text for e in chunk)
+        names.users(users | {e.author_id or e.actor_id or "" for e in chunk})
+        names.channels(channels)
         lines = [f"*Timeline of {ref}* (page {page} of {pages}, times in {self.tz.key}):"]
         for e in chunk:
-            who = f" — <@{e.actor_id or e.author_id}>" if (e.actor_id or e.author_id) else ""
-            text = escape(one_line(e.plain_text or e.text, 200))
-            lines.append(f"• `{format_time(e.at, self.tz)}` _{escape(e.kind)}_ {text}{who}")
+            author = e.author_id or e.actor_id  # who wrote the message, not who marked it
+            who = f" — {escape(names.names.user(author))}" if author else ""
+            line = mrkdwn.one_line(e.text or escape(e.plain_text), names.names)
+            text = escape(mrkdwn.line_plain(mrkdwn.shorten(line, 200)))
+            labels = ", ".join(k.replace("_", " ") for k in (kinds.get(e.id or 0) or [e.kind]))
+            lines.append(f"• `{format_time(e.at, self.tz)}` _{escape(labels)}_ {text}{who}")
         if page < pages:
             lines.append(f"More: `/incident timeline {page + 1}`")
         return "\n".join(lines)
@@ -287,16 +314,22 @@ class LifecycleService:
         updated = self.repo.change_incident_if(inc.id or 0, expected, status=new_status, **changes)
         if updated is None:
             return self._raced(inc, "status")
-        if reach_fixed:
-            self._reach_milestones(updated, RESOLVED_STATUS, actor)
         outcome = Outcome(True, incident=updated)
         summary = updated.resolution_summary
         line = f"<@{actor.user_id}> resolved the incident" + (
             f" (status *{status_label(RESOLVED_STATUS)}*)" if reach_fixed else " (resolution details updated)"
         )
+        doc = (
+            f"Resolved: status {status_label(RESOLVED_STATUS)}"
+            if reach_fixed
+            else "Resolution details updated"
+        )
         if summary:
             line += f": {escape(one_line(summary, 300))}"
-        self._record(updated, actor, "resolved", line, outcome, previous_topic=self._topic(inc))
+            doc += f". Resolution: {escape(one_line(summary, 300))}"
+        self._record(updated, actor, "resolved", line, outcome, previous_topic=self._topic(inc), doc=doc)
+        if reach_fixed:
+            self._reach_milestones(updated, RESOLVED_STATUS, actor, outcome)
         return outcome
 
     def close(self, incident: Incident, actor: Actor) -> Outcome:
@@ -314,13 +347,15 @@ class LifecycleService:
             updated.id or 0, Milestone.CLOSED.value, now, actor.user_id, "command", only_if_unset=False
         )
         outcome = Outcome(True, incident=updated)
+        milestones = self.repo.milestones(updated.id or 0)
         self._record(
             updated,
             actor,
             "closed",
-            self._closing_summary(updated, actor),
+            self._closing_summary(updated, actor, milestones),
             outcome,
             previous_topic=self._topic(inc),
+            doc=closing_line(updated, milestones),
         )
         self._announce(
             updated,
@@ -358,7 +393,8 @@ class LifecycleService:
             )
         outcome = Outcome(True, incident=updated)
         line = f"<@{actor.user_id}> reopened the incident (status *{status_label(REOPENED_STATUS)}*)"
-        self._record(updated, actor, "reopened", line, outcome, previous_topic=self._topic(inc))
+        doc = f"Incident reopened (status {status_label(REOPENED_STATUS)})"
+        self._record(updated, actor, "reopened", line, outcome, previous_topic=self._topic(inc), doc=doc)
         return outcome
 
     # -- list and convert ---------------------------------------------------------------------
@@ -460,17 +496,31 @@ class LifecycleService:
             return None
         return unchanged(f"Only {permission_text(rule)} may {doing} here. Nothing changed.")
 
-    def _reach_milestones(self, inc: Incident, status: str, actor: Actor) -> None:
-        """The first time a status is reached, its milestone is set to now (if that keeps the order)."""
+    def _reach_milestones(self, inc: Incident, status: str, actor: Actor, outcome: Outcome) -> None:
+        """The first time a status is reached, its milestone is set to now (if that keeps the order).
+
+        One rule for ``fixed``: reaching Verified without a fix time sets ``fixed`` to the same
+        moment (a fix was verified, so it was applied by then), and says so in the channel."""
         now = self.clock()
         current = self.repo.milestones(inc.id or 0)
-        for name in milestones_reached(status):
+        names = list(milestones_reached(status))
+        if status == "verified" and Milestone.FIXED not in current:
+            names.insert(0, Milestone.FIXED)
+        for name in names:
             if name in current:
                 continue
             if order_conflict(current, name, now, self.tz):
                 log.info("INC-%s: not setting %s automatically: out of order", inc.number, name)
                 continue
             self.repo.set_milestone(inc.id or 0, name, now, actor.user_id, "automatic", only_if_unset=True)
+            current = {**current, name: now}
+            if name == Milestone.FIXED and status == "verified":
+                self._say(
+                    inc,
+                    outcome,
+                    f"No fix time was recorded, so `fixed` is set to {format_time(now, self.tz)}, when the "
+                    "fix was verified. Correct it with `/incident time fixed <time>`.",
+                )
 
     def _timeline(
         self, inc: Incident, actor: Actor, kind: str, text: str, plain: str, at: datetime | None = None
@@ -496,9 +546,14 @@ class LifecycleService:
         line: str,
         outcome: Outcome,
         previous_topic: str,
+        doc: str | None = None,
     ) -> None:
-        """The effects every state change has: timeline, card, topic, a visible line."""
-        self._timeline(inc, actor, kind, line, to_plain(line))
+        """The effects every state change has: timeline, card, topic, a visible line.
+
+        ``doc`` is the timeline's wording (for the document, exports and the timeline view): who
+        did it is its own column there, so it does not repeat the actor or Slack's decorations."""
+        doc_line = doc or line
+        self._timeline(inc, actor, kind, doc_line, to_plain(doc_line))
         self._refresh_card(inc, outcome)
         topic = self._topic(inc)
         if topic != previous_topic:
@@ -554,8 +609,7 @@ class LifecycleService:
             outcome.warnings.append(f"could not {what} ({slack_error(exc)})")
             return None
 
-    def _closing_summary(self, inc: Incident, actor: Actor) -> str:
-        milestones = self.repo.milestones(inc.id or 0)
+    def _closing_summary(self, inc: Incident, actor: Actor, milestones: dict[str, datetime]) -> str:
         lines = [
             f":checkered_flag: <@{actor.user_id}> closed *{blocks.incident_ref(inc)}*: {escape(inc.title)}",
             f"Final status *{status_label(inc.status)}* · {blocks.severity_text(inc.severity)}",
@@ -563,4 +617,27 @@ class LifecycleService:
         if inc.resolution_summary:
             lines.append(f"Resolution: {escape(one_line(inc.resolution_summary, 500))}")
         lines.append(" · ".join(f"{m.name}: {m.text}" for m in metrics(milestones)))
+        missing = missing_milestones(milestones)
+        if missing:
+            lines.append(missing)
         return "\n".join(lines)
+
+
+def missing_milestones(milestones: dict[str, datetime]) -> str:
+    """Which milestones a closing incident lacks, with the command that records each."""
+    absent = [name for name in MILESTONE_ORDER if name not in milestones]
+    if not absent:
+        return ""
+    how = ", ".join(f"`/incident time {name} <time>`" for name in absent)
+    return f"Not recorded: {', '.join(absent)} time. Add them with {how}; the document follows."
+
+
+def closing_line(inc: Incident, milestones: dict[str, datetime]) -> str:
+    """The close, as the timeline tells it (the metrics have their own section in the document)."""
+    text = f"Incident closed. Final status {status_label(inc.status)}, {blocks.severity_text(inc.severity)}."
+    if inc.resolution_summary:
+        text += f" Resolution: {escape(one_line(inc.resolution_summary, 300))}"
+    missing = [name for name in MILESTONE_ORDER if name not in milestones]
+    if missing:
+        text += f" Not recorded: {', '.join(missing)} time."
+    return text

@@ -11,14 +11,16 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.errors import IncidentBotError
 from bot.postmortem.assemble import assemble
-from bot.postmortem.collect import Names, Permalinks, collect
+from bot.postmortem.collect import Permalinks, collect
+from bot.postmortem.model import DocumentModel
 from bot.postmortem.publish import Publisher
-from bot.postmortem.render import Renderer, TemplateProblem
+from bot.postmortem.render import Rendered, Renderer, TemplateProblem
 from bot.slack.client import slack_error
+from bot.slack.directory import Directory
 from storage.models import Document, Incident, utcnow
 from storage.repository import Repository
 
-__all__ = ["DocumentBusy", "PostmortemService", "TemplateProblem"]
+__all__ = ["DocumentBusy", "PostmortemService", "TemplateProblem", "what_changed"]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class PostmortemService:
         self.reconcile = reconcile
         self.clock = clock
         self.bot_user_id = bot_user_id
-        self.names = Names(client)
+        self.last_directory: Directory | None = None  # the last document's name lookups (bench)
         self._permalinks: Permalinks | None = None
 
     def permalinks(self) -> Permalinks:
@@ -77,6 +79,7 @@ class PostmortemService:
             incident_id, draft=draft, request_key=request_key, requested_by=requested_by
         )
         assert doc.id is not None
+        doc_id = doc.id
         if doc.state == "published":
             return doc
         claim = f"document:{doc.id}"
@@ -84,23 +87,104 @@ class PostmortemService:
             raise DocumentBusy(f"revision {doc.revision} is being generated")
         try:
             incident = repo.incident(incident_id)
-            collected = collect(self, incident, draft=doc.draft, names=self.names, link=self.permalinks())
-            model = assemble(collected)
-            settings = self.settings
-            rendered = Renderer(settings.config.tz, settings.template_dir).render(model)
+            model, rendered, file_ids = self.build(incident_id, draft=doc.draft)
             doc = repo.update_document(
                 doc.id, markdown=rendered.markdown, missing_sections=model.missing_sections
             )
-            file_ids = [
-                str(f["id"])
-                for e in collected.events
-                for f in e.files
-                if f.get("id") and not e.source_deleted
-            ]
-            doc = Publisher(repo, self.client, settings).publish(doc, incident, model, rendered, file_ids)
+            previous = self.previous_published(doc)
+            note = None
+            if previous is not None:
+                changes = what_changed(previous.markdown, rendered.markdown)
+                if not changes and previous.draft == doc.draft:
+                    # Nothing new: keep the copy on disk fresh, post nothing again.
+                    doc = repo.update_document(
+                        doc_id,
+                        file_id=previous.file_id,
+                        file_permalink=previous.file_permalink,
+                        canvas_id=previous.canvas_id,
+                        announce_ts=previous.announce_ts,
+                    )
+                else:
+                    note = f"Changed since revision {previous.revision}: " + (
+                        "; ".join(changes) if changes else "now final" if not doc.draft else "regenerated"
+                    )
+            doc = Publisher(repo, self.client, self.settings).publish(
+                doc, incident, model, rendered, file_ids, note=note
+            )
         except BaseException:
             repo.release_claim(claim)
             raise
         repo.finish_claim(claim)
         log.info("INC-%s: investigation document revision %s published", incident.number, doc.revision)
         return doc
+
+    def build(
+        self, incident_id: int, *, draft: bool, offline: bool = False
+    ) -> tuple[DocumentModel, Rendered, list[str]]:
+        """The document from the stored record (Slack asked only for gaps and names, unless offline)."""
+        incident = self.repo.incident(incident_id)
+        # one lookup per distinct person and channel per document; offline, ids stay ids
+        names = Directory(None if offline else self.client)
+        self.last_directory = names
+        collected = collect(
+            self,
+            incident,
+            draft=draft,
+            names=names,
+            link=Permalinks("") if offline else self.permalinks(),
+            reconcile=not offline,
+        )
+        model = assemble(collected)
+        settings = self.settings
+        rendered = Renderer(settings.config.tz, settings.template_dir).render(model)
+        file_ids = [
+            str(f["id"]) for e in collected.events for f in e.files if f.get("id") and not e.source_deleted
+        ]
+        return model, rendered, file_ids
+
+    def previous_published(self, doc: Document) -> Document | None:
+        """The latest published revision before ``doc`` (what a regeneration is compared with)."""
+        earlier = [
+            d
+            for d in self.repo.documents(doc.incident_id)
+            if d.state == "published" and d.revision < doc.revision
+        ]
+        return max(earlier, key=lambda d: d.revision) if earlier else None
+
+    def unchanged_since(self, doc: Document) -> int | None:
+        """The revision ``doc`` repeats (same content, not posted again), or None."""
+        previous = self.previous_published(doc)
+        if previous is None or doc.file_id is None or previous.file_id != doc.file_id:
+            return None
+        return previous.revision
+
+
+_VOLATILE = ("> **DRAFT** generated", "**Generated**:")
+
+
+def _sections(markdown: str) -> dict[str, str]:
+    """Section title → its text, the generation time and draft banner left out."""
+    out: dict[str, str] = {}
+    title = "(header)"
+    body: list[str] = []
+    for line in markdown.splitlines():
+        if line.startswith(("## ", "### ")):
+            out[title] = "\n".join(body)
+            title, body = line.lstrip("#").strip(), []
+        elif not line.startswith(_VOLATILE):
+            body.append(line)
+    out[title] = "\n".join(body)
+    return out
+
+
+def what_changed(before: str, after: str) -> list[str]:
+    """One line's worth of what changed between two revisions: sections added, updated, removed."""
+    old, new = _sections(before), _sections(after)
+    added = [t for t in new if t not in old]
+    updated = [t for t in new if t in old and old[t] != new[t]]
+    removed = [t for t in old if t not in new]
+    parts = []
+    for label, titles in (("updated", updated), ("added", added), ("removed", removed)):
+        if titles:
+            parts.append(f"{label} {', '.join(titles)}")
+    return parts

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 
 from bot.incidents.metrics import metrics
-from bot.incidents.vocabulary import MILESTONE_LABELS, Milestone, incident_ref, severity_label, status_label
+from bot.incidents.vocabulary import MILESTONE_LABELS, incident_ref, severity_label, status_label
 from bot.postmortem.model import (
     ActionEntry,
     Attachment,
@@ -23,23 +23,33 @@ from bot.postmortem.model import (
     Step,
     TimelineRow,
 )
-from bot.slack.text import one_line, strip_control, to_plain
+from bot.slack import mrkdwn
+from bot.slack.mrkdwn import Block, Code, Names, Para
+from bot.slack.text import escape, strip_control
 from storage.models import ActionItem, Incident, StatusUpdate
 
-CODE_BLOCK = re.compile(r"```(.*?)```", re.DOTALL)
-URL = re.compile(r"https?://[^\s<>|\"')\]]+")
+URL = re.compile(r"https?://[^\s<>|\"')\]]{1,2000}")
+SLACK_LINK = re.compile(r"<(https?://[^|<>\s]{1,2000})(?:\|[^<>]{0,2000})?>")
 PR_OR_COMMIT = re.compile(r"/(pull|pulls|merge_requests)/\d+|/commit/[0-9a-f]{7,40}\b|/-/commit/", re.I)
 TRACKER = re.compile(
-    r"/issues/\d+|/browse/[A-Z][A-Z0-9]+-\d+|linear\.app/.+/issue/|/-/issues/\d+|/tickets?/\d+", re.I
+    r"/issues/\d+|/browse/[A-Z][A-Z0-9]+-\d+|linear\.app/[^/\s]{1,100}/issue/|/-/issues/\d+|/tickets?/\d+",
+    re.I,
 )
 RULED_OUT = re.compile(
     r"\b(ruled out|rule it out|not it|disproved|disproven|rejected|doesn'?t hold|does not hold|dead end)\b",
     re.I,
 )
 CONFIRMED = re.compile(r"\b(confirmed|that'?s it|this is it|root cause found)\b", re.I)
-KEY_VALUE = re.compile(r"^\s*[-*•]?\s*([A-Za-z][A-Za-z /]{1,40}?)\s*:\s*(.+?)\s*$")
-ANALYSIS = re.compile(r"^\s*(analysis|conclusion)\s*[:\-—]\s*", re.I)
-STACK_TRACE = re.compile(r"Traceback \(most recent call last\)|^\s+at \S+\(|^\s+File \"", re.M)
+STACK_TRACE_MARKERS = (
+    "Traceback (most recent call last)",
+    "\tat ",
+    "    at ",
+    '  File "',
+    "Exception in thread",
+)
+# Lines longer than this are never a "Key: value" line or a stack frame (bounds all line matching).
+MAX_MATCHED_LINE = 500
+MAX_KEY = 40
 
 IMPACT_KEYS = {
     "affected users": "users",
@@ -126,37 +136,70 @@ class Collected:
     now: datetime
     timezone_name: str = "UTC"
     extra: dict[str, object] = field(default_factory=dict)
+    channels: dict[str, str] = field(default_factory=dict)  # channel id -> name
 
 
 # --------------------------------------------------------------------------- text helpers
 def split_code(text: str) -> tuple[str, tuple[str, ...]]:
     """Slack-formatted text → (prose, code blocks). Code keeps its content byte for byte."""
-    blocks = []
-    for m in CODE_BLOCK.finditer(text):
-        body = m.group(1)
-        if body.startswith("\n"):
-            body = body[1:]
-        blocks.append(body.rstrip("\n"))
-    prose = CODE_BLOCK.sub("\n", text)
-    return prose, tuple(blocks)
+    prose: list[str] = []
+    blocks: list[str] = []
+    rest = text
+    while True:
+        start = rest.find("```")
+        end = rest.find("```", start + 3) if start >= 0 else -1
+        if start < 0 or end < 0:
+            prose.append(rest)
+            break
+        prose.append(rest[:start])
+        body = rest[start + 3 : end]
+        if body.strip():  # an empty ``` pair holds nothing to show
+            blocks.append((body[1:] if body.startswith("\n") else body).rstrip("\n"))
+        rest = rest[end + 3 :]
+    return "\n".join(prose), tuple(blocks)
 
 
 class Text:
-    """Slack markup → plain text, with display names."""
+    """Slack markup → the document's text: plain (for logic) and converted blocks (for rendering)."""
 
-    def __init__(self, names: dict[str, str]) -> None:
+    def __init__(self, names: dict[str, str], channels: dict[str, str] | None = None) -> None:
         self.names = names
+        self.directory = Names(users=names, channels=dict(channels or {}))
+
+        self._parsed: dict[str, tuple[Block, ...]] = {}
 
     def plain(self, slack_text: str) -> str:
-        return strip_control(to_plain(slack_text, user_name=self.names.get)).strip()
+        return strip_control(mrkdwn.blocks_plain(self.blocks(slack_text))).strip()
+
+    def blocks(self, slack_text: str) -> tuple[Block, ...]:
+        """Parsed once per text per document (a message marked with several kinds is in several
+        sections, its thread replies too)."""
+        found = self._parsed.get(slack_text)
+        if found is None:
+            found = self._parsed[slack_text] = mrkdwn.parse(slack_text, self.directory)
+        return found
+
+    def line(self, slack_text: str) -> mrkdwn.Line:
+        return mrkdwn.one_line(slack_text, self.directory)
 
     def code(self, slack_code: str) -> str:
-        return to_plain(slack_code, user_name=self.names.get)
+        """A code block's content: entities decoded, Slack's <url> and <@U…> wrappers unwrapped."""
+        return "\n".join(
+            mrkdwn.line_plain(mrkdwn.inline(line, self.directory, depth=mrkdwn.MAX_DEPTH + 1))
+            if "<" in line
+            else mrkdwn.decode(line)
+            for line in slack_code.split("\n")
+        )
 
     def who(self, user_id: str | None) -> str | None:
         if not user_id:
             return None
         return self.names.get(user_id, user_id)
+
+
+def plain_entry(text: str, **kw: object) -> Entry:
+    """An entry from plain text people typed into a form: shown exactly as typed."""
+    return Entry(text=text, body=None, **kw)  # type: ignore[arg-type]
 
 
 def _files(raw: Iterable[dict[str, object]]) -> tuple[Attachment, ...]:
@@ -183,12 +226,21 @@ def ts_time(ts: str) -> datetime | None:
         return None
 
 
-def reply_entry(t: Text, r: Reply) -> Entry:
-    prose, code = split_code(r.text)
+def _prose_entry(t: Text, slack_text: str, **kw: object) -> Entry:
+    prose, code = split_code(slack_text)
     return Entry(
         text=t.plain(prose),
-        at=ts_time(r.ts),
+        body=t.blocks(prose),
         code=tuple(t.code(c) for c in code),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def reply_entry(t: Text, r: Reply) -> Entry:
+    return _prose_entry(
+        t,
+        r.text,
+        at=ts_time(r.ts),
         who=t.who(r.user_id),
         permalink=None if r.deleted else r.permalink,
         files=_files(r.files),
@@ -196,35 +248,86 @@ def reply_entry(t: Text, r: Reply) -> Entry:
     )
 
 
-def event_entry(t: Text, e: MarkedEvent, note: str | None = None, with_replies: bool = True) -> Entry:
-    prose, code = split_code(e.text or e.plain_text)
-    text = t.plain(prose) if e.text else strip_control(prose).strip()
-    return Entry(
-        text=text,
+def event_entry(
+    t: Text,
+    e: MarkedEvent,
+    note: str | None = None,
+    with_replies: bool = True,
+    skip_replies: frozenset[str] = frozenset(),
+    text: str | None = None,
+) -> Entry:
+    """An event as an entry; ``skip_replies`` are thread replies shown in another section."""
+    source = text if text is not None else (e.text or escape(e.plain_text))
+    replies = (
+        tuple(reply_entry(t, r) for r in e.replies if not r.deleted and r.ts not in skip_replies)
+        if with_replies
+        else ()
+    )
+    return _prose_entry(
+        t,
+        source,
         at=e.at,
         who=t.who(e.author_id),
         permalink=None if e.source_deleted else e.permalink,
-        code=tuple(t.code(c) for c in code),
         files=_files(e.files),
         note=note,
-        replies=tuple(reply_entry(t, r) for r in e.replies if not r.deleted) if with_replies else (),
+        replies=replies,
         source_deleted=e.source_deleted,
     )
+
+
+def key_value(line: str, keys: dict[str, str]) -> tuple[str, str] | None:
+    """``Key: value`` (optionally a list item) with a known key → (field, value). Linear: no regex."""
+    if len(line) > MAX_MATCHED_LINE:
+        return None
+    head, sep, value = line.partition(":")
+    if not sep:
+        return None
+    head = head.strip(" \t").lstrip("-*•").strip(" \t").lower()
+    if not head or len(head) > MAX_KEY:
+        return None
+    key = keys.get(head)
+    value = value.strip(" \t")
+    return (key, value) if key and value else None
 
 
 def _key_values(text: str, keys: dict[str, str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for line in text.splitlines():
-        m = KEY_VALUE.match(line)
-        if m:
-            key = keys.get(m.group(1).strip().lower())
-            if key and key not in found:
-                found[key] = m.group(2)
+        kv = key_value(line, keys)
+        if kv and kv[0] not in found:
+            found[kv[0]] = kv[1]
     return found
 
 
+def looks_like_stack_trace(code: str) -> bool:
+    """A Python/Java/JS stack trace: found by plain substring tests on bounded lines."""
+    if "Traceback (most recent call last)" in code or "Exception in thread" in code:
+        return True
+    for line in code.splitlines():
+        if len(line) > MAX_MATCHED_LINE:
+            continue
+        stripped = line.lstrip(" \t")
+        if line != stripped and (
+            stripped.startswith('File "') or (stripped.startswith("at ") and "(" in line)
+        ):
+            return True
+    return False
+
+
+def analysis_text(text: str) -> str | None:
+    """``Analysis: …`` / ``Conclusion — …`` → what follows; None for other replies."""
+    head = text[:40].lstrip(" \t").lower()
+    for word in ("analysis", "conclusion"):
+        if head.startswith(word):
+            rest = text.lstrip(" \t")[len(word) :].lstrip(" \t")
+            if rest[:1] in (":", "-", "—"):
+                return rest[1:].lstrip(" \t")
+    return None
+
+
 def _thread_says(e: MarkedEvent, pattern: re.Pattern[str]) -> bool:
-    return any(pattern.search(r.text) for r in e.replies if not r.deleted)
+    return any(pattern.search(r.text[:MAX_MATCHED_LINE]) for r in e.replies if not r.deleted)
 
 
 def fmt_time(at: datetime, tz: tzinfo) -> str:
@@ -234,10 +337,13 @@ def fmt_time(at: datetime, tz: tzinfo) -> str:
 # --------------------------------------------------------------------------- sections
 def _hint(kind: str, reactions: dict[str, str], extra: str = "") -> str:
     emojis = [name for name, k in reactions.items() if k == kind]
+    shown = [mrkdwn.line_plain((mrkdwn._emoji(e),)) for e in emojis]
     how = (
-        " or ".join(f":{e}:" for e in emojis)
+        " or ".join(
+            f"{s} (`:{e}:`)" if s != f":{e}:" else f"`:{e}:`" for s, e in zip(shown, emojis, strict=True)
+        )
         if emojis
-        else f"a reaction configured for `{kind}` (none is configured)"
+        else "a reaction configured for it (none is configured)"
     )
     text = f"Nothing recorded. React with {how} to a message in the incident channel to add it here."
     return text + (f" {extra}" if extra else "")
@@ -247,22 +353,79 @@ def _by_kind(events: Sequence[MarkedEvent], kind: str) -> list[MarkedEvent]:
     return [e for e in events if kind in e.kinds]
 
 
+class Sections:
+    """The document's sections being filled, with the hints for the empty ones."""
+
+    def __init__(self, c: Collected) -> None:
+        self.c = c
+        self.t = Text(c.names, c.channels)
+        self.all: dict[str, Section] = {key: Section(key, title) for key, title in SECTION_TITLES.items()}
+        kinds_of = {e.message_ts: set(e.kinds) for e in c.events if e.message_ts}
+        self._kinds_of = kinds_of
+
+    def put(self, key: str, entries: Iterable[object], empty: str) -> None:
+        self.all[key].entries = list(entries)
+        self.all[key].empty = None if self.all[key].entries else empty
+
+    def hint(self, kind: str, extra: str = "") -> str:
+        return _hint(kind, self.c.reactions, extra)
+
+    def entry(self, e: MarkedEvent, note: str | None = None, with_replies: bool = True) -> Entry:
+        """A thread reply that is itself marked is listed on its own, in the sections of the kinds
+        it carries (in both only when it carries both), never again inside its parent's entry."""
+        marked = frozenset(r.ts for r in e.replies if r.ts in self._kinds_of)
+        return event_entry(self.t, e, note, with_replies, marked)
+
+    def entries(self, kind: str) -> list[Entry]:
+        return [self.entry(e) for e in _by_kind(self.c.events, kind)]
+
+
 def assemble(c: Collected) -> DocumentModel:
+    s = Sections(c)
+    impact, environment = summary_section(s)
+    expected_actual = bug_report_sections(s)
+    steps = investigation_sections(s)
+    hypothesis_sections(s)
+    rows = timeline_section(s)
+    fix_sections(s)
+    prevention_sections(s)
+    participants = people_sections(s)
     inc = c.incident
-    t = Text(c.names)
-    ev = c.events
-    sections: dict[str, Section] = {key: Section(key, title) for key, title in SECTION_TITLES.items()}
+    started = c.milestones.get("started") or inc.created_at
+    related = inc.related_issue or next((link.url for link in c.digest.links), None)
+    return DocumentModel(
+        incident_ref=incident_ref(inc),
+        title=inc.title,
+        date=started.astimezone(c.tz).strftime("%Y-%m-%d"),
+        reporter=s.t.who(inc.declarer_id) or "unknown",
+        severity=severity_label(inc.severity),
+        status=status_label(inc.status) + (" (closed)" if inc.is_closed else ""),
+        related_issue=related,
+        draft=c.draft,
+        generated_at=c.now,
+        timezone=c.timezone_name,
+        summary=inc.summary or None,
+        customer_impact=inc.customer_impact or None,
+        resolution=inc.resolution_summary or None,
+        impact=impact,
+        environment=environment,
+        sections=s.all,
+        steps=steps,
+        timeline=rows,
+        metrics=metrics(c.milestones),
+        participants=participants,
+        milestones=dict(c.milestones),
+        missing_sections=missing_sections(s, expected_actual),
+        fix_status=fix_status(c),
+    )
 
-    def put(key: str, entries: Iterable[object], empty: str) -> None:
-        sections[key].entries = list(entries)
-        if not sections[key].entries:
-            sections[key].empty = empty
 
-    def hint(kind: str, extra: str = "") -> str:
-        return _hint(kind, c.reactions, extra)
+def summary_section(s: Sections) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """Impact and environment: the incident's fields, then ``Key: value`` lines of 🚨 messages.
 
-    # Summary: impact and environment, from the incident's fields, then "Key: value" lines.
-    impact_events = _by_kind(ev, "impact")
+    The lines parsed into fields are not repeated in the message's entry: what is left of it
+    (its prose) is listed under Impact once."""
+    inc, t = s.c.incident, s.t
     impact: dict[str, str | None] = {
         "users": inc.impact_users,
         "functionality": inc.impact_functionality,
@@ -273,86 +436,119 @@ def assemble(c: Collected) -> DocumentModel:
         "version": inc.version,
         "deployment_date": inc.deployment_date,
     }
-    for e in impact_events:
-        plain = t.plain(e.text) if e.text else e.plain_text
-        for key, value in _key_values(plain, IMPACT_KEYS).items():
-            if not impact.get(key):
-                impact[key] = value
-        for key, value in _key_values(plain, ENV_KEYS).items():
-            if not environment.get(key):
-                environment[key] = value
-    put("impact", [event_entry(t, e) for e in impact_events], hint("impact"))
-    env_known = [f"{k}: {v}" for k, v in environment.items() if v]
-    put(
+    entries = []
+    for e in _by_kind(s.c.events, "impact"):
+        prose, _ = split_code(e.text or escape(e.plain_text))
+        kept = []
+        for line in prose.split("\n"):
+            plain = t.plain(line)
+            found = key_value(plain, IMPACT_KEYS) or key_value(plain, ENV_KEYS)
+            if found is None:
+                kept.append(line)
+                continue
+            target = impact if key_value(plain, IMPACT_KEYS) else environment
+            target.setdefault(found[0], None)
+            if not target[found[0]]:
+                target[found[0]] = found[1]
+        entries.append(
+            s.entry(e)
+            if len(kept) == len(prose.split("\n"))
+            else replace(s.entry(e), text=t.plain("\n".join(kept)), body=t.blocks("\n".join(kept)))
+        )
+    s.put("impact", entries, s.hint("impact"))
+    known = [f"{k}: {v}" for k, v in environment.items() if v]
+    s.put(
         "environment",
-        env_known,
-        hint("impact", "Write `Environment: …`, `Version: …` and `Deployed: …` lines in it."),
+        known,
+        s.hint("impact", "Write `Environment: …`, `Version: …` and `Deployed: …` lines in it."),
     )
+    return impact, environment
 
-    # Bug report.
+
+def bug_report_sections(s: Sections) -> bool:
+    """Steps to reproduce, expected/actual, errors and stack traces, screenshots."""
+    ev, t = s.c.events, s.t
     repro = _by_kind(ev, "reproduction")
-    put("reproduction", [event_entry(t, e) for e in repro], hint("reproduction"))
+    s.put("reproduction", [s.entry(e) for e in repro], s.hint("reproduction"))
     expected: list[Entry] = []
     actual: list[Entry] = []
-    for e in sorted({id(x): x for x in [*repro, *impact_events, *_by_kind(ev, "error")]}.values(), key=_at):
-        plain = t.plain(split_code(e.text)[0]) if e.text else e.plain_text
-        for line in plain.splitlines():
-            low = line.strip().lower()
+    sources = {id(x): x for x in [*repro, *_by_kind(ev, "impact"), *_by_kind(ev, "error")]}
+    for e in sorted(sources.values(), key=_at):
+        prose = split_code(e.text or escape(e.plain_text))[0]
+        for line in prose.split("\n"):
+            low = t.plain(line[:MAX_MATCHED_LINE]).lower()
             for prefix, bucket in (("expected", expected), ("actual", actual)):
                 if low.startswith(prefix):
-                    text = line.split(":", 1)[1].strip() if ":" in line else line.strip()
-                    bucket.append(Entry(text=text, at=e.at, who=t.who(e.author_id), permalink=e.permalink))
-    put(
+                    rest = line.split(":", 1)[1].strip() if ":" in line else line.strip()
+                    bucket.append(
+                        Entry(
+                            text=t.plain(rest),
+                            body=t.blocks(rest),
+                            at=e.at,
+                            who=t.who(e.author_id),
+                            permalink=e.permalink,
+                        )
+                    )
+    s.put(
         "expected",
         expected,
-        hint("reproduction", "Start a line with `Expected:` in a reproduction message."),
+        s.hint("reproduction", "Start a line with `Expected:` in a reproduction message."),
     )
-    put("actual", actual, hint("reproduction", "Start a line with `Actual:` in a reproduction message."))
-    errors = [event_entry(t, e) for e in _by_kind(ev, "error")]
-    traces = [x for x in errors if any(STACK_TRACE.search(code) for code in x.code)]
-    put("errors", [x for x in errors if x not in traces], hint("error"))
-    put("stack_traces", traces, "No stack trace was posted in a message marked as an error.")
+    s.put("actual", actual, s.hint("reproduction", "Start a line with `Actual:` in a reproduction message."))
+    errors = s.entries("error")
+    traces = [x for x in errors if any(looks_like_stack_trace(code) for code in x.code)]
+    s.put("errors", [x for x in errors if x not in traces], s.hint("error"))
+    s.put("stack_traces", traces, "No stack trace was posted in a message marked as an error.")
     screenshots = [
         Entry(text=a.name, at=e.at, who=t.who(e.author_id), permalink=e.permalink, files=(a,))
         for e in ev
         for a in _files(e.files)
         if a.is_image
     ]
-    seen_files = {a.permalink for s in screenshots for a in s.files}
-    screenshots += [s for s in c.digest.images if not {a.permalink for a in s.files} & seen_files]
-    put("screenshots", screenshots, "No images were posted in the incident channel.")
+    seen_files = {a.permalink for x in screenshots for a in x.files}
+    screenshots += [x for x in s.c.digest.images if not {a.permalink for a in x.files} & seen_files]
+    s.put("screenshots", screenshots, "No images were posted in the incident channel.")
+    return bool(traces)
 
-    # Investigation.
-    findings = _by_kind(ev, "finding")
+
+def investigation_sections(s: Sections) -> list[Step]:
+    """What we know (findings without code), investigation steps (findings with code), open questions."""
     steps: list[Step] = []
     known: list[Entry] = []
-    for e in findings:
-        entry = event_entry(t, e)
-        if entry.code:
-            analysis = next((r for r in entry.replies if ANALYSIS.match(r.text)), None)
-            step_findings = tuple(r for r in entry.replies if r is not analysis)
-            if analysis is not None:
-                analysis = replace(analysis, text=ANALYSIS.sub("", analysis.text, count=1))
-            first = entry.text.splitlines()[0] if entry.text else "Investigation step"
-            steps.append(
-                Step(
-                    title=one_line(first, 120),
-                    commands=entry.code,
-                    findings=step_findings,
-                    analysis=analysis,
-                    source=entry,
-                )
-            )
-        else:
+    for e in _by_kind(s.c.events, "finding"):
+        entry = s.entry(e)
+        if not entry.code:
             known.append(entry)
-    put("known", known, hint("finding"))
-    put("steps", steps, hint("finding", "A finding whose message holds a code block becomes a step."))
-    put("unknown", [event_entry(t, e) for e in _by_kind(ev, "open_question")], hint("open_question"))
+            continue
+        analysis = next((r for r in entry.replies if analysis_text(r.text) is not None), None)
+        step_findings = tuple(r for r in entry.replies if r is not analysis)
+        if analysis is not None:
+            reply = next(r for r in e.replies if r.ts and ts_time(r.ts) == analysis.at and not r.deleted)
+            rest = analysis_text(split_code(reply.text)[0]) or ""
+            analysis = replace(analysis, text=s.t.plain(rest), body=s.t.blocks(rest))
+        first = split_code(e.text or escape(e.plain_text))[0].strip().split("\n")[0]
+        title_line = mrkdwn.shorten(s.t.line(first), 120) if first else (mrkdwn.Text("Investigation step"),)
+        steps.append(
+            Step(
+                title=mrkdwn.line_plain(title_line),
+                commands=entry.code,
+                findings=step_findings,
+                analysis=analysis,
+                source=replace(entry, body=(Para((title_line,)),)),
+            )
+        )
+    s.put("known", known, s.hint("finding"))
+    s.put("steps", steps, s.hint("finding", "A finding whose message holds a code block becomes a step."))
+    s.put("unknown", s.entries("open_question"), s.hint("open_question"))
+    return steps
 
-    hyps = _by_kind(ev, "hypothesis")
+
+def hypothesis_sections(s: Sections) -> None:
+    """The primary hypothesis (confirmed, else the latest open one), the others, the root cause."""
+    ev = s.c.events
     root_ts = {e.message_ts for e in _by_kind(ev, "root_cause") if e.message_ts}
     judged: list[tuple[MarkedEvent, str | None]] = []
-    for e in hyps:
+    for e in _by_kind(ev, "hypothesis"):
         if _thread_says(e, RULED_OUT):
             judged.append((e, "ruled out"))
         elif (e.message_ts and e.message_ts in root_ts) or _thread_says(e, CONFIRMED):
@@ -362,148 +558,173 @@ def assemble(c: Collected) -> DocumentModel:
     primary = next((e for e, n in judged if n == "confirmed"), None) or next(
         (e for e, n in reversed(judged) if n is None), None
     )
-    put(
+    s.put(
         "primary_hypothesis",
-        [event_entry(t, e, n) for e, n in judged if e is primary],
-        hint("hypothesis"),
+        [s.entry(e, n) for e, n in judged if e is primary],
+        s.hint("hypothesis"),
     )
-    put(
+    s.put(
         "alternative_hypotheses",
-        [event_entry(t, e, n or "not confirmed") for e, n in judged if e is not primary],
-        hint("hypothesis", "Reply `ruled out` in a hypothesis's thread to record a wrong turn."),
+        [s.entry(e, n or "not confirmed") for e, n in judged if e is not primary],
+        s.hint("hypothesis", "Reply `ruled out` in a hypothesis's thread to record a wrong turn."),
     )
-    root_entries = [event_entry(t, e) for e in _by_kind(ev, "root_cause")]
-    if inc.root_cause:
-        root_entries.insert(0, Entry(text=inc.root_cause))
-    put("root_cause", root_entries, hint("root_cause"))
+    root_entries = s.entries("root_cause")
+    if s.c.incident.root_cause:
+        root_entries.insert(0, plain_entry(s.c.incident.root_cause, note="from the Resolve form"))
+    s.put("root_cause", root_entries, s.hint("root_cause"))
 
-    # Timeline.
+
+TIMELINE_CELL = 200
+
+
+def timeline_section(s: Sections) -> list[TimelineRow]:
+    """Milestones, marked messages, the bot's own lines and status updates, in time order."""
+    c, t = s.c, s.t
     rows: list[TimelineRow] = []
-    event_kinds = {k for e in ev for k in e.kinds}
+    event_kinds = {k for e in c.events for k in e.kinds}
     for name, at in c.milestones.items():
         if name in MILESTONE_LABELS and name not in event_kinds:
             rows.append(TimelineRow(at=at, event=MILESTONE_LABELS[name], who=None, link=None))
-    for e in ev:
+    for e in c.events:
         if "milestone" in e.kinds:
             continue  # the milestone rows above carry the current value
-        prose = split_code(e.text)[0] if e.text else e.plain_text
-        text = one_line(t.plain(prose) if e.text else prose, 200) or "(code or file only)"
+        prose = split_code(e.text or escape(e.plain_text))[0]
+        line = t.line(prose) or (
+            (Code("code"),) if e.text.count("```") >= 2 else (mrkdwn.Text("(file only)"),)
+        )
+        line = mrkdwn.shorten(line, TIMELINE_CELL)
         if e.source_deleted:
-            text += " (source message deleted)"
+            line = (*line, mrkdwn.Text(" (source message deleted)"))
         rows.append(
             TimelineRow(
                 at=e.at,
-                event=text,
+                event=mrkdwn.line_plain(line),
                 who=t.who(e.author_id),
                 link=None if e.source_deleted else e.permalink,
                 kinds=e.kinds,
+                line=line,
             )
         )
     for u in c.updates if "update" not in event_kinds else ():
+        line = mrkdwn.shorten((mrkdwn.Text("Status update: " + " ".join(u.text.split())),), TIMELINE_CELL)
         rows.append(
             TimelineRow(
-                at=u.posted_at,
-                event="Status update: " + one_line(u.text, 200),
-                who=t.who(u.author_id),
-                link=None,
+                at=u.posted_at, event=mrkdwn.line_plain(line), who=t.who(u.author_id), link=None, line=line
             )
         )
     rows.sort(key=lambda r: r.at)
-    put("timeline", rows, "Nothing is on the timeline yet. React with :pushpin: to a message to add it.")
+    s.put(
+        "timeline",
+        rows,
+        "Nothing is on the timeline yet. React with 📌 (`:pushpin:`) to a message to add it.",
+    )
+    return rows
 
-    # Fix and verification.
-    fixed_at = c.milestones.get(Milestone.FIXED)
-    fixes = _by_kind(ev, "fix")
+
+def fix_sections(s: Sections) -> None:
+    """Immediate fix (marked up to the ``fixed`` time, and the Resolve form's fix), proper fix, PRs,
+    verification."""
+    c, t = s.c, s.t
+    fixed_at = c.milestones.get("fixed")
+    fixes = _by_kind(c.events, "fix")
     immediate = [e for e in fixes if fixed_at is None or e.at <= fixed_at]
     proper = [e for e in fixes if e not in immediate]
-    fix_links = _links(t, ev, PR_OR_COMMIT)
-    put("immediate_fix", [event_entry(t, e) for e in immediate], hint("fix"))
-    if inc.fix:
-        sections["immediate_fix"].entries.insert(0, Entry(text=inc.fix))
-        sections["immediate_fix"].empty = None
-    put(
+    entries = [s.entry(e) for e in immediate]
+    if c.incident.fix:
+        entries.insert(0, plain_entry(c.incident.fix, note="from the Resolve form"))
+    s.put("immediate_fix", entries, s.hint("fix"))
+    s.put(
         "proper_fix",
-        [event_entry(t, e) for e in proper],
-        hint("fix", "Fixes marked after the `fixed` time go here."),
+        [s.entry(e) for e in proper],
+        s.hint("fix", "Fixes marked after the fix time go here."),
     )
-    put("fix_links", fix_links, "No pull request or commit link was posted in a marked message.")
-    put("verification", [event_entry(t, e) for e in _by_kind(ev, "verification")], hint("verification"))
+    s.put(
+        "fix_links",
+        _links(t, c.events, PR_OR_COMMIT),
+        "No pull request or commit link was posted in a marked message.",
+    )
+    s.put("verification", s.entries("verification"), s.hint("verification"))
 
-    # Prevention.
-    items = _action_items(t, c)
+
+def fix_status(c: Collected) -> str:
+    """One rule, said the same way everywhere: the ``fixed`` time is the fix; Verified and closed
+    incidents always have one (reaching Verified sets it), older records say what is missing."""
+    fixed = c.milestones.get("fixed")
+    if fixed is not None:
+        return f"✅ Applied at {fmt_time(fixed, c.tz)}"
+    if c.incident.status == "verified" or c.incident.status == "fixed":
+        return "Fixed, but no fix time was recorded: set it with `/incident time fixed <time>`."
+    if c.incident.is_closed:
+        return "Closed without a fix: no fix time was recorded (`/incident time fixed <time>` sets one)."
+    return "Not fixed yet: no fix time recorded."
+
+
+def prevention_sections(s: Sections) -> None:
+    items = _action_items(s.t, s.c)
     for horizon in ("immediate", "short", "long"):
-        put(
+        s.put(
             f"prevention_{horizon}",
             [a for a in items if a.horizon == horizon],
-            hint("action_item", f"Start the message with `{horizon}:` to file it here."),
+            s.hint("action_item", f"Start the message with `{horizon}:` to file it here."),
         )
     lessons: dict[str, list[Entry]] = {"went_well": [], "could_be_better": [], "process": [], "other": []}
-    for e in _by_kind(ev, "lesson"):
-        entry = event_entry(t, e, with_replies=False)
-        head, sep, rest = entry.text.partition(":")
-        kind = LESSON_PREFIXES.get(head.strip().lower()) if sep else None
-        if kind:
-            entry = replace(entry, text=rest.strip())
+    for e in _by_kind(s.c.events, "lesson"):
+        prose = split_code(e.text or escape(e.plain_text))[0]
+        head, sep, rest = prose.partition(":")
+        kind = LESSON_PREFIXES.get(head.strip().lower()) if sep and len(head) <= MAX_KEY else None
+        entry = event_entry(s.t, e, with_replies=False, text=rest.strip() if kind else None)
         lessons[kind or "other"].append(entry)
     for kind, found in lessons.items():
-        put(
+        s.put(
             f"lessons_{kind}",
             found,
-            hint("lesson", "Start it with `Went well:`, `Could be better:` or `Process:`."),
+            s.hint("lesson", "Start it with `Went well:`, `Could be better:` or `Process:`."),
         )
+
+
+def people_sections(s: Sections) -> list[Participant]:
+    """Related issues, status updates, participants, the appendix."""
+    c, t = s.c, s.t
     related = list(c.digest.links)
-    if inc.related_issue:
-        related.insert(0, Link(url=inc.related_issue, label=inc.related_issue, source=None))
-    put("related", related, "No issue-tracker link was posted in the incident channel.")
-    put(
+    if c.incident.related_issue and all(link.url != c.incident.related_issue for link in related):
+        related.insert(0, Link(url=c.incident.related_issue, label=c.incident.related_issue, source=None))
+    s.put("related", related, "No issue-tracker link was posted in the incident channel.")
+    s.put(
         "status_updates",
-        [Entry(text=u.text, at=u.posted_at, who=t.who(u.author_id)) for u in c.updates],
+        [plain_entry(u.text, at=u.posted_at, who=t.who(u.author_id)) for u in c.updates],
         "No status update was posted. `/incident update <text>` posts one.",
     )
-
     participants = _participants(t, c)
-    put("participants", participants, "Nobody posted in the incident channel.")
+    s.put("participants", participants, "Nobody posted in the incident channel.")
     appendix = [
-        event_entry(t, e, with_replies=False) for e in ev if "timeline" in e.kinds and split_code(e.text)[1]
+        event_entry(t, e, with_replies=False)
+        for e in c.events
+        if "timeline" in e.kinds and split_code(e.text)[1]
     ]
-    put(
+    s.put(
         "appendix",
         appendix,
-        "No code or configuration was pinned. React with :pushpin: to a message with a code block.",
+        "No code or configuration was pinned. React with 📌 (`:pushpin:`) to a message with a code block.",
     )
+    return participants
 
+
+def missing_sections(s: Sections, has_traces: bool) -> list[str]:
+    """The titles (as the document shows them) of the sections with nothing recorded."""
+    sections = s.all
     missing = [
-        k for k, s in sections.items() if s.is_empty and k not in OPTIONAL and not k.startswith("lessons_")
+        k
+        for k, sec in sections.items()
+        if sec.is_empty and k not in OPTIONAL and not k.startswith("lessons_")
     ]
-    if "errors" in missing and traces:
+    if "errors" in missing and has_traces:
         missing.remove("errors")
-    if all(sections[f"lessons_{b}"].is_empty for b in lessons):
-        missing.append("lessons")
-    if not c.milestones.get(Milestone.STARTED):
-        missing.append("metrics")
-    started = c.milestones.get(Milestone.STARTED) or inc.created_at
-    return DocumentModel(
-        incident_ref=incident_ref(inc),
-        title=inc.title,
-        date=started.astimezone(c.tz).strftime("%Y-%m-%d"),
-        reporter=t.who(inc.declarer_id) or "unknown",
-        severity=severity_label(inc.severity),
-        status=status_label(inc.status) + (" (closed)" if inc.is_closed else ""),
-        related_issue=inc.related_issue,
-        draft=c.draft,
-        generated_at=c.now,
-        timezone=c.timezone_name,
-        summary=inc.summary or None,
-        impact=impact,
-        environment=environment,
-        sections=sections,
-        steps=steps,
-        timeline=rows,
-        metrics=metrics(c.milestones),
-        participants=participants,
-        milestones=dict(c.milestones),
-        missing_sections=missing,
-    )
+    titles = [SECTION_TITLES[k] for k in missing]
+    if all(sec.is_empty for k, sec in sections.items() if k.startswith("lessons_")):
+        titles.append("Lessons Learned")
+    if not s.c.milestones.get("started"):
+        titles.append("Metrics")
+    return titles
 
 
 def _at(e: MarkedEvent) -> datetime:
@@ -523,10 +744,8 @@ def _links(t: Text, events: Sequence[MarkedEvent], pattern: re.Pattern[str]) -> 
 
 def find_links(slack_text: str, pattern: re.Pattern[str]) -> list[str]:
     """URLs (Slack's `<url|label>` or bare) that match ``pattern``."""
-    urls = []
-    for m in re.finditer(r"<(https?://[^|>]+)(?:\|[^>]*)?>", slack_text):
-        urls.append(m.group(1).replace("&amp;", "&"))
-    bare = re.sub(r"<https?://[^>]*>", " ", slack_text)
+    urls = [m.group(1).replace("&amp;", "&") for m in SLACK_LINK.finditer(slack_text)]
+    bare = SLACK_LINK.sub(" ", slack_text)
     urls += [u.replace("&amp;", "&") for u in URL.findall(bare)]
     return [u for u in urls if pattern.search(u)]
 

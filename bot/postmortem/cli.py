@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.incidents.vocabulary import incident_ref
+from bot.postmortem.render import TemplateProblem
 
 INCIDENT_REF = re.compile(r"^\s*(?:inc-?)?(\d{1,9})\s*$", re.I)
 
@@ -23,7 +24,7 @@ def fail(message: str) -> int:
 
 
 def run_postmortem(settings: Settings, ref: str, out: str | None) -> int:
-    from bot.postmortem import DocumentBusy, TemplateProblem
+    from bot.postmortem import DocumentBusy
     from bot.serve import StartupError, prepare
 
     number = parse_incident_ref(ref)
@@ -32,7 +33,9 @@ def run_postmortem(settings: Settings, ref: str, out: str | None) -> int:
     try:
         runtime = prepare(settings)
     except StartupError as exc:
-        return fail(str(exc))
+        if not out:
+            return fail(f"{exc} (with --out FILE the document is written from the stored record)")
+        return write_offline(settings, number, out, str(exc))
     services = runtime.services
     incident = services.repo.incident_by_number(number)
     if incident is None or incident.id is None:
@@ -50,5 +53,37 @@ def run_postmortem(settings: Settings, ref: str, out: str | None) -> int:
             Path(out).write_text(doc.markdown, encoding="utf-8")
         except OSError as exc:
             return fail(f"cannot write {out}: {exc.strerror}")
-    print(f"{incident_ref(number)}: revision {doc.revision} written to {out or doc.path}")
+    since = services.postmortem.unchanged_since(doc)
+    posted = f"unchanged since revision {since}, not posted again" if since else "published"
+    print(f"{incident_ref(number)}: revision {doc.revision} written to {out or doc.path} ({posted})")
+    return 0
+
+
+def write_offline(settings: Settings, number: int, out: str, why: str) -> int:
+    """Slack unreachable: the document from the database alone, to FILE, published nowhere."""
+    from bot.serve import StartupError, open_database
+    from bot.slack.client import make_client
+    from bot.wiring import build_services
+
+    try:
+        engine = open_database(settings)
+    except StartupError as exc:
+        return fail(str(exc))
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else "xoxb-offline"
+    services = build_services(settings, engine, make_client(token, settings.slack_api_url))
+    incident = services.repo.incident_by_number(number)
+    if incident is None or incident.id is None:
+        return fail(f"there is no incident {incident_ref(number)}")
+    try:
+        _, rendered, _ = services.postmortem.build(incident.id, draft=not incident.is_closed, offline=True)
+    except TemplateProblem as exc:
+        return fail(f"template error: {exc}")
+    try:
+        Path(out).write_text(rendered.markdown, encoding="utf-8")
+    except OSError as exc:
+        return fail(f"cannot write {out}: {exc.strerror}")
+    print(
+        f"{incident_ref(number)}: written to {out} from the stored record; NOT published (Slack: {why}). "
+        "People appear by their Slack ids until Slack can be reached."
+    )
     return 0

@@ -7,17 +7,15 @@ The channel record is streamed once and reduced to a bounded digest, never held 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from slack_sdk import WebClient
-
 from bot.config import Settings
 from bot.postmortem.assemble import Collected, related_links, ts_time
 from bot.postmortem.model import Attachment, ChannelDigest, Entry, Link, MarkedEvent, Reply
-from bot.slack.client import slack_error
+from bot.slack.directory import Directory
+from bot.slack.mrkdwn import mentioned
 from storage.models import ChannelMessage, Incident, TimelineEvent
 from storage.repository import Repository
 
@@ -25,7 +23,6 @@ log = logging.getLogger(__name__)
 
 MAX_LINKS = 100
 MAX_IMAGES = 50
-MENTION = re.compile(r"<@([UW][A-Z0-9]+)")
 
 
 class Permalinks:
@@ -52,31 +49,6 @@ class Sources(Protocol):
     bot_user_id: str
     clock: Callable[[], datetime]
     reconcile: Callable[[Incident], Mapping[str, int]]
-
-
-class Names:
-    """Display names by user id, looked up once per process."""
-
-    def __init__(self, client: WebClient) -> None:
-        self.client = client
-        self.cache: dict[str, str] = {}
-
-    def resolve(self, user_ids: Iterable[str]) -> dict[str, str]:
-        for uid in set(user_ids) - set(self.cache):
-            try:
-                user = self.client.users_info(user=uid)["user"]
-                profile = user.get("profile") or {}
-                self.cache[uid] = (
-                    profile.get("real_name")
-                    or user.get("real_name")
-                    or profile.get("display_name")
-                    or user.get("name")
-                    or uid
-                )
-            except Exception as exc:
-                log.info("no name for %s: %s", uid, slack_error(exc))
-                self.cache[uid] = uid
-        return self.cache
 
 
 def _reply(m: ChannelMessage, link: Permalinks) -> Reply:
@@ -164,15 +136,16 @@ def collect(
     incident: Incident,
     *,
     draft: bool,
-    names: Names,
+    names: Directory,
     link: Permalinks,
     now: datetime | None = None,
+    reconcile: bool = True,
 ) -> Collected:
     assert incident.id is not None
     repo = services.repo
     settings = services.settings
     channel = incident.channel_id or ""
-    if channel:
+    if reconcile and channel:
         counts = services.reconcile(incident)
         log.info("INC-%s: reconciled gaps before the document: %s", incident.number, counts)
 
@@ -194,13 +167,15 @@ def collect(
     actions = list(repo.action_items(incident.id))
     wanted = {incident.declarer_id, *roles.values(), *digest.per_user}
     wanted |= {u.author_id for u in updates} | {a.owner_id for a in actions if a.owner_id}
-    for e in events:
-        wanted |= {e.author_id or ""} | set(MENTION.findall(e.text))
-        for r in e.replies:
-            wanted |= {r.user_id or ""} | set(MENTION.findall(r.text))
+    texts = [e.text for e in events] + [r.text for e in events for r in e.replies]
+    users, channels = mentioned(texts)
+    wanted |= (
+        users | {e.author_id or "" for e in events} | {r.user_id or "" for e in events for r in e.replies}
+    )
     wanted.discard("")
     wanted.discard(services.bot_user_id)
-    resolved = names.resolve(wanted)
+    resolved = names.users(wanted)
+    channel_names = names.channels(channels)
     digest.images = [
         Entry(
             text=i.text, at=i.at, who=resolved.get(i.who or "", i.who), permalink=i.permalink, files=i.files
@@ -216,6 +191,7 @@ def collect(
         action_items=actions,
         digest=digest,
         names=dict(resolved),
+        channels=dict(channel_names),
         reactions=dict(settings.config.reactions),
         tz=settings.config.tz,
         draft=draft,

@@ -10,6 +10,7 @@ from bot.errors import UsageError
 from bot.incidents.vocabulary import incident_ref
 from bot.postmortem import PostmortemService
 from bot.slack.commands import CommandContext, Subcommand
+from bot.slack.text import escape
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,8 @@ def postmortem_command(ctx: CommandContext, _args: Postmortem) -> None:
     ctx.reply(
         f"Generating the {'draft ' if draft else ''}investigation document for {incident_ref(incident)}…"
     )
-    doc = cast(PostmortemService, ctx.context["postmortem"]).generate(
-        incident.id, draft=draft, requested_by=ctx.user_id, request_key=ctx.dedupe_key
-    )
+    service = cast(PostmortemService, ctx.context["postmortem"])
+    doc = service.generate(incident.id, draft=draft, requested_by=ctx.user_id, request_key=ctx.dedupe_key)
     where = (
         f"<{doc.file_permalink}|revision {doc.revision}>"
         if doc.file_permalink
@@ -45,7 +45,11 @@ def postmortem_command(ctx: CommandContext, _args: Postmortem) -> None:
     missing = (
         "\nNothing recorded yet for: " + ", ".join(doc.missing_sections) + "." if doc.missing_sections else ""
     )
-    ctx.reply(f"Posted {where} of the investigation document.{missing}")
+    since = service.unchanged_since(doc)
+    if since is not None:
+        ctx.reply(f"Nothing changed since revision {since}, so it was not posted again.{escape(missing)}")
+        return
+    ctx.reply(f"Posted {where} of the investigation document.{escape(missing)}")
 
 
 COMMANDS = (

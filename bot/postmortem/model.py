@@ -9,6 +9,7 @@ from typing import Any
 # The document shows the metrics; they are computed by the incident rules (re-exported here).
 from bot.incidents.metrics import Metric as Metric
 from bot.incidents.metrics import format_duration as format_duration
+from bot.slack.mrkdwn import Block, Line
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Attachment:
 class Entry:
     """One claim in the document, always traceable to the message it came from."""
 
-    text: str  # prose with code blocks removed
+    text: str  # plain text: prose with code blocks removed, names resolved
     at: datetime | None = None
     who: str | None = None  # display name
     permalink: str | None = None
@@ -32,6 +33,7 @@ class Entry:
     note: str | None = None  # e.g. "ruled out"
     replies: tuple[Entry, ...] = ()
     source_deleted: bool = False
+    body: tuple[Block, ...] | None = None  # the prose as converted from Slack (None: ``text`` is plain)
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,11 @@ class Link:
 @dataclass(frozen=True)
 class TimelineRow:
     at: datetime
-    event: str
+    event: str  # plain text
     who: str | None
     link: str | None
     kinds: tuple[str, ...] = ()
+    line: Line | None = None  # the event as converted from Slack, shortened for the table
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class DocumentModel:
     generated_at: datetime
     timezone: str
     summary: str | None
+    customer_impact: str | None
+    resolution: str | None
     impact: dict[str, str | None]
     environment: dict[str, str | None]
     sections: dict[str, Section]
@@ -112,7 +117,8 @@ class DocumentModel:
     metrics: list[Metric]
     participants: list[Participant]
     milestones: dict[str, datetime]
-    missing_sections: list[str]
+    missing_sections: list[str]  # section titles, as the document shows them
+    fix_status: str = ""
 
     def section(self, key: str) -> Section:
         return self.sections[key]

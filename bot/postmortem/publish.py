@@ -173,7 +173,13 @@ class Publisher:
         self.settings = settings
 
     def publish(
-        self, doc: Document, incident: Incident, model: DocumentModel, rendered: Rendered, file_ids: list[str]
+        self,
+        doc: Document,
+        incident: Incident,
+        model: DocumentModel,
+        rendered: Rendered,
+        file_ids: list[str],
+        note: str | None = None,
     ) -> Document:
         assert doc.id is not None
         doc_id = doc.id
@@ -193,16 +199,24 @@ class Publisher:
             self.repo.update_document(doc_id, markdown=rendered.markdown)
         doc = self.repo.update_document(doc_id, path=str(path))
         if incident.channel_id and doc.file_id is None:
-            doc = self.upload(doc, incident, model, rendered)
+            doc = self.upload(doc, incident, model, rendered, note)
         if settings.config.canvas and incident.channel_id and doc.canvas_id is None:
             doc = self.canvas(doc, incident, rendered)
         if not doc.draft and not incident.is_private and doc.announce_ts is None:
             doc = self.announce(doc, incident)
         return self.repo.update_document(doc_id, state="published", published_at=utcnow())
 
-    def upload(self, doc: Document, incident: Incident, model: DocumentModel, rendered: Rendered) -> Document:
+    def upload(
+        self,
+        doc: Document,
+        incident: Incident,
+        model: DocumentModel,
+        rendered: Rendered,
+        note: str | None = None,
+    ) -> Document:
         assert doc.id is not None
         kind = "Draft investigation document" if doc.draft else "Investigation document"
+        changed = f"\n{note}." if note else ""
         missing = (
             f"\nNothing recorded yet for: {', '.join(model.missing_sections)}."
             if model.missing_sections
@@ -213,7 +227,9 @@ class Publisher:
             content=rendered.markdown,
             filename=f"{incident_ref(incident)}-investigation-r{doc.revision}.md",
             title=f"{incident_ref(incident)} {kind.lower()} (revision {doc.revision})",
-            initial_comment=f"{kind} for *{incident_ref(incident)}*, revision {doc.revision}.{escape(missing)}",
+            initial_comment=(
+                f"{kind} for *{incident_ref(incident)}*, revision {doc.revision}.{escape(changed)}{escape(missing)}"
+            ),
         )
         file = resp.get("file") or (resp.get("files") or [{}])[0]
         if file.get("id") and not file.get("permalink"):

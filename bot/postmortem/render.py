@@ -13,9 +13,11 @@ from urllib.parse import quote
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from bot.errors import IncidentBotError
-from bot.postmortem.model import DocumentModel, format_duration
+from bot.postmortem.model import DocumentModel, Entry, TimelineRow, format_duration
+from bot.slack import mrkdwn
 from bot.slack.text import escape, strip_control
 
 
@@ -95,6 +97,37 @@ def link(url: str | None, label: str = "link") -> str:
     return f"[{text}]({target.replace('(', '%28').replace(')', '%29')})"
 
 
+def body(e: Entry, indent: int = 0) -> str:
+    """An entry's prose as Markdown: Slack text converted (lists stay lists), plain text escaped."""
+    if e.body is None:
+        return md(e.text, indent)
+    return mrkdwn.blocks_md(e.body, indent, code=False)
+
+
+def row_cell(row: TimelineRow) -> str:
+    if row.line is None:
+        return cell(row.event)
+    return mrkdwn.one_line_md_of(row.line) or " "
+
+
+def html_body(e: Entry) -> Markup:
+    if e.body is None:
+        return Markup("<br>\n").join(strip_control(e.text).splitlines())
+    return Markup(mrkdwn.blocks_html(e.body, code=False))
+
+
+def html_hint(text: str | None) -> Markup:
+    """The document's own short texts (hints, statuses): `code` spans shown as code."""
+    escaped = str(Markup.escape(text or ""))
+    return Markup(re.sub(r"`([^`\n]{1,200})`", r"<code>\1</code>", escaped))
+
+
+def html_row(row: TimelineRow) -> Markup:
+    if row.line is None:
+        return Markup.escape(row.event)
+    return Markup(mrkdwn.line_html(row.line))
+
+
 @dataclass
 class Rendered:
     markdown: str
@@ -117,8 +150,10 @@ class Renderer:
         self.html_env = SandboxedEnvironment(autoescape=True, **common)
         for env in (self.md_env, self.html_env):
             env.filters.update(dt=self.dt, day=self.day, duration=format_duration)
-        self.md_env.filters.update(md=md, cell=cell, fence=fence, link=link)
-        self.html_env.filters.update(url=lambda u: safe_url(u) or "#")
+        self.md_env.filters.update(md=md, cell=cell, fence=fence, link=link, body=body, row=row_cell)
+        self.html_env.filters.update(
+            url=lambda u: safe_url(u) or "#", body=html_body, row=html_row, hint=html_hint
+        )
 
     def dt(self, at: datetime | None) -> str:
         return at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if at else "—"

@@ -170,8 +170,8 @@ def postmortem_reminder(state: IncidentState, config: ReminderConfig, now: datet
         sections = ", ".join(f"*{escape(s)}*" for s in state.missing_sections)
         body = (
             f"The investigation document of {ref} still has sections with nothing recorded: {sections}. "
-            "Mark the messages that fill them with reactions (or `/incident note`), then regenerate it "
-            "with `/incident postmortem`."
+            "React to the messages that fill them with the emoji each empty section names in the "
+            "document, then regenerate it with `/incident postmortem`."
         )
     text = f":memo: {who} {body} (reminder {n} of {times})"
     return Due(state.incident_id, state.channel_id, POSTMORTEM, f"{slot_time(state.closed_at)}/{n}", text)

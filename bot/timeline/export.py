@@ -1,17 +1,35 @@
-"""`incident-bot timeline INC --format csv|json [--out FILE]`: the timeline from the database."""
+"""`incident-bot timeline INC --format csv|json [--out FILE]`: the timeline from the database.
+
+Besides the ids, each row carries the author's and the capturers' names and the text as people
+read it (mentions, channels and links resolved by the one mrkdwn converter). Names come from Slack
+(one ``users.info`` per person); when Slack cannot be reached the ids stand in for them.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.incidents.vocabulary import incident_ref
+from bot.slack import mrkdwn
+from bot.slack.directory import Directory
 from bot.timeline import capture
 from storage.repository import Repository
 
 _REF = re.compile(r"^(?:inc-?)?#?(\d{1,9})$", re.IGNORECASE)
+
+# The stored fields, with the readable ones beside the ids they explain.
+FIELDS = (
+    "id", "at", "kinds", "source", "author", "author_name", "captured_by", "captured_by_names", "text",
+    "plain_text", "readable_text", "permalink", "message_ts", "thread_ts", "files", "edited_at", "hidden",
+    "hidden_at", "hidden_by", "hidden_reason", "source_deleted",
+)  # fmt: skip
 
 
 def incident_number(ref: str) -> int | None:
@@ -20,14 +38,75 @@ def incident_number(ref: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def render(repo: Repository, incident_id: int, fmt: str, include_hidden: bool = False) -> str:
+def render(
+    repo: Repository,
+    incident_id: int,
+    fmt: str,
+    include_hidden: bool = False,
+    directory: Directory | None = None,
+) -> str:
     events = [
         e
         for e in repo.timeline(incident_id, include_hidden=include_hidden)
         if not (e.hidden and e.hidden_reason == "pending")
     ]
     rows = capture.export_rows(events, repo.marks([e.id for e in events if e.id is not None]))
-    return capture.to_csv(rows) if fmt == "csv" else capture.to_json(rows)
+    rows = readable(rows, directory or Directory(None))
+    return to_csv(rows) if fmt == "csv" else capture.to_json(rows)
+
+
+def readable(rows: Sequence[dict[str, Any]], directory: Directory) -> list[dict[str, Any]]:
+    users, channels = mrkdwn.mentioned(str(r.get("text") or "") for r in rows)
+    people = {str(r["author"]) for r in rows if r.get("author")}
+    people |= {str(u) for r in rows for u in r.get("captured_by") or ()}
+    directory.users(users | people)
+    directory.channels(channels)
+    names = directory.names
+    out = []
+    for r in rows:
+        author = r.get("author")
+        text = str(r.get("text") or "")
+        out.append(
+            {
+                **r,
+                "author_name": names.user(str(author)) if author else None,
+                "captured_by_names": [names.user(str(u)) for u in r.get("captured_by") or ()],
+                "readable_text": mrkdwn.to_plain(text, names) if text else r.get("plain_text"),
+            }
+        )
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        value = "; ".join(
+            f"{v.get('name')} ({v.get('permalink') or ''})" if isinstance(v, dict) else str(v) for v in value
+        )
+    text = str(value)
+    # A spreadsheet would run a cell that starts like a formula.
+    return "'" + text if text.startswith(capture.CSV_FORMULA_START) else text
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(FIELDS)
+    for row in rows:
+        writer.writerow([_cell(row.get(f)) for f in FIELDS])
+    return buf.getvalue()
+
+
+def _directory(settings: Settings) -> Directory:
+    if settings.slack_bot_token is None:
+        return Directory(None)
+    from bot.slack.client import make_client
+
+    token = settings.slack_bot_token.get_secret_value()
+    return Directory(make_client(token, settings.slack_api_url, timeout=5, patient=False))
 
 
 def export_timeline(settings: Settings, ref: str, fmt: str, out: str | None, include_hidden: bool) -> int:
@@ -47,10 +126,16 @@ def export_timeline(settings: Settings, ref: str, fmt: str, out: str | None, inc
     if incident is None or incident.id is None:
         print(f"incident-bot: no incident {incident_ref(number)}", file=sys.stderr)
         return 1
-    text = render(repo, incident.id, fmt, include_hidden)
+    directory = _directory(settings)
+    text = render(repo, incident.id, fmt, include_hidden, directory)
+    if directory.client is None and settings.slack_bot_token is not None:
+        print("incident-bot: Slack could not be reached: people appear by their ids", file=sys.stderr)
     if out:
         Path(out).write_text(text, encoding="utf-8")
         print(f"wrote {incident_ref(number)} timeline to {out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
+
+
+__all__ = ["FIELDS", "export_timeline", "incident_number", "readable", "render"]

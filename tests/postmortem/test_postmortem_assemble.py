@@ -40,7 +40,7 @@ def event(text: str, *kinds: str, minute: int = 0, replies: tuple[Reply, ...] = 
 def test_full_document_fills_every_section_from_the_scenario() -> None:
     doc = assemble(collected())
     s = doc.sections
-    assert doc.missing_sections == ["related"]  # the tracker link sits in an unmarked message
+    assert doc.missing_sections == ["Related Issues"]  # the tracker link sits in an unmarked message
     assert doc.severity == "High" and doc.reporter == "Alice Adams" and doc.date == "2025-10-20"
     assert doc.impact["users"] == "~500 (10% of daily active users)"
     assert doc.environment == {
@@ -51,7 +51,7 @@ def test_full_document_fills_every_section_from_the_scenario() -> None:
     assert s["expected"].entries[0].text == "the user is logged in and receives a session token"
     assert s["actual"].entries[0].text == "500 Internal Server Error with an incident id"
     assert "Traceback (most recent call last):" in s["stack_traces"].entries[0].code[0]
-    assert s["known"].entries[0].text.startswith("The error occurs in `src/auth/session.py:45`")
+    assert s["known"].entries[0].text.startswith("The error occurs in src/auth/session.py:45")
     assert len(s["unknown"].entries) == 2
     primary = s["primary_hypothesis"].entries[0]
     assert primary.note == "confirmed" and primary.text.startswith("Redis connection fails silently")
@@ -101,21 +101,28 @@ def test_missing_milestone_is_reported_not_invented() -> None:
     assert by_name["Time to detect"].text == "not computed: no `started` time recorded"
     assert by_name["Time to identify"].missing == ("identified",)
     assert by_name["Time to fix"].text == "1 h 05 min"
-    assert "metrics" in doc.missing_sections
-    assert "started: not recorded (`/incident time started <time>`)" in render(c)
+    assert "Metrics" in doc.missing_sections
+    assert "Started: not recorded (`/incident time started <time>`)" in render(c)
 
 
 def test_empty_incident_says_what_fills_each_section() -> None:
     doc = assemble(empty_collected())
-    for key in ("reproduction", "known", "unknown", "primary_hypothesis", "root_cause", "verification"):
-        assert key in doc.missing_sections
+    for title in (
+        "Steps to Reproduce",
+        "What do we know?",
+        "What don't we know?",
+        "Primary Hypothesis",
+        "Root Cause",
+        "Verification Steps",
+    ):
+        assert title in doc.missing_sections
     assert ":repeat:" in doc.sections["reproduction"].empty
     assert ":question:" in doc.sections["unknown"].empty
     assert ":dart:" in doc.sections["root_cause"].empty
-    assert "lessons" in doc.missing_sections
+    assert "Lessons Learned" in doc.missing_sections
     text = render(empty_collected())
     assert not re.search(r"\[[A-Z][a-z]+( [A-Za-z/]+)*\]", text), "no template [bracket placeholders]"
-    assert "React with :bulb:" in text
+    assert "React with 💡 (`:bulb:`)" in text
     assert "not computed: no `detected` or `started` time recorded" in text
 
 
@@ -185,8 +192,8 @@ def test_hostile_text_cannot_break_structure_or_run_as_template() -> None:
     assert doc.sections["known"].entries[0].text.startswith("a | b | c {{ 7*7 }}")
     text = render(c)
     assert "49" not in text.split("### Root Cause")[0]
-    assert "{{ 7*7 }}" in text and "{% for x in range(3) %}" in text
-    assert "<script>" not in text and "&lt;script>alert(1)&lt;/script>" in text
+    assert "{{ 7\\*7 }}" in text and "{% for x in range(3) %}" in text
+    assert "<script>" not in text and "\\<script\\>alert(1)\\</script\\>" in text
     assert "\\# not a heading" in text and "\\> not a quote" in text
     assert "\\`unbalanced" in text
     assert "שלום עולם 🙂" in text
@@ -251,3 +258,29 @@ def test_draft_is_labelled() -> None:
 
     text = render(collected(draft=True, incident=incident(is_closed=False, status="fixed")))
     assert "> **DRAFT** generated" in text
+
+
+def _suggested_commands(text: str) -> list[str]:
+    found = re.findall(r"`/incident ([^`]+)`", text)
+    fill = {"<time>": "14:00", "<text>": "x", "<time>`": "14:00"}
+    out = []
+    for cmd in found:
+        for placeholder, value in fill.items():
+            cmd = cmd.replace(placeholder, value)
+        out.append(cmd)
+    return out
+
+
+def test_every_command_the_document_and_the_close_suggest_works() -> None:
+    from bot.incidents.lifecycle import closing_line, missing_milestones
+    from bot.wiring import COMMANDS
+
+    parse = COMMANDS.parse
+    texts = [render(empty_collected()), render(), missing_milestones({})]
+    texts.append(closing_line(empty_collected().incident, {}))
+    commands = [c for t in texts for c in _suggested_commands(t)]
+    assert {c.split()[0] for c in commands} >= {"time", "update", "close"}
+    assert any(c.startswith("time fixed") for c in commands)
+    for cmd in commands:
+        parse(cmd)  # raises UsageError ("Unknown milestone `closed`"…) when a suggestion is wrong
+    assert "time closed" not in " ".join(commands)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from harness import BotServer, wait_for
+from reading import read_markdown
 from sqlmodel import Session, select
 
 from bot.config import Settings
@@ -128,7 +129,7 @@ def test_draft_on_demand_then_regenerate_and_duplicate_delivery(
     first = wait_for(lambda: [d for d in documents(bot) if d.state == "published"], what="draft")[0]
     assert first.draft and first.revision == 1
     assert "> **DRAFT** generated" in first.markdown and "The queue depth is 40k" in first.markdown
-    assert "root_cause" in first.missing_sections and "reproduction" in first.missing_sections
+    assert "Root Cause" in first.missing_sections and "Steps to Reproduce" in first.missing_sections
     assert wait_for(
         lambda: any("revision 1" in p["body"].get("text", "") for p in emu.response_url_posts), what="reply"
     )
@@ -140,8 +141,24 @@ def test_draft_on_demand_then_regenerate_and_duplicate_delivery(
     wait_for(lambda: _claim_done(bot, f"cmd:{d.trigger_id}"), what="the duplicate to settle")
     docs = documents(bot)
     assert [x.revision for x in docs] == [1, 2]
+    # Nothing changed: the revision is recorded, but the same document is not posted again.
     uploads = [f for f in emu.files.values() if f["name"].endswith(".md")]
-    assert len(uploads) == 2
+    assert len(uploads) == 1 and docs[1].file_id == docs[0].file_id
+    assert wait_for(
+        lambda: any("not posted again" in p["body"].get("text", "") for p in emu.response_url_posts),
+        what="the unchanged reply",
+    )
+
+    # A change is posted as a new revision, saying what changed.
+    player.say(Say("13:50", "bob", "Root cause: the pool is too small", react=(("bob", "dart"),)))
+    wait_for(lambda: len(bot.services.repo.active_kinds(player.incident_id)) == 2, what="the new mark")
+    third = bot.services.postmortem.generate(
+        player.incident_id, draft=True, requested_by=None, request_key=None
+    )
+    uploads = [f for f in emu.files.values() if f["name"].endswith(".md")]
+    assert third.revision == 3 and len(uploads) == 2 and third.file_id != docs[0].file_id
+    comment = next(m["text"] for m in emu.messages(player.channel) if "revision 3" in m.get("text", ""))
+    assert "Changed since revision 2: updated Root Cause, Timeline" in comment, comment
 
 
 def _claim_done(bot: BotServer, key: str) -> bool:
@@ -212,14 +229,17 @@ def test_hostile_content_survives_intact_and_harmless(
         player.incident_id, draft=True, requested_by=None, request_key=None
     )
     text = doc.markdown
-    assert "a \\| b \\|\\| c and \\`unbalanced" in text
-    assert "{{ 7*7 }} {% for x in range(3) %}X{% endfor %}" in text  # shown as typed
-    assert "49 XXX" not in text and "49 {%" not in text  # never evaluated
-    assert "<script>" not in text and "&lt;script>alert(1)&lt;/script>" in text
+    seen, _, links = read_markdown(text)  # what a reader of the rendered document sees
+    assert "a | b || c and `unbalanced" in seen
+    assert "{{ 7*7 }} {% for x in range(3) %}X{% endfor %}" in seen  # shown as typed
+    assert "49 XXX" not in seen and "49 {%" not in seen  # never evaluated
+    # typed text arrives escaped (&lt;): the reader sees what was typed, the Markdown holds no tag
+    assert "<script>" not in text and "<script>alert(1)</script> <!channel>" in seen
     assert "<!channel>" not in text
-    assert "פריסה נכשלה 🔥 مرحبا 😀" in text
-    assert long_text in text
+    assert "פריסה נכשלה 🔥 مرحبا 😀" in seen
+    assert long_text in seen
     assert "```\na | b `x` {{ y }} 2>&1\n```" in text
+    assert all(link.startswith("https://") for link in links), links
     assert "This will be deleted" not in text or "source message deleted" in text
     rows = [line for line in text.splitlines() if line.startswith("| 2025-10-20")]
     assert all(len(re.findall(r"(?<!\\)\|", row)) == 5 for row in rows), rows
@@ -233,6 +253,8 @@ def test_canvas_when_configured(bot: BotServer, emulator: Any, people, channels)
     assert player.incident_id is not None
     service = bot.services.postmortem
     first = service.generate(player.incident_id, draft=True, requested_by=None, request_key=None)
+    player.say(Say("13:50", "bob", "The pool is too small", react=(("bob", "mag"),)))
+    wait_for(lambda: bot.services.repo.active_kinds(player.incident_id), what="the mark")
     second = service.generate(player.incident_id, draft=True, requested_by=None, request_key=None)
     canvases = emulator.canvases
     assert first.canvas_id in canvases and canvases[first.canvas_id]["channel_id"] == player.channel
@@ -253,6 +275,25 @@ def test_cli_postmortem(
     err = capsys.readouterr().err
     assert "there is no incident INC-99" in err and "'seven' is not an incident" in err
     assert [parse_incident_ref(x) for x in ("INC-7", "inc7", "7", "INC-", "-7")] == [7, 7, 7, None, None]
+
+
+def test_cli_postmortem_with_slack_unreachable_writes_the_stored_record(
+    bot: BotServer, emulator: Any, people, channels, settings: Settings, tmp_path, capsys
+) -> None:
+    player = open_incident(bot, emulator, people, channels)
+    player.say(Say("13:40", "alice", "The queue depth is *40k* & <rising>", react=(("alice", "mag"),)))
+    wait_for(lambda: bot.services.repo.active_kinds(player.incident_id), what="the mark")
+    uploads_before = len(emulator.files)
+    offline = settings.model_copy(update={"slack_api_url": "http://127.0.0.1:9/api/"})
+    out = tmp_path / "offline.md"
+    assert run_postmortem(offline, "INC-1", str(out)) == 0
+    seen, _, _ = read_markdown(out.read_text())
+    assert "Bug Investigation: Checkout is slow" in seen and "The queue depth is 40k & <rising>" in seen
+    said = capsys.readouterr().out
+    assert "NOT published" in said and str(out) in said
+    assert len(emulator.files) == uploads_before and documents(bot) == []
+    assert run_postmortem(offline, "INC-1", None) == 1
+    assert "with --out FILE" in capsys.readouterr().err
 
 
 def test_private_incident_is_not_announced(bot: BotServer, emulator: Any, people, channels) -> None:
