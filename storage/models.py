@@ -299,6 +299,29 @@ class Heartbeat(SQLModel, table=True):
     stopped_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
 
 
+class OutboxMessage(SQLModel, table=True):
+    """Work for another system, done exactly once: a row per unique ``key``, claimed by one worker
+    at a time (a claim older than its lease is taken over), retried with back-off until done or
+    failed. Handlers must be idempotent towards the other system (a crash after its answer and
+    before ``done`` runs them again)."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=255)
+    kind: str = Field(index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", index=True)  # pending | claimed | done | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    claimed_by: str | None = None
+    claimed_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    done_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
 class AlertGroup(SQLModel, table=True):
     """One alert group (Alertmanager's ``groupKey``) and its one triage card.
 

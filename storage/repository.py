@@ -11,6 +11,8 @@ from storage.stores.alerts import AlertStore
 from storage.stores.deliveries import DeliveryStore
 from storage.stores.documents import DocumentStore
 from storage.stores.incidents import DuplicateDelivery, IncidentStore, NotFound
+from storage.stores.outbox import OutboxStore
+from storage.stores.paging import PagingStore
 from storage.stores.recording import RecordingStore
 from storage.stores.reminders import ReminderStore
 from storage.stores.timeline import TimelineStore
@@ -19,7 +21,15 @@ __all__ = ["DuplicateDelivery", "NotFound", "Repository"]
 
 
 class Repository(
-    DeliveryStore, IncidentStore, TimelineStore, RecordingStore, DocumentStore, ReminderStore, AlertStore
+    DeliveryStore,
+    IncidentStore,
+    TimelineStore,
+    RecordingStore,
+    DocumentStore,
+    ReminderStore,
+    AlertStore,
+    OutboxStore,
+    PagingStore,
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

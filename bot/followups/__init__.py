@@ -1,0 +1,1 @@
+"""Follow-ups: action items become tickets in GitHub Issues or Jira, with their state in the record."""
