@@ -150,6 +150,16 @@ class PagerDutyConfig(BaseModel):
         return self
 
 
+class OutgoingConfig(BaseModel):
+    """The ``[outgoing]`` table: how PagerDuty and webhook deliveries are retried (the outbox)."""
+
+    model_config = {"extra": "forbid"}
+
+    retry_base_seconds: float = Field(default=30.0, gt=0)
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    sweep_every_seconds: float = Field(default=5.0, gt=0)
+
+
 WEBHOOK_EVENTS = ("declared", "severity_changed", "resolved", "closed")
 
 
@@ -195,6 +205,7 @@ class BotConfig(BaseModel):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     pagerduty: PagerDutyConfig = Field(default_factory=PagerDutyConfig)
     webhooks: list[WebhookConfig] = Field(default_factory=list)
+    outgoing: OutgoingConfig = Field(default_factory=OutgoingConfig)
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine, make_url
 
+from bot.alerts import intake
 from bot.config import Settings
 from bot.ops import logs
 from bot.ops.health import HealthCheck
@@ -90,6 +91,9 @@ def prepare(settings: Settings) -> Runtime:
     assert settings.slack_bot_token is not None
     client: WebClient = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     services = build_services(settings, engine, client, bot_user_id=auth["user_id"])
+    problems = services.alerts.problems(intake_on=intake.configured(settings)) + services.paging.problems()
+    if problems:
+        raise StartupError("; ".join(problems))
     health = HealthCheck(engine, client)
     health.mark_slack_ok()
     return Runtime(services, health)
@@ -139,6 +143,7 @@ def start_background(services: Services, bolt: IncidentBotApp) -> None:
     and a catch-up of open incidents (what happened while no bot was recording)."""
     services.timeline.start_background(accepting(bolt.listener_runner.listener_executor))
     services.alerts.start()
+    services.paging.start()
 
 
 def start_socket_mode(bolt: IncidentBotApp, settings: Settings, health: HealthCheck) -> SocketModeRunner:

@@ -21,6 +21,8 @@ from bot.incidents import declare_listeners
 from bot.incidents import listeners as incidents
 from bot.incidents.declare import IncidentService
 from bot.incidents.lifecycle import LifecycleService
+from bot.paging import listeners as paging_commands
+from bot.paging.service import PagingService
 from bot.postmortem import PostmortemService
 from bot.postmortem import listeners as postmortem
 from bot.reminders.scheduler import ReminderSweeper
@@ -47,10 +49,13 @@ class Services:
     timeline: TimelineService = field(init=False)
     postmortem: PostmortemService = field(init=False)
     alerts: AlertService = field(init=False)
+    paging: PagingService = field(init=False)
 
     def __post_init__(self) -> None:
         repo, client, settings, who = self.repo, self.client, self.settings, self.bot_user_id
-        self.incidents = IncidentService(repo, client, settings, clock=self.now, bot_user_id=who)
+        self.incidents = IncidentService(
+            repo, client, settings, clock=self.now, bot_user_id=who, changed=self.incident_changed
+        )
         self.timeline = TimelineService(repo, client, settings, bot_user_id=who)
         self.postmortem = PostmortemService(
             repo, client, settings, reconcile=self.reconcile, clock=self.now, bot_user_id=who
@@ -64,8 +69,12 @@ class Services:
             generate_document=self.generate_document,
             clock=self.now,
             bot_user_id=who,
+            changed=self.incident_changed,
         )
-        self.alerts = AlertService(repo, client, settings, self.incidents, clock=self.now, bot_user_id=who)
+        self.paging = PagingService(repo, settings, clock=self.now)
+        self.alerts = AlertService(
+            repo, client, settings, self.incidents, clock=self.now, bot_user_id=who, can_page=self.can_page
+        )
 
     # The callables services receive look their target up when called, so a service replaced
     # or patched after wiring (the demo's clock, a test's failing backfill) is the one called.
@@ -74,6 +83,12 @@ class Services:
 
     def reconcile(self, incident: Incident, recheck_since: datetime | None = None) -> dict[str, int]:
         return self.timeline.reconcile(incident, recheck_since=recheck_since)
+
+    def incident_changed(self, incident: Incident, event: str) -> None:
+        self.paging.incident_changed(incident, event)
+
+    def can_page(self) -> bool:
+        return self.paging.can_page
 
     def backfill_channel(self, incident: Incident) -> int:
         return self.timeline.backfill_channel(incident)
@@ -113,6 +128,7 @@ class Services:
             "timeline": self.timeline,
             "postmortem": self.postmortem,
             "alerts": self.alerts,
+            "paging": self.paging,
             "own_user_id": self.bot_user_id,  # (Bolt's own "bot_user_id" key comes from its authorize)
             "commands": COMMANDS,
         }
@@ -120,7 +136,13 @@ class Services:
 
 # `/incident help` lists them in this order.
 COMMANDS = CommandTable(
-    [*commands.COMMANDS, *declare_listeners.COMMANDS, *incidents.COMMANDS, *postmortem.COMMANDS]
+    [
+        *commands.COMMANDS,
+        *declare_listeners.COMMANDS,
+        *incidents.COMMANDS,
+        *postmortem.COMMANDS,
+        *paging_commands.COMMANDS,
+    ]
 )
 
 

@@ -100,7 +100,7 @@ def on_page(ack: Ack, body: dict[str, Any], respond: Respond, repo: Repository, 
         if not mine:
             return
         incident = repo.incident(_group_id(body))
-        outcome = context["paging"].page(incident, None, body["user"]["id"])
+        outcome = context["paging"].page(incident, None, body["user"]["id"], key)
         _tell(respond, outcome)
 
 

@@ -60,6 +60,19 @@ class AlertService:
         self.cards.stop()
         self.background.shutdown(wait=True)
 
+    def problems(self, intake_on: bool) -> list[str]:
+        """Reasons not to start: intake is on but no channel would receive its cards."""
+        cfg = self.settings.config.alerts
+        if (
+            intake_on
+            and cfg.triage_channel is None
+            and not any(r.channel and not r.match for r in cfg.routes)
+        ):
+            return [
+                "alert intake is on (ALERTS_BEARER_TOKEN / ALERTS_HMAC_SECRET) but [alerts] triage_channel is not set"
+            ]
+        return []
+
     # -- intake ---------------------------------------------------------------------------------
     def receive(self, source: str, n: AlertNotification) -> Ingested:
         """Record one notification (fast: the sender waits); Slack work happens after."""
