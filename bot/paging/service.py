@@ -150,18 +150,19 @@ class PagingService:
                 if created:
                     keys.append(key)
         if event in ("resolved", "closed") and self.can_page:
-            for target in self._paged_targets(incident):
-                key = f"pd:resolve:{incident.id}:{target}:{event_id}"
-                payload = {"action": "resolve", "target": target, "dedup_key": incident_ref(incident)}
+            # Each page is resolved once (by whichever of resolve and close comes first).
+            for trigger in self.repo.outbox_like(f"pd:trigger:{incident.id}:"):
+                payload = {
+                    "action": "resolve",
+                    "target": trigger.payload["target"],
+                    "dedup_key": incident_ref(incident),
+                }
+                key = f"pd:resolve:{trigger.key.removeprefix('pd:trigger:')}"
                 _, created = self.outbox.enqueue(PAGERDUTY, key, payload)
                 if created:
                     keys.append(key)
         for key in keys:
             self._soon(key)
-
-    def _paged_targets(self, incident: Incident) -> list[str]:
-        prefix = f"pd:trigger:{incident.id}:"
-        return sorted({row.payload["target"] for row in self.repo.outbox_like(prefix)})
 
     # -- delivery ---------------------------------------------------------------------------------
     def _deliver_pagerduty(self, row: OutboxMessage) -> dict[str, Any]:

@@ -2,16 +2,56 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from harness import BotServer, wait_for
 from sqlmodel import Session, select
 
+from bot.config import Settings, load_settings
 from fakes.alerts import Bearer, SendResult, send
 from storage.models import AlertGroup, AlertRecord, Incident
 
 BEARER = "alerts-bearer-token-0123456789"
 HMAC_SECRET = "alerts-hmac-secret-0123456789"
+
+CONFIG = """
+[alerts]
+triage_channel = "{triage}"
+card_update_every = 0.5
+
+[[alerts.routes]]
+match = {{ severity = "critical" }}
+severity = "sev1"
+auto_declare = true
+
+[[alerts.routes]]
+match = {{ team = "db" }}
+channel = "{db}"
+severity = "sev2"
+"""
+
+
+def alert_settings(
+    base: Settings, tmp_path: Path, triage: dict[str, str], config: str = CONFIG, **env: str
+) -> Settings:
+    path = tmp_path / "incident-bot.toml"
+    path.write_text(config.format(**triage), encoding="utf-8")
+    values: dict[str, object] = {
+        "SLACK_BOT_TOKEN": base.slack_bot_token.get_secret_value() if base.slack_bot_token else "",
+        "SLACK_SIGNING_SECRET": base.slack_signing_secret.get_secret_value()
+        if base.slack_signing_secret
+        else "",
+        "SLACK_API_URL": base.slack_api_url,
+        "DATABASE_URL": base.database_url,
+        "INCIDENT_ANNOUNCE_CHANNEL": base.announce_channel or "",
+        "INCIDENT_OUTPUT_DIR": str(base.output_dir),
+        "INCIDENT_BOT_CONFIG": str(path),
+        "ALERTS_BEARER_TOKEN": BEARER,
+        "ALERTS_HMAC_SECRET": HMAC_SECRET,
+    }
+    values.update(env)
+    return load_settings(**values)
 
 
 def post(bot: BotServer, payload: Any, source: str = "alertmanager", auth: Any = None) -> SendResult:

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alert_support import alert_rows, card_of, card_shows, cards, groups, incidents, post
-from conftest import alert_settings
+from alert_support import alert_rows, alert_settings, card_of, card_shows, cards, groups, incidents, post
 from harness import BotServer, wait_for
 from sqlmodel import Session, select
 
