@@ -169,3 +169,22 @@ def test_auto_declare_on_two_replicas_makes_one_card_and_one_incident(
     finally:
         for r in replicas:
             r.stop()
+
+
+def test_the_document_lists_the_alert_and_its_firing_and_resolved_rows(
+    alert_bot: BotServer, emulator: Any, triage: dict[str, str]
+) -> None:
+    p = group_of("a", severity="critical")  # auto-declares
+    post(alert_bot, p)
+    inc = wait_for(
+        lambda: next((i for i in incidents(alert_bot) if i.state == "active" and i.card_ts), None),
+        what="auto-declared incident",
+    )
+    wait_for(lambda: timeline(alert_bot, "alert"), what="firing row")
+    post(alert_bot, group_of("a", severity="critical", status="resolved"))
+    wait_for(lambda: len(timeline(alert_bot, "alert")) == 2, what="resolved row")
+    doc = alert_bot.services.postmortem.generate(inc.id, draft=True, requested_by=None, request_key=None)
+    summary = doc.markdown.split("## Bug Report")[0]
+    assert "- Alerts: ApiErrors: 5xx over 5% (alertmanager, 1 alert, first received" in summary
+    assert "Alert firing: ApiErrors: 5xx over 5%" in doc.markdown
+    assert "Alert resolved: ApiErrors: 5xx over 5%" in doc.markdown
