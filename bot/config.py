@@ -250,6 +250,10 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    # Socket Mode: a connection silent this long (no pong, no message) is replaced; pings go every 0.4 of it.
+    socket_silence_timeout: float = Field(
+        default=10.0, alias="SLACK_SOCKET_SILENCE_TIMEOUT", ge=1.0, le=300.0
+    )
     database_url: str = Field(default="sqlite:///incident-bot.db", alias="DATABASE_URL")
     port: int = Field(default=3000, alias="PORT", ge=1, le=65535)
     announce_channel: str | None = Field(default=None, alias="INCIDENT_ANNOUNCE_CHANNEL")

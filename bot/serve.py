@@ -152,7 +152,8 @@ def start_socket_mode(bolt: IncidentBotApp, settings: Settings, health: HealthCh
     token = settings.slack_app_token.get_secret_value()
     try:
         check_app_token(token, settings.slack_api_url)
-        runner = SocketModeRunner(bolt, token)
+        silence = settings.socket_silence_timeout
+        runner = SocketModeRunner(bolt, token, ping_interval=silence * 0.4, silence_timeout=silence)
         runner.connect()
     except SocketModeError as exc:
         raise StartupError(str(exc)) from exc

@@ -113,6 +113,27 @@ def control_routes(emu: SlackEmulator) -> list[Route]:
             emu.request_urls = list((await body(request)).get("urls", []))
         return JSONResponse({"ok": True, "urls": emu.request_urls})
 
+    async def sockets(request: Request) -> Response:
+        """GET: the open Socket Mode connections. POST {"fault": "disconnect", "reason", "close_after"}
+        | {"fault": "drop"} | {"fault": "half_open", "close_after"}: how many connections it hit."""
+        if request.method == "GET":
+            return JSONResponse({"ok": True, "connections": emu.socket_connections()})
+        args = await body(request)
+        fault = args.pop("fault", None)
+        faults = {
+            "disconnect": emu.disconnect_sockets,
+            "drop": emu.drop_sockets,
+            "half_open": emu.half_open_sockets,
+        }
+        if fault not in faults:
+            return JSONResponse(
+                {"ok": False, "error": f"fault must be one of {sorted(faults)}"}, status_code=400
+            )
+        try:
+            return await call(faults[fault], **args)
+        except ValueError as exc:
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+
     return [
         Route("/users", users, methods=["GET", "POST"]),
         Route("/channels", channels, methods=["GET", "POST"]),
@@ -122,4 +143,5 @@ def control_routes(emu: SlackEmulator) -> list[Route]:
         Route("/faults", faults, methods=["POST", "DELETE"]),
         Route("/clock", clock, methods=["GET", "POST"]),
         Route("/request_urls", request_urls, methods=["GET", "PUT"]),
+        Route("/sockets", sockets, methods=["GET", "POST"]),
     ]

@@ -418,9 +418,10 @@ class SlackEmulator(UserActions):
 
     # ------------------------------------------------------------------ Socket Mode
     def socket_connections(self) -> list[dict[str, Any]]:
-        """The app's open Socket Mode connections: id, envelopes sent, draining (told to disconnect)."""
+        """The app's open Socket Mode connections: id, envelopes sent, draining (told to disconnect),
+        half_open."""
         return [
-            {"id": c.id, "envelopes_sent": c.envelopes_sent, "draining": c.draining}
+            {"id": c.id, "envelopes_sent": c.envelopes_sent, "draining": c.draining, "half_open": c.half_open}
             for c in self.sockets.open_connections()
         ]
 
@@ -436,6 +437,11 @@ class SlackEmulator(UserActions):
     def drop_sockets(self) -> int:
         """Drop every open connection abruptly (no close frame, no `disconnect`)."""
         return self.sockets.drop()
+
+    def half_open_sockets(self, close_after: float = 60.0) -> int:
+        """Leave every usable connection half-open: the server stops answering pings and stops sending
+        without closing (the TCP connection is aborted after `close_after` s). Returns how many."""
+        return self.sockets.half_open(close_after)
 
     def drop_socket_after(self, n: int = 1) -> None:
         """Drop the connection carrying the n-th next envelope right after sending it (before any ack)."""

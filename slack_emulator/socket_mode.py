@@ -5,7 +5,9 @@ connects, receives `hello`, then every user action as an envelope (`events_api`,
 `interactive`) that it must acknowledge with `{"envelope_id": …}` (plus a response `payload` where
 `accepts_response_payload` is true) within the ack timeout. Envelopes are spread across the open
 connections (up to 10 per app). The hub can send `disconnect` (refresh_requested / warning /
-link_disabled) and drop a socket abruptly.
+link_disabled), drop a socket abruptly (TCP abort, no close frame), or leave it half-open: it stops
+reading (so pings go unanswered) and sending, without closing. An ack counts only on the connection
+its envelope went out on; one arriving on another connection is counted in `misrouted_acks`.
 
 Threads: the WebSocket endpoints run on the emulator's uvicorn loop; deliveries come from test and
 delivery threads, which send through `run_coroutine_threadsafe` and wait for acks on threading events.
@@ -102,17 +104,19 @@ class SocketConnection:
         self.draining = False  # sent `disconnect`: no new envelopes, pending acks still count
         self.closed = threading.Event()
         self.deaf = False  # about to be dropped: whatever the app sends is lost with the socket
+        self.half_open = False  # neither reads nor sends any more, yet stays open
         self.envelopes_sent = 0
         self._drop = asyncio.Event()
+        self._silenced = asyncio.Event()
         self._send_lock = asyncio.Lock()
 
     @property
     def usable(self) -> bool:
-        return not self.closed.is_set() and not self.draining
+        return not self.closed.is_set() and not self.draining and not self.half_open
 
     def send(self, message: dict[str, Any], timeout: float = 5.0) -> bool:
-        """Send one JSON message from any thread; False if the socket is gone."""
-        if self.closed.is_set():
+        """Send one JSON message from any thread; False if the socket is gone (or half-open)."""
+        if self.closed.is_set() or self.half_open:
             return False
 
         async def _send() -> None:
@@ -126,11 +130,48 @@ class SocketConnection:
             return False
         return True
 
+    def _protocol(self) -> Any:
+        """uvicorn's protocol object under the WebSocket (the owner of the ASGI receive)."""
+        return getattr(getattr(self.ws, "_receive", None), "__self__", None)
+
+    def _transport(self) -> asyncio.Transport | None:
+        """The TCP transport under the WebSocket."""
+        transport = getattr(self._protocol(), "transport", None)
+        return transport if isinstance(transport, asyncio.Transport) else None
+
     def drop(self) -> None:
         """Close the TCP connection without a close frame, as a network failure would."""
         self.closed.set()
         self.hub.forget(self)
-        self.loop.call_soon_threadsafe(self._drop.set)
+
+        def abort() -> None:
+            transport = self._transport()
+            if transport is not None:
+                transport.abort()
+            self._drop.set()
+
+        self.loop.call_soon_threadsafe(abort)
+
+    def go_half_open(self, close_after: float) -> None:
+        """Stop reading (pings go unanswered, acks unread) and sending, without closing; the TCP
+        connection is aborted after `close_after` seconds if the app has not given up on it first."""
+        self.half_open = True
+        self.deaf = True
+        self.hub.changed()
+
+        def pause() -> None:
+            self._silenced.set()  # run() stops asking for messages
+            transport = self._transport()
+            if transport is not None:
+                transport.pause_reading()
+            # uvicorn pauses reading after each message itself and resumes it when the app takes one:
+            # tell it reading is not paused, so a message already queued cannot resume it.
+            protocol = self._protocol()
+            if getattr(protocol, "read_paused", None) is not None:
+                protocol.read_paused = False
+            self.loop.call_later(close_after, lambda: None if self.closed.is_set() else self.drop())
+
+        self.loop.call_soon_threadsafe(pause)
 
     def close_later(self, delay: float) -> None:
         async def _close() -> None:
@@ -146,12 +187,19 @@ class SocketConnection:
     async def run(self) -> None:
         """Read acks until the client goes away or the hub drops the socket."""
         dropped = asyncio.create_task(self._drop.wait())
+        silenced = asyncio.create_task(self._silenced.wait())
         try:
             while True:
                 receive = asyncio.create_task(self.ws.receive_text())
-                done, _ = await asyncio.wait({receive, dropped}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {receive, dropped, silenced}, return_when=asyncio.FIRST_COMPLETED
+                )
                 if dropped in done:
                     receive.cancel()
+                    return
+                if silenced in done:  # half-open: read nothing more until dropped
+                    receive.cancel()
+                    await dropped
                     return
                 try:
                     text = receive.result()
@@ -160,6 +208,7 @@ class SocketConnection:
                 self.hub.on_message(self, text)
         finally:
             dropped.cancel()
+            silenced.cancel()
             self.closed.set()
             self.hub.forget(self)
 
@@ -173,6 +222,8 @@ class SocketHub:
         self.connections: list[SocketConnection] = []
         self.violations: list[str] = []
         self.refused = 0
+        self.misrouted_acks = 0
+        self.acks_received = 0  # every message carrying an envelope_id, counted or not
         self.last_closed: float | None = None
         self._tickets: dict[str, float] = {}
         self._waiters: dict[str, _Waiter] = {}
@@ -241,6 +292,10 @@ class SocketHub:
             self._changed.notify_all()
         for w in waiting:
             w.done.set()
+
+    def changed(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def open_connections(self) -> list[SocketConnection]:
         return [c for c in self.connections if not c.closed.is_set()]
@@ -321,9 +376,20 @@ class SocketHub:
             self._violation(f"socket {conn.id}: a message without envelope_id: {text[:80]!r}")
             return
         with self._changed:
+            self.acks_received += 1
             waiter = self._waiters.get(envelope_id)
         if waiter is None:
             log.info("socket %s: ack for unknown or expired envelope %s", conn.id, envelope_id)
+            return
+        if waiter.conn is not conn:
+            log.warning(
+                "socket %s: ack for envelope %s that went out on %s, not counted",
+                conn.id,
+                envelope_id,
+                waiter.conn.id,
+            )
+            with self._changed:
+                self.misrouted_acks += 1
             return
         payload = message.get("payload")
         if payload is not None:
@@ -364,6 +430,13 @@ class SocketHub:
         conns = self.open_connections()
         for conn in conns:
             conn.drop()
+        return len(conns)
+
+    def half_open(self, close_after: float = 60.0) -> int:
+        """Leave every usable connection half-open (see SocketConnection.go_half_open); returns how many."""
+        conns = self.usable()
+        for conn in conns:
+            conn.go_half_open(close_after)
         return len(conns)
 
     def drop_after(self, n: int) -> None:

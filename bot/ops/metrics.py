@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from slack_sdk import WebClient
 from slack_sdk.http_retry import HttpResponse
 from slack_sdk.http_retry.builtin_handlers import (
@@ -38,6 +45,25 @@ EVENTS_CAPTURED = Counter(
     "incident_bot_timeline_events_captured", "Timeline events captured", ["source"], registry=REGISTRY
 )
 JOBS_FIRED = Counter("incident_bot_jobs_fired", "Scheduled reminders sent", ["kind"], registry=REGISTRY)
+SOCKET_STATES = ("ok", "connecting", "disconnected")
+SOCKET_STATE = Gauge(
+    "incident_bot_socket_mode_state",
+    "Socket Mode connection state: 1 for the current one of ok / connecting / disconnected",
+    ["state"],
+    registry=REGISTRY,
+)
+SOCKET_RECONNECTS = Counter(
+    "incident_bot_socket_mode_reconnects",
+    "Socket Mode connections replaced by the watchdog, by reason "
+    "(disconnect_<Slack's reason>, closed, silent)",
+    ["reason"],
+    registry=REGISTRY,
+)
+SOCKET_ACKS_DROPPED = Counter(
+    "incident_bot_socket_mode_acks_dropped",
+    "Socket Mode acks not sent because the envelope's connection was gone (Slack redelivers)",
+    registry=REGISTRY,
+)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -240,5 +241,97 @@ def test_ticket_is_single_use(sock_emu: SlackEmulator) -> None:
         assert '"hello"' in ws.recv()
         with pytest.raises(WebSocketBadStatusException):
             create_connection(url, timeout=5)
+    finally:
+        ws.close()
+
+
+def _raw_connection(emu: SlackEmulator) -> Any:
+    from websocket import create_connection
+
+    url = WebClient(token=emu.app_token, base_url=emu.api_url).apps_connections_open(app_token=emu.app_token)[
+        "url"
+    ]
+    ws = create_connection(url, timeout=5)
+    assert '"hello"' in ws.recv()
+    return ws
+
+
+def test_half_open_socket_answers_no_ping_and_sends_nothing_yet_stays_open(sock_emu: SlackEmulator) -> None:
+    from websocket import ABNF, WebSocketTimeoutException
+
+    ws = _raw_connection(sock_emu)
+    try:
+        ws.ping(b"before")
+        frame = ws.recv_data_frame(True)[1]
+        assert frame.opcode == ABNF.OPCODE_PONG and frame.data == b"before"
+        for i in range(300):  # messages still queued on the server must not wake its reading up
+            ws.send(json.dumps({"envelope_id": f"stale-{i}"}))
+        assert sock_emu.half_open_sockets(close_after=30) == 1
+        ws.ping(b"after")
+        ws.settimeout(1.5)
+        with pytest.raises(WebSocketTimeoutException):
+            ws.recv_data_frame(True)  # no pong, no close, nothing
+        assert [c["half_open"] for c in sock_emu.socket_connections()] == [True]
+        assert sock_emu.disconnect_sockets("warning") == 0, "a half-open socket is told nothing"
+    finally:
+        sock_emu.drop_sockets()
+        ws.close()
+
+
+def test_a_dropped_socket_ends_without_a_close_frame(sock_emu: SlackEmulator) -> None:
+    from websocket import WebSocketConnectionClosedException
+
+    ws = _raw_connection(sock_emu)
+    try:
+        assert sock_emu.drop_sockets() == 1
+        ws.settimeout(5)
+        with pytest.raises((WebSocketConnectionClosedException, ConnectionError)):
+            ws.recv_data_frame(True)  # a close frame would be returned here, not raised
+    finally:
+        ws.close()
+
+
+def test_an_ack_on_another_connection_does_not_count(sock_emu: SlackEmulator, room: tuple[str, str]) -> None:
+    first, second = _raw_connection(sock_emu), _raw_connection(sock_emu)
+    try:
+        alice, ch = room
+        sock_emu.deliverer.retry_delays = ()
+        result: list[Any] = []
+        sending = threading.Thread(target=lambda: result.append(sock_emu.post_message(alice, ch, "hi")))
+        sending.start()
+        got, other = None, None
+        for ws, peer in ((first, second), (second, first)):
+            ws.settimeout(0.5)
+            with contextlib.suppress(Exception):
+                got, other = json.loads(ws.recv()), peer
+                break
+        assert got is not None and other is not None, "no envelope arrived"
+        other.send(json.dumps({"envelope_id": got["envelope_id"]}))
+        sending.join(5)
+        assert result and not result[0].ok, "an ack on the wrong connection was counted"
+        assert sock_emu.sockets.misrouted_acks == 1
+    finally:
+        first.close()
+        second.close()
+
+
+def test_socket_faults_from_the_control_surface(sock_emu: SlackEmulator) -> None:
+    import httpx
+
+    ws = _raw_connection(sock_emu)
+    base = f"{sock_emu.base_url}/_emulator/sockets"
+    try:
+        listed = httpx.get(base).json()["connections"]
+        assert [c["half_open"] for c in listed] == [False]
+        bad = httpx.post(base, json={"fault": "explode"})
+        assert bad.status_code == 400 and "fault must be one of" in bad.json()["error"]
+        bad = httpx.post(base, json={"fault": "disconnect", "reason": "bored"})
+        assert bad.status_code == 400 and "reason must be one of" in bad.json()["error"]
+        assert httpx.post(base, json={"fault": "half_open", "close_after": 30}).json() == {
+            "ok": True,
+            "result": 1,
+        }
+        assert httpx.post(base, json={"fault": "drop"}).json() == {"ok": True, "result": 1}
+        assert httpx.get(base).json()["connections"] == []
     finally:
         ws.close()
