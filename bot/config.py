@@ -340,7 +340,7 @@ class Settings(BaseSettings):
         return keys
 
     def secrets(self) -> list[str]:
-        return [
+        return [*self.config.pagerduty.routing_keys.values()] + [
             s.get_secret_value()
             for s in (
                 self.slack_bot_token,
