@@ -10,9 +10,11 @@ generated through the Slack emulator and the real services:
 - gap: the emulator holds the channel, the database the first 80% (the bot was down for the rest);
 - backfill: nothing recorded, emulator rate limits "2025" on a simulated clock.
 
-Reports wall time of `generate`, peak RSS (process, and growth during generate), Web API calls and
-the name lookups of the document (one `users.info` per distinct person, one `conversations.info`
-per distinct label-less channel mention; every 11th message mentions a person and a channel).
+Reports wall time of `generate`, peak RSS (process, and growth during generate), Web API calls, the
+name lookups of the document (one `users.info` per distinct person, one `conversations.info` per
+distinct label-less channel mention; every 11th message mentions a person and a channel), and
+history + replies calls ÷ the minimum that reads the gap (ceil(messages / page) + threads with
+replies in it); the target is at most 1.1.
 """
 
 from __future__ import annotations
@@ -123,9 +125,7 @@ def run_case(size: int, case: str) -> dict[str, Any]:
                 for m in msgs:
                     m2 = {k: v for k, v in m.items() if k != "thread_ts"}
                     m2["team"] = emu.team_id
-                    emu.ws.add_message(ch, m2, m.get("thread_ts"), False)
-                    if not m.get("thread_ts"):
-                        ch.top.append(m2["ts"])
+                    emu.ws.add_message(ch, m2, m.get("thread_ts"), False)  # lists top-level ones too
         recorded = msgs[:cut]
         with Session(services.engine) as s:
             if recorded:
@@ -167,9 +167,14 @@ def run_case(size: int, case: str) -> dict[str, Any]:
         doc = services.postmortem.generate(incident.id, draft=False, requested_by=None, request_key=None)
         wall = time.perf_counter() - t0
         calls = Counter(c.method for c in emu.calls)
-        gap_threads = sum(
-            1 for m in msgs[cut:] if not m.get("thread_ts") and m["ts"] in emu.ws.channels[channel].threads
-        )
+        threads = emu.ws.channels[channel].threads
+        gap_threads = len({m["thread_ts"] for m in msgs[cut:] if m.get("thread_ts") in threads})
+        page = 15 if case == "backfill" else services.settings.config.history_page_size
+        unread = size - cut
+        # The fewest history + replies calls that can read the gap: its messages a page at a time,
+        # plus one call per thread with replies (a thread's replies are not in the history pages).
+        minimum = -(-unread // page) + gap_threads if case != "live" else 0
+        read_calls = calls["conversations.history"] + calls["conversations.replies"]
         return {
             "size": size,
             "case": case,
@@ -181,10 +186,10 @@ def run_case(size: int, case: str) -> dict[str, Any]:
                 "users.info": services.postmortem.last_directory.user_lookups,
                 "conversations.info": services.postmortem.last_directory.channel_lookups,
             },
-            "history_pages_needed": -(-(size - cut) // (15 if case == "backfill" else 1000))
-            if case != "live"
-            else 0,
+            "history_pages_needed": -(-unread // page) if case != "live" else 0,
             "threads_in_gap": gap_threads,
+            "read_calls": read_calls,
+            "read_calls_per_minimum": round(read_calls / minimum, 3) if minimum else None,
             "simulated_wait_min": round(emu.simulated_wait_seconds / 60, 1),
             "doc_chars": len(doc.markdown),
             "missing": doc.missing_sections,

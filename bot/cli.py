@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -34,13 +35,39 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from bot.serve import serve
 
-    return serve(_settings(), socket_mode=args.socket_mode, port=args.port)
+    return serve(_settings(), socket_mode=args.socket_mode, port=args.port, host=args.host)
 
 
-def _emulator(args: argparse.Namespace) -> int:
+def _emulator(argv: Sequence[str]) -> int:
+    """Every option of `python -m slack_emulator`, `--help` included, passed through as given."""
     from slack_emulator.__main__ import main as emulator_main
 
-    return emulator_main(args.rest)
+    return emulator_main(list(argv))
+
+
+def missing_sqlite_file(database_url: str) -> str | None:
+    """The path of a SQLite database file that does not exist (a command reading it would create an
+    empty one and then find nothing in it); None for any other URL."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(database_url)
+    except Exception:
+        return None
+    path = url.database
+    if url.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return None if Path(path).exists() else path
+
+
+def _reading_settings(command: str) -> Settings:
+    """Settings for a command that reads what `serve` recorded: refuses a database that is not there."""
+    settings = _settings()
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:
+        print(f"incident-bot {command}: no database at {missing} (check DATABASE_URL)", file=sys.stderr)
+        raise SystemExit(1)
+    return settings
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -52,13 +79,15 @@ def _demo(args: argparse.Namespace) -> int:
 def _timeline(args: argparse.Namespace) -> int:
     from bot.timeline.export import export_timeline
 
-    return export_timeline(_settings(), args.incident, args.format, args.out, args.include_hidden)
+    return export_timeline(
+        _reading_settings("timeline"), args.incident, args.format, args.out, args.include_hidden
+    )
 
 
 def _postmortem(args: argparse.Namespace) -> int:
     from bot.postmortem.cli import run_postmortem
 
-    return run_postmortem(_settings(), args.incident, args.out)
+    return run_postmortem(_reading_settings("postmortem"), args.incident, args.out)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--socket-mode", action="store_true", help="connect over Socket Mode (needs SLACK_APP_TOKEN)"
     )
     p.add_argument("--port", type=int, default=None, help="HTTP port (default $PORT or 3000)")
+    p.add_argument("--host", default=None, help="address to listen on (default $HOST or 0.0.0.0)")
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("demo", help="play the seed incident offline through the bundled Slack emulator")
@@ -81,9 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="also write the Markdown to this file")
     p.set_defaults(func=_postmortem)
 
-    p = sub.add_parser("emulator", help="run the Slack emulator alone", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=_emulator)
+    # Listed for --help; its arguments go to the emulator's own parser (see main).
+    sub.add_parser("emulator", help="run the Slack emulator alone (options: incident-bot emulator --help)")
 
     p = sub.add_parser("timeline", help="export an incident's timeline as CSV or JSON")
     p.add_argument("incident", help="INC-7 or 7")
@@ -100,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        return _emulator(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

@@ -28,6 +28,29 @@ DEFAULT_REACTIONS: dict[str, str] = {
 }
 
 
+KINDS = frozenset(DEFAULT_REACTIONS.values())
+
+
+def merge_reactions(raw: object) -> object:
+    """A ``[reactions]`` table adds to (or re-maps) the default emoji; ``remove = [...]`` drops
+    some defaults and ``replace_defaults = true`` starts from none."""
+    if not isinstance(raw, dict):
+        return raw
+    table = dict(raw)
+    replace = table.pop("replace_defaults", False)
+    remove = table.pop("remove", [])
+    if not isinstance(replace, bool):
+        raise ValueError("replace_defaults must be true or false")
+    if not isinstance(remove, list) or not all(isinstance(r, str) for r in remove):
+        raise ValueError("remove must be a list of emoji names")
+    unknown = sorted(set(remove) - set(DEFAULT_REACTIONS))
+    if unknown:
+        raise ValueError(f"remove names {', '.join(unknown)}, which is not a default reaction")
+    merged = {} if replace else {k: v for k, v in DEFAULT_REACTIONS.items() if k not in remove}
+    merged.update(table)
+    return merged
+
+
 DEFAULT_STATUS_EVERY: dict[str, int] = {
     Severity.SEV1.value: 30 * 60,
     Severity.SEV2.value: 60 * 60,
@@ -216,6 +239,19 @@ class BotConfig(BaseModel):
             raise ValueError(f"unknown time zone {v!r}") from exc
         return v
 
+    @field_validator("reactions", mode="before")
+    @classmethod
+    def _merge_reactions(cls, v: object) -> object:
+        return merge_reactions(v)
+
+    @field_validator("reactions")
+    @classmethod
+    def _known_kinds(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = sorted(f"{emoji} = {kind!r}" for emoji, kind in v.items() if kind not in KINDS)
+        if bad:
+            raise ValueError(f"unknown kind in {', '.join(bad)}: use one of {', '.join(sorted(KINDS))}")
+        return v
+
     @field_validator("default_severity")
     @classmethod
     def _sev(cls, v: str) -> str:
@@ -236,6 +272,14 @@ class BotConfig(BaseModel):
             raise ValueError(f"confirm_reaction {self.confirm_reaction!r} is also a timeline reaction")
         if "lead" not in self.roles:
             raise ValueError("roles must include 'lead'")
+        for action in ("close", "severity"):
+            rule = getattr(self.permissions, action)
+            unknown = [] if rule == "anyone" else sorted(set(rule) - set(self.roles))
+            if unknown:
+                raise ValueError(
+                    f"permissions.{action} names role {', '.join(unknown)}, which is not one of roles "
+                    f"({', '.join(self.roles)})"
+                )
         return self
 
     @property
@@ -256,6 +300,7 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(default="sqlite:///incident-bot.db", alias="DATABASE_URL")
     port: int = Field(default=3000, alias="PORT", ge=1, le=65535)
+    host: str = Field(default="0.0.0.0", alias="HOST", min_length=1)
     announce_channel: str | None = Field(default=None, alias="INCIDENT_ANNOUNCE_CHANNEL")
     channel_prefix: str = Field(default="inc", alias="INCIDENT_CHANNEL_PREFIX", pattern=r"^[a-z0-9_-]{1,20}$")
     template_dir: Path | None = Field(default=None, alias="INCIDENT_TEMPLATE_DIR")
@@ -367,9 +412,9 @@ class ConfigError(Exception):
 def _describe(exc: ValidationError, prefix: str = "") -> list[str]:
     lines = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "value"
+        where = ".".join(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{prefix}{where}: {msg}")
+        lines.append(f"{prefix}{where}: {msg}" if where else f"{prefix}{msg}")
     return lines
 
 

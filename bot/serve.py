@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 
@@ -99,12 +101,34 @@ def prepare(settings: Settings) -> Runtime:
     return Runtime(services, health)
 
 
-def serve(settings: Settings, socket_mode: bool = False, port: int | None = None) -> int:
+def check_port_free(host: str, port: int) -> None:
+    """Bind the address once (as uvicorn will, SO_REUSEADDR too): taken or not ours is a
+    StartupError, before anything is started."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise StartupError(f"cannot listen on {host}:{port}: {reason}") from exc
+
+
+def serve(
+    settings: Settings, socket_mode: bool = False, port: int | None = None, host: str | None = None
+) -> int:
     logs.configure(settings.log_level, settings.log_format, settings.secrets())
     use_socket = socket_mode or settings.slack_app_token is not None
+    host = host or settings.host
+    port = port or settings.port
     try:
         if use_socket and settings.slack_app_token is None:
             raise StartupError("--socket-mode needs SLACK_APP_TOKEN (the app-level token, xapp-…)")
+        check_port_free(host, port)
         runtime = prepare(settings)
         bolt = create_bolt_app(runtime.services)
         start_background(runtime.services, bolt)  # heartbeats begin before any event can arrive
@@ -115,9 +139,7 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
     asgi = create_asgi(bolt, runtime.health)
     scheduler = Scheduler(runtime.services.reminder_sweeper()).start()
     runtime.health.extra["scheduler"] = scheduler.health
-    log.info(
-        "incident-bot serving on port %s (%s)", port or settings.port, "socket mode" if use_socket else "http"
-    )
+    log.info("incident-bot serving on %s:%s (%s)", host, port, "socket mode" if use_socket else "http")
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it with this handler in place, so
     # the socket closes (acked events finish), the scheduler stops next and the process exits 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -125,8 +147,8 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
     try:
         uvicorn.run(
             asgi,
-            host="0.0.0.0",
-            port=port or settings.port,
+            host=host,
+            port=port,
             log_level="warning",
             access_log=False,
             **uvicorn_options(),
@@ -135,6 +157,7 @@ def serve(settings: Settings, socket_mode: bool = False, port: int | None = None
         if sockets is not None:
             sockets.close()
         scheduler.shutdown(wait=True)
+        stop_recording(bolt, runtime.services)
     return 0
 
 
@@ -144,6 +167,15 @@ def start_background(services: Services, bolt: IncidentBotApp) -> None:
     services.timeline.start_background(accepting(bolt.listener_runner.listener_executor))
     services.alerts.start()
     services.paging.start()
+
+
+def stop_recording(bolt: IncidentBotApp, services: Services) -> None:
+    """Finish the events already acked, then write the final heartbeat: the period after it is a
+    gap that the next start reads back from Slack."""
+    bolt.listener_runner.listener_executor.shutdown(wait=True)
+    heartbeat = services.timeline.heartbeat
+    if heartbeat is not None:
+        heartbeat.stop()
 
 
 def start_socket_mode(bolt: IncidentBotApp, settings: Settings, health: HealthCheck) -> SocketModeRunner:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from . import payloads
 from .blockkit import interactive_elements
 from .delivery import Deliverer, Delivery
+from .formatting import typed_text
 from .methods import ApiError
 from .methods.chat import changed_copy, message_event
 from .methods.files import new_file, public_file, share
@@ -57,6 +58,33 @@ class UserActions:
             raise _err(f"{channel} is archived")
         return ch
 
+    def _typed(self, text: str, label: bool = False) -> str:
+        """What a person typed, as Slack sends it (entities, mention markup)."""
+        names = {str(u.get("name")): uid for uid, u in self.ws.users.items() if not u.get("deleted")}
+        return typed_text(text, names, label)
+
+    def join_channel(self, user: str, channel: str) -> Delivery:
+        """A person joins a public channel themselves; member_joined_channel follows."""
+        with self.ws.lock:
+            self._user(user)
+            ch = self.ws.channels.get(channel)
+            if ch is None:
+                raise _err(f"unknown channel {channel}")
+            if ch.info.get("is_private"):
+                raise _err(f"{channel} is private: someone in it must invite {user}")
+            if user in ch.members:
+                raise _err(f"{user} is already in {channel}")
+            ch.members.append(user)
+            event = {
+                "type": "member_joined_channel",
+                "user": user,
+                "channel": channel,
+                "channel_type": "C",
+                "team": self.ws.team_id,
+                "event_ts": self.clock.next_ts(),
+            }
+        return self.deliver_event(event)
+
     def _apply(self, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         try:
             return fn()
@@ -82,7 +110,7 @@ class UserActions:
             msg: dict[str, Any] = {
                 "client_msg_id": str(uuid.uuid4()),
                 "type": "message",
-                "text": text,
+                "text": self._typed(text),
                 "user": user,
                 "ts": self.clock.next_ts(),
                 "team": self.ws.team_id,
@@ -123,7 +151,7 @@ class UserActions:
                 raise _err(f"{user} has no message {ts} in {channel}")
             previous = copy.deepcopy(msg)
             edited_ts = self.clock.next_ts()
-            msg["text"] = text
+            msg["text"] = self._typed(text)
             msg["edited"] = {"user": user, "ts": edited_ts}
             event = {
                 "type": "message",
@@ -194,13 +222,20 @@ class UserActions:
         return self._send_form({"payload": json.dumps(payload)}, payload["type"], template)
 
     def slash_command(self, user: str, channel: str, text: str, command: str = "/incident") -> Delivery:
+        """As typed in ``channel``; Slack does not let someone outside a private channel use it
+        (for them it does not exist), so nothing is sent. The text is escaped as the manifest's
+        ``should_escape: true`` asks (mentions with their ``|name`` label)."""
         with self.ws.lock:
             self._user(user)
-            if channel not in self.ws.channels:
+            ch = self.ws.channels.get(channel)
+            if ch is None:
                 raise _err(f"unknown channel {channel}")
+            if ch.info.get("is_private") and user not in ch.members:
+                raise _err(f"{user} is not a member of the private channel {channel}")
             trigger = self.ws.new_trigger(user)
             url = self.ws.new_response_url(self.base_url, channel, user, None)
-            fields = payloads.slash_command(self.ws, self.app_id, user, channel, command, text, url, trigger)
+            typed = self._typed(text, label=True)
+            fields = payloads.slash_command(self.ws, self.app_id, user, channel, command, typed, url, trigger)
         return self._send_form(fields, "slash_command", Delivery(trigger_id=trigger))
 
     def click_button(

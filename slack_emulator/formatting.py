@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 _MARKUP = re.compile(r"<(?:[@#!][^<>\s][^<>]*|(?:https?|mailto|tel|slack):[^<>\s][^<>]*)>")
 _AMP = re.compile(r"&(?!amp;|lt;|gt;)")
@@ -22,3 +23,25 @@ def escape_text(text: str) -> str:
         pos = m.end()
     out.append(_escape_plain(text[pos:]))
     return "".join(out)
+
+
+# What a person types: "@name" (not inside an address or markup), Slack's special mentions.
+_TYPED_MENTION = re.compile(r"(?<![\w<|@/])@([A-Za-z0-9._-]*[A-Za-z0-9_-])")
+_SPECIAL = frozenset({"here", "channel", "everyone"})
+
+
+def typed_text(text: str, users_by_name: Mapping[str, str], label: bool = False) -> str:
+    """Text as Slack sends what a person typed: ``@name`` of a workspace member becomes
+    ``<@U…>`` (``<@U…|name>`` with ``label``, as in escaped slash-command text), ``@here`` and
+    friends ``<!here>``, and stray &, <, > entities. Markup already in ``text`` is kept as is."""
+
+    def mention(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in _SPECIAL:
+            return f"<!{name}>"
+        uid = users_by_name.get(name)
+        if uid is None:
+            return m.group(0)
+        return f"<@{uid}|{name}>" if label else f"<@{uid}>"
+
+    return escape_text(_TYPED_MENTION.sub(mention, text))

@@ -18,6 +18,7 @@ for _var in list(os.environ):
     if _var.startswith(("SLACK_", "INCIDENT_")) or _var in {
         "DATABASE_URL",
         "PORT",
+        "HOST",
         "LOG_LEVEL",
         "LOG_FORMAT",
     }:

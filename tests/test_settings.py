@@ -27,7 +27,8 @@ def test_toml_config(tmp_path: Path) -> None:
         "[reminders.status_update_every]\nsev1 = 5\n"
     )
     s = load_settings(INCIDENT_BOT_CONFIG=str(cfg))
-    assert s.config.reactions == {"pushpin": "timeline", "parrot_fire": "root_cause"}
+    assert s.config.reactions["parrot_fire"] == "root_cause"
+    assert s.config.reactions["mag"] == "finding", "a [reactions] table adds to the defaults"
     assert s.config.reminders.status_update_every == {"sev1": 5}
     assert s.config.tz.key == "Europe/Paris"
 
@@ -53,3 +54,37 @@ def test_credentials_required_for_serve() -> None:
     problems = s.require_slack_credentials()
     assert any("bot token" in p for p in problems)
     assert any("SLACK_SIGNING_SECRET" in p for p in problems)
+
+
+def test_reactions_add_to_the_defaults_and_removing_one_is_explicit(tmp_path: Path) -> None:
+    cfg = tmp_path / "bot.toml"
+    cfg.write_text('[reactions]\nparrot_fire = "root_cause"\n')
+    reactions = load_settings(INCIDENT_BOT_CONFIG=str(cfg)).config.reactions
+    assert reactions["parrot_fire"] == "root_cause"
+    assert reactions["pushpin"] == "timeline" and reactions["mag"] == "finding"
+
+    cfg.write_text('[reactions]\nremove = ["pushpin", "mag"]\nfire = "impact"\n')
+    reactions = load_settings(INCIDENT_BOT_CONFIG=str(cfg)).config.reactions
+    assert "pushpin" not in reactions and "mag" not in reactions
+    assert reactions["fire"] == "impact" and reactions["dart"] == "root_cause"
+
+    cfg.write_text('[reactions]\nreplace_defaults = true\nfire = "impact"\n')
+    assert load_settings(INCIDENT_BOT_CONFIG=str(cfg)).config.reactions == {"fire": "impact"}
+
+
+@pytest.mark.parametrize(
+    ("toml", "words"),
+    [
+        ('[reactions]\nfire = "bogus_kind"\n', ["fire = 'bogus_kind'", "root_cause"]),
+        ('[permissions]\nclose = ["leader"]\n', ["permissions.close", "leader"]),
+        ('[reactions]\nremove = ["fire"]\n', ["fire", "not a default reaction"]),
+    ],
+)
+def test_unknown_kinds_and_roles_are_refused_in_one_line(tmp_path: Path, toml: str, words: list[str]) -> None:
+    cfg = tmp_path / "bot.toml"
+    cfg.write_text(toml)
+    with pytest.raises(ConfigError) as err:
+        load_settings(INCIDENT_BOT_CONFIG=str(cfg))
+    assert len(err.value.problems) == 1, err.value.problems
+    for word in words:
+        assert word in err.value.problems[0]

@@ -122,3 +122,22 @@ def test_serve_starts_and_reports_health(emulator: object, tmp_path: Path) -> No
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_config_naming_an_unknown_kind_refuses_to_start_in_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "bot.toml"
+    cfg.write_text('[reactions]\nfire = "bogus_kind"\n')
+    proc = run_serve(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            "INCIDENT_BOT_CONFIG": str(cfg),
+        }
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"incident-bot: configuration: {cfg}: reactions: unknown kind in fire = 'bogus_kind': use one of "
+        "action_item, error, finding, fix, hypothesis, impact, lesson, open_question, reproduction, "
+        "root_cause, timeline, verification"
+    ]

@@ -128,13 +128,10 @@ class Player:
 
 
 def join_public_channel(emu: Any, channel: str, users: Any) -> None:
-    """People join the incident's public channel themselves in Slack; the emulator has no such
-    user action yet, so the demo adds them to its member list directly."""
-    with emu.ws.lock:
-        members = emu.ws.channels[channel].members
-        for uid in users:
-            if uid not in members:
-                members.append(uid)
+    """People join the incident's public channel themselves, as in Slack."""
+    for uid in users:
+        if uid not in emu.members(channel):
+            emu.join_channel(uid, channel)
 
 
 def _free_port() -> int:

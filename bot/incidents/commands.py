@@ -15,6 +15,7 @@ from bot.slack.text import one_line, strip_control, to_plain
 
 MAX_TITLE = 150  # the summary card's header block allows 150 characters
 MAX_UPDATE = 2900  # a section block's text limit is 3000, leaving room for the heading
+SEVERITY_LIKE = re.compile(r"^sev[0-9]+$", re.IGNORECASE)  # a word meant as a severity
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
@@ -22,6 +23,7 @@ _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 class Declare:
     title: str | None  # None: open the modal
     severity: str | None = None
+    notice: str = ""  # said along with the answer (e.g. the title was shortened)
 
 
 @dataclass(frozen=True)
@@ -134,13 +136,17 @@ def parse_declare(rest: str) -> Declare:
         return Declare(title=None)
     first, _, remainder = rest.partition(" ")
     severity = SEVERITY_WORDS.get(first.lower())
+    if severity is None and SEVERITY_LIKE.match(first):
+        parse_severity(first)  # `sev5 …` is a severity Slack users mistyped, not a title
     title_raw = remainder if severity else rest
     title = clean_title(title_raw)
     if not title:
         if title_raw.strip():
             raise UsageError("The title has no visible characters.")
         return Declare(title=None, severity=severity)
-    return Declare(title=title, severity=severity)
+    shortened = len(one_line(to_plain(title_raw), len(title_raw) + 1)) > MAX_TITLE
+    notice = f"\nThe title was shortened to {MAX_TITLE} characters." if shortened else ""
+    return Declare(title=title, severity=severity, notice=notice)
 
 
 def parse_status_args(rest: str) -> SetStatus:
@@ -183,6 +189,8 @@ def parse_note(rest: str) -> AddNote:
 
 
 def parse_time_args(rest: str) -> SetTime:
+    if not rest.strip():
+        raise UsageError("Which milestone, and when?")
     name, _, when = rest.partition(" ")
     name = name.lower()
     if name not in SETTABLE_MILESTONES:

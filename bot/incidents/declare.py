@@ -170,7 +170,8 @@ class IncidentService:
     def furnish(self, incident: Incident, now: datetime, existing_channel: bool = False) -> list[str]:
         """Everything after the channel exists. A failure here is reported, never fatal.
 
-        ``existing_channel`` (a converted channel): its members and purpose are left as they are.
+        ``existing_channel`` (a converted channel): its members are left as they are; its topic and
+        purpose name the incident, as a declared channel's do.
         """
         assert incident.id is not None and incident.channel_id is not None
         warnings: list[str] = []
@@ -210,13 +211,12 @@ class IncidentService:
             "set the channel topic",
             lambda: self.client.conversations_setTopic(channel=channel, topic=self.topic(incident)),
         )
-        if not existing_channel:
-            attempt(
-                "set the channel purpose",
-                lambda: self.client.conversations_setPurpose(
-                    channel=channel, purpose=one_line(f"{ref}: {incident.title}", 250)
-                ),
-            )
+        attempt(
+            "set the channel purpose",
+            lambda: self.client.conversations_setPurpose(
+                channel=channel, purpose=one_line(f"{ref}: {incident.title}", 250)
+            ),
+        )
         card = attempt(
             "post the summary card",
             lambda: self.client.chat_postMessage(

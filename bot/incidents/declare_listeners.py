@@ -52,7 +52,7 @@ def declare_command(ctx: CommandContext, args: Declare) -> None:
     result = incidents.declare(
         title=args.title, severity=args.severity, declarer=ctx.user_id, dedupe_key=ctx.dedupe_key
     )
-    ctx.reply(_declared_text(result))
+    ctx.reply(_declared_text(result) + args.notice)
 
 
 COMMANDS = (

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 
 from bot.config import Settings
@@ -181,6 +182,9 @@ class LifecycleService:
         inc = self._fresh(incident)
         if inc.is_closed:
             return self._closed_refusal(inc)
+        refusal = self._not_a_person(user_id, role)
+        if refusal is not None:
+            return unchanged(refusal)
         topic_before = self._topic(inc)
         previous = self.repo.assign_role(inc.id or 0, role, user_id, actor.user_id, at=self.clock())
         if previous is None:
@@ -200,6 +204,22 @@ class LifecycleService:
         doc = f"<@{user_id}> {took} {escape(role)}{was}"
         self._record(inc, actor, "role", line, outcome, previous_topic=topic_before, doc=doc)
         return outcome
+
+    def _not_a_person(self, user_id: str, role: str) -> str | None:
+        """Why ``user_id`` cannot hold a role (unknown, deactivated, a bot), per users.info; None if
+        they can, or if Slack could not say (a passing failure does not block the assignment)."""
+        try:
+            user = self.client.users_info(user=user_id)["user"]
+        except SlackApiError as exc:
+            if slack_error(exc) in ("user_not_found", "user_not_visible"):
+                return f"There is no user `{escape(user_id)}` in this workspace; nothing changed."
+            log.info("users.info %s failed: %s", user_id, slack_error(exc))
+            return None
+        if user.get("deleted"):
+            return f"<@{user_id}> is deactivated and cannot be the {escape(role)}; nothing changed."
+        if user.get("is_bot") or user_id == self.bot_user_id or user_id == "USLACKBOT":
+            return f"<@{user_id}> is a bot and cannot be the {escape(role)}; nothing changed."
+        return None
 
     # -- updates, notes, milestones -----------------------------------------------------------
     def post_update(self, incident: Incident, text: str, actor: Actor) -> Outcome:

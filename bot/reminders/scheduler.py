@@ -28,7 +28,16 @@ from slack_sdk.errors import SlackApiError
 from bot.config import ReminderConfig, Settings
 from bot.incidents.vocabulary import Milestone
 from bot.ops.metrics import JOBS_FIRED
-from bot.reminders.rules import ARCHIVE, ARCHIVE_NOTICE, RECHECK, Due, IncidentState, due_reminders, slot_time
+from bot.reminders.rules import (
+    ARCHIVE,
+    ARCHIVE_NOTICE,
+    RECHECK,
+    STATUS,
+    Due,
+    IncidentState,
+    due_reminders,
+    slot_time,
+)
 from bot.slack.client import slack_error
 from storage.models import Incident, utcnow
 from storage.repository import Repository
@@ -91,12 +100,15 @@ class ReminderSweeper:
         self.owner = owner or instance_name()
         self.clock = clock
         self.stale_after = stale_after
+        # (incident, anchor/every) → when its latest status reminder went out
+        self._last_status: dict[tuple[int, str], datetime] = {}
 
     @property
     def config(self) -> ReminderConfig:
         return self.settings.config.reminders
 
     def states(self, now: datetime) -> list[IncidentState]:
+        self._last_status = {}
         cfg = self.config
         window = timedelta(seconds=cfg.postmortem_every * cfg.postmortem_days)
         inputs = self.repo.reminder_inputs(
@@ -115,6 +127,9 @@ class ReminderSweeper:
         for c in claims:
             if c.state in DONE_STATES or c.claimed_at >= stale_before:
                 claimed.setdefault(c.kind, set()).add(c.slot)
+                if c.kind == STATUS:  # slot: anchor/every/period
+                    key, at = (incident_id, c.slot.rsplit("/", 1)[0]), c.sent_at or c.claimed_at
+                    self._last_status[key] = max(at, self._last_status.get(key, at))
             if (
                 c.kind == ARCHIVE_NOTICE
                 and closed_at is not None
@@ -134,7 +149,23 @@ class ReminderSweeper:
 
     def due(self, now: datetime | None = None) -> list[Due]:
         now = now or self.clock()
-        return [d for state in self.states(now) for d in due_reminders(state, self.config, now)]
+        return [
+            d
+            for state in self.states(now)
+            for d in due_reminders(state, self.config, now)
+            if not self._too_soon(state, d, now)
+        ]
+
+    def _too_soon(self, state: IncidentState, due: Due, now: datetime) -> bool:
+        """A status reminder less than a period (give or take a sweep) after the previous one since
+        the same update or declare: the
+        periods missed while no bot ran coalesce into one reminder whose period then runs in full,
+        instead of the next period's reminder following seconds later."""
+        last = self._last_status.get((due.incident_id, due.slot.rsplit("/", 1)[0]))
+        if due.kind != STATUS or last is None:
+            return False
+        every = self.config.status_every(state.incident.severity)
+        return (now - last).total_seconds() < every - self.config.sweep_every
 
     def sweep(self, now: datetime | None = None) -> list[Sent]:
         """Send everything due now; one incident's failure never stops the others."""
@@ -181,7 +212,8 @@ class ReminderSweeper:
             raise
         repo.finish_reminder(claim.id, now, sent_ts=ts)
         JOBS_FIRED.labels(due.kind).inc()
-        log.info("sent reminder %s %s for incident %s", due.kind, due.slot, due.incident_id)
+        done = "rechecked" if due.action == RECHECK else "sent reminder"
+        log.info("%s %s %s for incident %s", done, due.kind, due.slot, due.incident_id)
         return Sent(due.incident_id, due.kind, due.slot, ts=ts)
 
     def _still_closed(self, due: Due) -> bool:

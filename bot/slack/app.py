@@ -34,6 +34,8 @@ from bot.timeline.service import TimelineService
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
+# Bolt re-reads SLACK_BOT_TOKEN from the environment even when given our client, then warns it is unused.
+logging.getLogger("slack_bolt.App").addFilter(lambda r: "`token` will be unused" not in r.getMessage())
 
 MAX_BODY_BYTES = 1_000_000
 # Slack's requests arrive whole in well under a second, and it gives up on the ack after 3 s.

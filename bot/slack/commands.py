@@ -110,6 +110,12 @@ class CommandTable:
             raise
 
     def help_text(self) -> str:
-        lines = ["*`/incident` commands* (all but declare, list and help work in an incident channel):"]
+        anywhere = [s.name for s in self.records if s.where == Where.ANYWHERE]
+        outside = [s.name for s in self.records if s.where == Where.NOT_INCIDENT]
+        lines = [
+            f"*`/incident` commands* (in an incident channel; {', '.join(anywhere)} work anywhere"
+            + (f", {', '.join(outside)} in a channel that is not an incident's yet" if outside else "")
+            + "):"
+        ]
         lines += [f"• `{s.usage}` — {s.summary}" for s in self.records]
         return "\n".join(lines)

@@ -124,7 +124,7 @@ def export_timeline(settings: Settings, ref: str, fmt: str, out: str | None, inc
     repo = Repository(engine)
     incident = repo.incident_by_number(number)
     if incident is None or incident.id is None:
-        print(f"incident-bot: no incident {incident_ref(number)}", file=sys.stderr)
+        print(f"incident-bot timeline: there is no incident {incident_ref(number)}", file=sys.stderr)
         return 1
     directory = _directory(settings)
     text = render(repo, incident.id, fmt, include_hidden, directory)

@@ -14,9 +14,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.errors import NOT_AN_INCIDENT_CHANNEL
-from bot.incidents.vocabulary import incident_ref
 from bot.slack.deliveries import delivery
-from bot.timeline.service import PIN, SHORTCUT, TIMELINE_KIND, TimelineService
+from bot.timeline.service import PIN, TIMELINE_KIND, TimelineService
 from storage.models import Incident
 from storage.repository import Repository
 
@@ -121,23 +120,8 @@ def on_shortcut(
     with delivery(repo, f"shortcut:{body.get('trigger_id')}", kind="event") as mine:
         if not mine:
             return
-        timeline.record_copy(channel, message)
-        done = timeline.mark(
-            incident,
-            str(message["ts"]),
-            TIMELINE_KIND,
-            SHORTCUT,
-            user,
-            active=True,
-            changed_ts=str(body.get("action_ts") or message["ts"]),
-            source="shortcut",
-        )
-        respond(
-            text=f"Added to the {incident_ref(incident)} timeline."
-            if done
-            else "That message could not be found.",
-            response_type="ephemeral",
-        )
+        answer = timeline.add_from_shortcut(incident, channel, message, user, body.get("action_ts"))
+        respond(text=answer, response_type="ephemeral")
 
 
 def register(app: App) -> None:

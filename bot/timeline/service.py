@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.incidents.vocabulary import incident_ref
 from bot.ops.metrics import EVENTS_CAPTURED
 from bot.slack.client import slack_error
 from bot.slack.text import to_plain
@@ -32,8 +33,8 @@ log = logging.getLogger(__name__)
 PIN = "pin"  # the `reaction` of a mark made by Slack's native pin
 SHORTCUT = "shortcut"  # … and by the "Add to timeline" message shortcut
 TIMELINE_KIND = "timeline"
-# Catch-up asks Slack for the reactions of this many recorded messages before each gap's end; a
-# periodic recheck for this many before its window.
+# Catch-up asks Slack for the reactions of this many recorded messages before each gap (the gap
+# itself is read whole); a periodic recheck for this many before its window.
 RECENT_MESSAGES = 50
 RECHECK_RECENT_MESSAGES = 20
 NAME_TTL = 600.0
@@ -90,6 +91,27 @@ class ChannelIncidents:
                 self._known.clear()
             self._known[channel_id] = (now, incident)
         return incident
+
+
+RECONCILE_COUNTS = (
+    "history_calls",
+    "replies_calls",
+    "messages_added",
+    "messages_updated",
+    "events_added",
+    "events_hidden",
+)
+
+
+@dataclass
+class _Reading:
+    """One reconcile pass: the gaps it reads, its counts, and the messages read so far (by ts)."""
+
+    channel: str
+    gaps: list[coverage.Interval]
+    thorough: bool
+    counts: dict[str, int]
+    fresh: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -236,6 +258,29 @@ class TimelineService:
             self._confirm(incident.channel_id, ts, add=change.visibility == "shown")
         return Capture(event, change)
 
+    def add_from_shortcut(
+        self, incident: Incident, channel_id: str, message: Mapping[str, Any], user_id: str, action_ts: Any
+    ) -> str:
+        """The "Add to timeline" message shortcut; the answer for the person who ran it."""
+        self.record_copy(channel_id, message)
+        ts = str(message["ts"])
+        done = self.mark(
+            incident,
+            ts,
+            TIMELINE_KIND,
+            SHORTCUT,
+            user_id,
+            active=True,
+            changed_ts=str(action_ts or ts),
+            source="shortcut",
+        )
+        ref = incident_ref(incident)
+        if done is None:
+            return "That message could not be found."
+        if done.change.visibility == "shown":
+            return f"Added to the {ref} timeline."
+        return f"That message is already on the {ref} timeline."
+
     def _confirm(self, channel_id: str, ts: str, add: bool) -> None:
         name = self.settings.config.confirm_reaction
         try:
@@ -278,7 +323,7 @@ class TimelineService:
                 messages += self.recorder.read_thread(channel, str(m["ts"])).messages
         observed_ts = capture.datetime_to_ts(now)
         for m in messages:
-            self._sync_reactions(incident, m, observed_ts)
+            self._sync_message(incident, m, observed_ts)
         self.repo.add_recorded_window(channel, datetime.fromtimestamp(0, now.tzinfo), now, "backfill")
         return len(messages)
 
@@ -300,79 +345,86 @@ class TimelineService:
         ``recheck_since`` treats everything since then as a gap: deliveries Slack dropped while a
         bot was up leave no gap in the heartbeats, only a re-read finds them.
         """
-        counts = dict.fromkeys(
-            (
-                "history_calls",
-                "replies_calls",
-                "messages_added",
-                "messages_updated",
-                "events_added",
-                "events_hidden",
-            ),
-            0,
-        )
+        counts = dict.fromkeys(RECONCILE_COUNTS, 0)
         if incident.channel_id is None or incident.id is None:
             return counts
-        channel = incident.channel_id
         now = utcnow()
         gaps = [(recheck_since, now)] if recheck_since is not None else self.gaps(incident, now)
         if not gaps:
             return counts
-        fresh: dict[str, dict[str, Any]] = {}
-
-        def read_threads(roots: set[str], start: datetime, end: datetime) -> None:
-            oldest, latest = capture.datetime_to_ts(start), capture.datetime_to_ts(end)
-            for root in sorted(r for r in roots if capture.ts_to_datetime(r) <= end):
-                thread = self.recorder.read_thread(channel, root, oldest, latest)
-                counts["replies_calls"] += thread.calls
-                self._count(counts, thread.added, thread.updated)
-                fresh.update({str(m["ts"]): m for m in thread.messages})
-
         # A gap (nobody recorded) is read thoroughly; a periodic recheck of a recorded period only
         # looks for what Slack dropped, within a bounded number of calls: no re-read of every
         # known thread, and the current state of the messages just before its window only.
         thorough = recheck_since is None
-        known_roots = set(self.repo.thread_roots(channel)) if thorough else set()
+        known_roots = set(self.repo.thread_roots(incident.channel_id)) if thorough else set()
+        read = _Reading(incident.channel_id, gaps, thorough, counts)
+        self._read_gaps(read, known_roots)
+        current = self._read_candidates(incident, read)
+        self._read_revealed_threads(read, current, known_roots)
+        observed_ts = capture.datetime_to_ts(now)
+        for msg in read.fresh.values():
+            self._sync_message(incident, msg, observed_ts, counts)
         for start, end in gaps:
+            self.repo.add_recorded_window(incident.channel_id, start, end, "reconcile")
+        log.info("INC-%s reconciled %d gap(s): %s", incident.number, len(gaps), counts)
+        return counts
+
+    def _read_threads(self, read: _Reading, roots: set[str], start: datetime, end: datetime) -> None:
+        """The replies posted within one gap, of each thread whose parent is older than its end."""
+        oldest, latest = capture.datetime_to_ts(start), capture.datetime_to_ts(end)
+        for root in sorted(r for r in roots if capture.ts_to_datetime(r) <= end):
+            thread = self.recorder.read_thread(read.channel, root, oldest, latest)
+            read.counts["replies_calls"] += thread.calls
+            self._count(read.counts, thread.added, thread.updated)
+            read.fresh.update({str(m["ts"]): m for m in thread.messages})
+
+    def _read_gaps(self, read: _Reading, known_roots: set[str]) -> None:
+        """Each gap's history, and the replies of known threads and of threads listed in it."""
+        for start, end in read.gaps:
             stats = self.recorder.read_history(
-                channel, capture.datetime_to_ts(start), capture.datetime_to_ts(end)
+                read.channel, capture.datetime_to_ts(start), capture.datetime_to_ts(end)
             )
-            counts["history_calls"] += stats.calls
-            self._count(counts, stats.added, stats.updated)
-            fresh.update({str(m["ts"]): m for m in stats.messages})
-            read_threads(
-                known_roots | {str(m["ts"]) for m in stats.messages if m.get("reply_count")}, start, end
-            )
+            read.counts["history_calls"] += stats.calls
+            self._count(read.counts, stats.added, stats.updated)
+            read.fresh.update({str(m["ts"]): m for m in stats.messages})
+            listed = {str(m["ts"]) for m in stats.messages if m.get("reply_count")}
+            self._read_threads(read, known_roots | listed, start, end)
+
+    def _read_candidates(self, incident: Incident, read: _Reading) -> list[dict[str, Any]]:
+        """The current state (reactions.get) of recorded messages a gap's history does not show but
+        that may have changed during it: the ones shown on the timeline (unreacted, edited,
+        deleted) and the ones just before each gap (reacted to). A message read in this pass, or
+        hidden from the timeline and older than those, is not asked for."""
+        assert incident.id is not None
         candidates: set[str] = set()
-        if thorough:
-            candidates = {e.message_ts for e in self.repo.message_events(incident.id) if e.message_ts}
-        for start, end in gaps:
-            # A recheck's window is read whole; its blind spot is reactions on the messages just before.
-            before, limit = (end, RECENT_MESSAGES) if thorough else (start, RECHECK_RECENT_MESSAGES)
-            recent = self.repo.recent_messages(channel, capture.datetime_to_ts(before), limit)
+        if read.thorough:
+            candidates = {
+                e.message_ts for e in self.repo.message_events(incident.id) if e.message_ts and not e.hidden
+            }
+        limit = RECENT_MESSAGES if read.thorough else RECHECK_RECENT_MESSAGES
+        for start, _end in read.gaps:
+            recent = self.repo.recent_messages(read.channel, capture.datetime_to_ts(start), limit)
             candidates |= {m.ts for m in recent}
         current: list[dict[str, Any]] = []
-        for ts in sorted(candidates - fresh.keys()):
-            msg = self._current(incident, ts, counts)
+        for ts in sorted(candidates - read.fresh.keys()):
+            msg = self._current(incident, ts, read.counts)
             if msg is not None:
-                fresh[ts] = msg
+                read.fresh[ts] = msg
                 current.append(msg)
-        # A message from before a gap that got its first replies during it: its current state
-        # (latest_reply) is the only sign of them, as history lists threads by their parent's ts.
-        for start, end in gaps:
+        return current
+
+    def _read_revealed_threads(
+        self, read: _Reading, current: list[dict[str, Any]], known_roots: set[str]
+    ) -> None:
+        """A message from before a gap that got its first replies during it: its current state
+        (latest_reply) is the only sign of them, as history lists threads by their parent's ts."""
+        for start, end in read.gaps:
             revealed = {
                 str(m["ts"])
                 for m in current
                 if m.get("reply_count") and capture.ts_to_datetime(str(m.get("latest_reply") or "0")) >= start
             }
-            read_threads(revealed - known_roots, start, end)
-        observed_ts = capture.datetime_to_ts(now)
-        for msg in fresh.values():
-            self._sync_reactions(incident, msg, observed_ts, counts)
-        for start, end in gaps:
-            self.repo.add_recorded_window(channel, start, end, "reconcile")
-        log.info("INC-%s reconciled %d gap(s): %s", incident.number, len(gaps), counts)
-        return counts
+            self._read_threads(read, revealed - known_roots, start, end)
 
     @staticmethod
     def _count(counts: dict[str, int], added: int, updated: int) -> None:
@@ -396,24 +448,26 @@ class TimelineService:
         row = capture.message_row(channel, msg, source="backfill")
         result = self.repo.record_message(row, overwrite=True)
         self._count(counts, result.added, result.updated)
-        if result.updated and self.repo.event_for_message(incident.id, ts) is not None:
-            self.repo.update_event_text(incident.id, ts, row.text, self.plain(row.text), row.edited_at)
         return msg
 
-    def _sync_reactions(
+    def _sync_message(
         self,
         incident: Incident,
         msg: Mapping[str, Any],
         observed_ts: str,
         counts: dict[str, int] | None = None,
     ) -> None:
-        """Make the reaction marks of one message match the reactions Slack shows on it."""
+        """Make the timeline event of one message match what Slack shows: its text (edited while
+        no bot recorded) and its reaction marks."""
         assert incident.id is not None
         ts = str(msg["ts"])
         bot = self.bot_user_id
         observed = {r for r in capture.reactors(msg.get("reactions") or [], self.reactions) if r[2] != bot}
         event = self.repo.event_for_message(incident.id, ts)
         marked: set[tuple[str, str, str]] = set()
+        if event is not None and event.text != str(msg.get("text") or ""):
+            row = capture.message_row(incident.channel_id or "", msg)
+            self.repo.update_event_text(incident.id, ts, row.text, self.plain(row.text), row.edited_at)
         if event is not None and event.id is not None:
             marked = {
                 (m.kind, m.reaction, m.user_id)
@@ -437,8 +491,45 @@ class TimelineService:
         self.heartbeat.start()
         threading.Thread(target=self.catch_up, name="timeline-catch-up", daemon=True).start()
 
-    def catch_up(self) -> None:
-        """Reconcile every open incident, then apply retention. Failures are logged, never raised."""
+    def catch_up(self, sleep: Callable[[float], object] = time.sleep) -> None:
+        """Reconcile every open incident, then apply retention. Failures are logged, never raised.
+
+        A predecessor killed just before this start still looks alive (its last beat is recent),
+        so it hides the gap it left; once its beat is older than ALIVE_GRACE it is known to be
+        gone, and every open incident is reconciled again (a live replica's beat stays fresh, so
+        that second pass finds no gap and reads nothing).
+        """
+        self._reconcile_open()
+        wait = self._predecessor_wait()
+        if wait is not None:
+            sleep(wait)
+            self._reconcile_open()
+        try:
+            purged = self.purge_expired()
+            if purged:
+                log.info("retention: purged %d recorded messages", purged)
+        except Exception:
+            log.exception("retention purge failed")
+
+    def _predecessor_wait(self, now: datetime | None = None) -> float | None:
+        """Seconds until every other process that looks alive now would be known gone, if any."""
+        mine = self.heartbeat.instance_id if self.heartbeat is not None else None
+        now = now or utcnow()
+        try:
+            others = [
+                hb.last_seen
+                for hb in self.repo.heartbeats(since=now - coverage.ALIVE_GRACE)
+                if hb.instance_id != mine and hb.stopped_at is None
+            ]
+        except Exception as exc:
+            log.warning("heartbeats not read: %s", type(exc).__name__)
+            return None
+        if not others:
+            return None
+        until = max(others) + coverage.ALIVE_GRACE + coverage.HEARTBEAT_EVERY / 6
+        return max(0.0, (until - now).total_seconds())
+
+    def _reconcile_open(self) -> None:
         try:
             incidents = list(self.repo.open_incidents())
         except Exception as exc:
@@ -449,12 +540,6 @@ class TimelineService:
                 self.reconcile(incident)
             except Exception:
                 log.exception("INC-%s: catch-up failed", incident.number)
-        try:
-            purged = self.purge_expired()
-            if purged:
-                log.info("retention: purged %d recorded messages", purged)
-        except Exception:
-            log.exception("retention purge failed")
 
     def purge_expired(self, now: datetime | None = None) -> int:
         """Delete recorded messages of incidents closed more than ``retention_days`` ago."""

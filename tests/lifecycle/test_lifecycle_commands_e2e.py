@@ -151,6 +151,7 @@ def test_bad_input_explains_and_changes_nothing(bot: BotServer, emulator: Any, p
         "role lead": ("Who should be lead?", "/incident role <role> @user"),
         "update    ": ("The update is empty", "/incident update <text>"),
         "time identified 25:99": ("`25:99` is not a valid time", "/incident time <milestone> <time>"),
+        "time": ("Which milestone, and when?", "/incident time <milestone> <time>"),
         "note at 25:99 x": ("`25:99` is not a valid time", "/incident note"),
     }
     for text, (why, usage) in cases.items():
@@ -291,6 +292,7 @@ def test_convert_a_public_channel_keeps_its_history(bot: BotServer, emulator: An
     assert inc.card_ts and emu.messages(war_room)[0]["text"] == "payments are timing out"
     assert {"declared", "detected"} <= set(milestones(bot))
     assert any("turned this channel into *INC-1*" in t for t in texts(emu, war_room))
+    assert emu.channel(war_room)["purpose"]["value"] == "INC-1: Payments time out", "as declare sets it"
     command(bot, emu, alice, war_room, "convert Again")
     assert "already *INC-1*" in answers(emu, alice)[-1]
     assert len(rows(bot, Incident)) == 1
@@ -322,3 +324,43 @@ def test_convert_refuses_a_private_channel_the_bot_is_not_in(
     command(bot, emu, alice, secret, "convert Data leak")
     assert "invite me first" in answers(emu, alice)[-1]
     assert rows(bot, Incident) == []
+
+
+def test_only_a_person_in_the_workspace_can_hold_a_role(
+    bot: BotServer, emulator: Any, people, channels, inc
+) -> None:
+    emu, alice, ch = emulator, people["alice"], inc.channel_id
+    gone = emu.add_user("dave", "Dave Departed")
+    emu.ws.users[gone]["deleted"] = True
+    other_bot = emu.add_user("deploybot", "Deploy Bot", is_bot=True)
+    before = (len(rows(bot, TimelineEvent)), len(emu.messages(ch)), emu.channel(ch)["topic"]["value"])
+    for who, why in (
+        ("U9999999999", "There is no user `U9999999999`"),
+        (emu.bot_user_id, "is a bot"),
+        (other_bot, "is a bot"),
+        (gone, "is deactivated"),
+    ):
+        command(bot, emu, alice, ch, f"lead <@{who}>")
+        assert why in answers(emu, alice)[-1] and "nothing changed" in answers(emu, alice)[-1], who
+    assert rows(bot, RoleAssignment) == []
+    assert (len(rows(bot, TimelineEvent)), len(emu.messages(ch)), emu.channel(ch)["topic"]["value"]) == before
+    assert "U9999999999" not in emu.members(ch)
+
+
+def test_declare_refuses_an_unknown_severity_and_says_when_it_shortens_the_title(
+    bot: BotServer, emulator: Any, people, channels
+) -> None:
+    emu, alice = emulator, people["alice"]
+    d = command(bot, emu, alice, channels["general"], "declare sev5 what")
+    assert "Unknown severity `sev5`" in d.json["text"] and "sev1–sev4" in d.json["text"]
+    assert rows(bot, Incident) == []
+    command(bot, emu, alice, channels["general"], "declare sev2 " + "word " * 40)
+    assert "shortened to 150 characters" in answers(emu, alice)[-1]
+    assert len(incident(bot).title) == 150
+
+
+def test_help_says_where_each_subcommand_works(bot: BotServer, emulator: Any, people, channels) -> None:
+    command(bot, emulator, people["alice"], channels["general"], "help")
+    head = answers(emulator, people["alice"])[-1].splitlines()[0]
+    assert "convert in a channel that is not an incident's" in head
+    assert "declare" in head and "list work anywhere" in head

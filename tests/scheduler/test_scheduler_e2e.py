@@ -344,3 +344,30 @@ def test_a_recheck_asks_for_reactions_dropped_on_messages_from_before_its_window
     assert repo.active_kinds(inc.id) == {repo.event_for_message(inc.id, older).id: ["hypothesis"]}
     asked = [c.args["timestamp"] for c in emu.calls_to("reactions.get")]
     assert older in asked and len(asked) <= 20
+
+
+def test_after_a_restart_the_coalesced_reminder_is_followed_a_full_period_later_not_seconds(
+    bot: BotServer, emulator: Any, people, sweeper: ReminderSweeper, clock: Clock
+) -> None:
+    emu = emulator
+    inc = declare(bot, people["alice"], "sev1 API down")  # a status update is due every 2 s
+    t = start_at(bot, inc)
+    sweeper.sweep(clock.at(t, 3.5))  # the bot was down: periods 1 coalesce into one reminder
+    assert len(posts(emu, inc.channel_id, STATUS_MARK)) == 1
+    sweeper.sweep(clock.at(t, 4.0))  # period 2 starts half a period later
+    assert len(posts(emu, inc.channel_id, STATUS_MARK)) == 1, "one reminder per period, not two"
+    sweeper.sweep(clock.at(t, 5.5))
+    assert len(posts(emu, inc.channel_id, STATUS_MARK)) == 2
+
+
+def test_a_recheck_is_logged_as_a_recheck(
+    bot: BotServer, people, settings, sweeper: ReminderSweeper, clock: Clock, caplog: Any
+) -> None:
+    settings.config.reminders.recheck_every = 60
+    inc = declare(bot, people["alice"], "sev4 Quiet one")
+    t = start_at(bot, inc)
+    with caplog.at_level("INFO", logger="bot.reminders.scheduler"):
+        assert [s.kind for s in sweeper.sweep(clock.at(t, 61))] == [RECHECK]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.reminders.scheduler"]
+    assert any(line.startswith("rechecked recheck") for line in lines), lines
+    assert not any("sent reminder" in line for line in lines), lines

@@ -239,6 +239,13 @@ def test_native_pin_and_shortcut(
             "Added to the INC-1 timeline" in p["body"].get("text", "") for p in emu.response_url_posts
         )
     )
+    emu.message_shortcut(people["carol"], ch, short, "add_to_timeline")
+    wait_for(
+        lambda: any(
+            "already on the INC-1 timeline" in p["body"].get("text", "") for p in emu.response_url_posts
+        ),
+        what="the second shortcut says it is already there",
+    )
 
     general_ts = post(emu, people["bob"], channels["general"], "elsewhere")
     emu.message_shortcut(people["carol"], channels["general"], general_ts, "add_to_timeline")
