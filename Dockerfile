@@ -64,7 +64,7 @@ EXPOSE 3000
 
 # `serve` drains on SIGTERM (uvicorn finishes in-flight requests, the scheduler stops) and exits 0.
 STOPSIGNAL SIGTERM
-# /livez when the bot has it, else /healthz (see deploy/docker/healthcheck.py). No curl needed.
+# GET /livez (deploy/docker/healthcheck.py): the process serves, whatever Slack and the database do. No curl needed.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["/opt/incident-bot/bin/python", "/opt/incident-bot/healthcheck.py"]
 

@@ -1,4 +1,4 @@
-"""`incident-bot` (also `python -m bot`): serve, demo, emulator, postmortem, timeline, db upgrade."""
+"""`incident-bot` (also `python -m bot`): serve, demo, emulator, postmortem, timeline, db."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.ops.build import VERSION
+from bot.ops.logs import error_line
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 def _settings() -> Settings:
@@ -15,7 +21,7 @@ def _settings() -> Settings:
         return load_settings()
     except ConfigError as exc:
         for line in exc.problems:
-            print(f"incident-bot: configuration: {line}", file=sys.stderr)
+            error_line(f"incident-bot: configuration: {line}")
         raise SystemExit(2) from exc
 
 
@@ -29,6 +35,59 @@ def _db_upgrade(_: argparse.Namespace) -> int:
         print(f"incident-bot: {exc}", file=sys.stderr)
         return 2
     print("database schema is up to date")
+    return 0
+
+
+def _db_backup(args: argparse.Namespace) -> int:
+    from storage.backup import BackupError, backup_sqlite, pg_dump_command, sqlite_path
+
+    settings = _settings()
+    try:
+        source = sqlite_path(settings.database_url)
+        if source is None:
+            print(
+                "PostgreSQL: back up with pg_dump (safe while the bot runs; give the password as PGPASSWORD):"
+            )
+            print(pg_dump_command(settings.database_url, args.file))
+            return 0
+        size = backup_sqlite(source, Path(args.file))
+    except BackupError as exc:
+        print(f"incident-bot: db backup: {exc}", file=sys.stderr)
+        return 2
+    print(f"backed up {source} to {args.file} ({size:,} bytes)")
+    return 0
+
+
+def _db_engine() -> Engine:
+    from storage.db import make_engine, ping
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        ping(engine)
+    except Exception as exc:
+        from bot.serve import redacted_url
+
+        print(f"incident-bot: database unreachable at {redacted_url(settings.database_url)}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    return engine
+
+
+def _db_current(_: argparse.Namespace) -> int:
+    from storage.migrate import current_revision, head_revision
+
+    engine = _db_engine()
+    current, head = current_revision(engine), head_revision(engine)
+    state = "up to date" if current == head else f"behind: `incident-bot db upgrade` applies up to {head}"
+    print(f"{current or 'empty (no migration applied)'} ({state})")
+    return 0
+
+
+def _db_history(_: argparse.Namespace) -> int:
+    from storage.migrate import history
+
+    for revision, message, current in history(_db_engine()):
+        print(f"{revision}  {message}{'  (current)' if current else ''}")
     return 0
 
 
@@ -92,6 +151,7 @@ def _postmortem(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incident-bot", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"incident-bot {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
@@ -125,6 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub = db.add_subparsers(dest="db_command", required=True)
     p = dbsub.add_parser("upgrade", help="apply migrations (Alembic)")
     p.set_defaults(func=_db_upgrade)
+    p = dbsub.add_parser(
+        "backup", help="SQLite: an online copy of the live database; PostgreSQL: the pg_dump to run"
+    )
+    p.add_argument("file", help="the backup file to write (must not exist)")
+    p.set_defaults(func=_db_backup)
+    p = dbsub.add_parser("current", help="the database's migration revision, and whether it is the newest")
+    p.set_defaults(func=_db_current)
+    p = dbsub.add_parser("history", help="every migration, newest first, marking the database's")
+    p.set_defaults(func=_db_history)
     return parser
 
 

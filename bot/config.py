@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from bot.incidents.vocabulary import SEVERITIES, Severity
+from storage.db import normalise_url
 
 DEFAULT_REACTIONS: dict[str, str] = {
     "pushpin": "timeline",
@@ -62,29 +68,28 @@ DEFAULT_STATUS_EVERY: dict[str, int] = {
 class ReminderConfig(BaseModel):
     """The ``[reminders]`` table. Every duration is in seconds; 0 (or None) switches a reminder off.
 
-    - ``status_update_every``: status-update reminder cadence per severity, reset by each update
-      (a severity left out keeps its default);
-    - ``lead_nudge_after``: nudge once when nobody leads this long after declare;
-    - ``postmortem_every`` / ``postmortem_days``: after close, remind this often, this many times,
-      while the investigation document has sections with nothing recorded;
-    - ``archive_after`` / ``archive_heads_up``: archive the channel this long after close, with a
-      heads-up message this long before;
-    - ``recheck_every``: how often an open incident's recent channel history is read back for
-      messages and reactions whose events Slack never delivered (one claim per period across
-      replicas);
-    - ``sweep_every``: how often the scheduler looks for due reminders.
+    Each field's docstring is its description in docs/operate/configuration.md
+    (``scripts/config-reference``).
     """
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     status_update_every: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_STATUS_EVERY))
+    """Status-update reminder cadence per severity, reset by each update (a severity left out keeps its default)."""
     lead_nudge_after: int = Field(default=10 * 60, ge=0)
+    """Nudge once when nobody leads this long after declare."""
     postmortem_every: int = Field(default=24 * 3600, ge=0)
+    """After close, remind this often while the investigation document has sections with nothing recorded."""
     postmortem_days: int = Field(default=5, ge=0)
+    """How many of those reminders at most."""
     archive_after: int | None = Field(default=None, ge=0)
+    """Archive the incident channel this long after close (unset: never)."""
     archive_heads_up: int = Field(default=3600, ge=0)
+    """Post a heads-up this long before archiving."""
     recheck_every: int = Field(default=10 * 60, ge=0)
+    """How often an open incident's recent channel history is read back for messages and reactions whose events Slack never delivered (one replica per period)."""
     sweep_every: float = Field(default=30.0, gt=0)
+    """How often the scheduler looks for due reminders (seconds, may be fractional)."""
 
     @field_validator("status_update_every")
     @classmethod
@@ -104,19 +109,27 @@ class ReminderConfig(BaseModel):
 class PermissionConfig(BaseModel):
     """Who may do sensitive changes: "anyone" or a list of roles (e.g. ["lead"])."""
 
+    model_config = {"use_attribute_docstrings": True}
+
     close: Literal["anyone"] | list[str] = "anyone"
+    """Who may close an incident: `"anyone"` or a list of roles, e.g. `["lead"]`."""
     severity: Literal["anyone"] | list[str] = "anyone"
+    """Who may change the severity: `"anyone"` or a list of roles."""
 
 
 class AlertRoute(BaseModel):
     """One ``[[alerts.routes]]`` rule: the first whose ``match`` labels all equal the group's wins."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     match: dict[str, str] = Field(default_factory=dict)
+    """Labels the group must have, all equal (empty: every group)."""
     channel: str | None = None
+    """Channel ID for its card (unset: `triage_channel`)."""
     severity: str | None = None
+    """Severity of an incident declared from it (unset: `default_severity`)."""
     auto_declare: bool = False
+    """Declare an incident as soon as the group fires."""
 
     @field_validator("severity")
     @classmethod
@@ -129,12 +142,16 @@ class AlertRoute(BaseModel):
 class AlertsConfig(BaseModel):
     """The ``[alerts]`` table: where triage cards go, and the routing rules."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     triage_channel: str | None = None
+    """Channel ID where alert cards go (required when intake is on, unless a catch-all route names one)."""
     routes: list[AlertRoute] = Field(default_factory=list)
+    """Routing rules, first match wins: `[[alerts.routes]]` with `match`, `channel`, `severity`, `auto_declare`."""
     max_body_bytes: int = Field(default=1_000_000, ge=1024, le=10_000_000)
+    """Largest notification body accepted."""
     card_update_every: float = Field(default=2.0, gt=0)
+    """Seconds between two updates of one card (later notifications are coalesced)."""
 
 
 ROUTING_KEY_PATTERN = r"^[A-Za-z0-9]{32}$"
@@ -145,12 +162,16 @@ class PagerDutyConfig(BaseModel):
     (a service or an escalation policy), the one the card button pages, and the escalation
     policies `/incident oncall` shows (all when empty)."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     routing_keys: dict[str, str] = Field(default_factory=dict)
+    """Name people page (`/incident page <name>`) → Events API v2 integration key (32 characters)."""
     default: str | None = None
+    """The name the card's Page button and a bare `/incident page` use."""
     escalation_policy_ids: list[str] = Field(default_factory=list)
+    """Escalation policies `/incident oncall` lists (empty: all)."""
     oncall_cache_seconds: float = Field(default=60.0, ge=0)
+    """How long an on-call answer is reused."""
 
     @field_validator("routing_keys")
     @classmethod
@@ -176,11 +197,14 @@ class PagerDutyConfig(BaseModel):
 class OutgoingConfig(BaseModel):
     """The ``[outgoing]`` table: how PagerDuty and webhook deliveries are retried (the outbox)."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     retry_base_seconds: float = Field(default=30.0, gt=0)
+    """First retry delay; doubled each attempt (a `Retry-After` is honoured)."""
     retry_max_seconds: float = Field(default=3600.0, gt=0)
+    """Longest delay between two attempts."""
     sweep_every_seconds: float = Field(default=5.0, gt=0)
+    """How often due retries are looked for."""
 
 
 WEBHOOK_EVENTS = ("declared", "severity_changed", "resolved", "closed")
@@ -189,10 +213,12 @@ WEBHOOK_EVENTS = ("declared", "severity_changed", "resolved", "closed")
 class WebhookConfig(BaseModel):
     """One ``[[webhooks]]`` endpoint for incident events, signed with OUTGOING_WEBHOOK_SECRET."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     url: str
+    """Where to POST the events (http or https)."""
     events: list[str] = Field(default_factory=lambda: list(WEBHOOK_EVENTS))
+    """Which of declared, severity_changed, resolved, closed to send."""
 
     @field_validator("url")
     @classmethod
@@ -213,22 +239,36 @@ class WebhookConfig(BaseModel):
 class BotConfig(BaseModel):
     """The TOML file named by INCIDENT_BOT_CONFIG."""
 
-    model_config = {"extra": "forbid"}
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
 
     timezone: str = "UTC"
+    """IANA time zone for the times people type (`HH:MM`) and the times the bot writes."""
     reactions: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_REACTIONS))
+    """Emoji name (custom ones too) → timeline kind; replaces the whole default table."""
     confirm_reaction: str = "inbox_tray"
+    """The reaction the bot adds once it has stored a message (not one of `reactions`)."""
     roles: list[str] = Field(default_factory=lambda: ["lead", "comms", "scribe"])
+    """Incident roles for `/incident role`; must include `lead`."""
     default_severity: str = Severity.SEV3.value
+    """Severity of `/incident declare` without one."""
     reminders: ReminderConfig = Field(default_factory=ReminderConfig)
+    """Reminder cadences (below)."""
     permissions: PermissionConfig = Field(default_factory=PermissionConfig)
+    """Who may close and change severity (below)."""
     history_page_size: int = 1000
+    """Messages per `conversations.history` page when reading a channel back (1-1000; Slack allows non-Marketplace apps 15 a call since 2025)."""
     retention_days: int | None = None
+    """Forget recorded channel messages this many days after close (unset: keep them)."""
     canvas: bool = False
+    """Also publish the investigation document as a channel canvas (needs the `canvases:write` scope)."""
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    """Alert intake: the triage channel and routing rules (below)."""
     pagerduty: PagerDutyConfig = Field(default_factory=PagerDutyConfig)
+    """PagerDuty routing keys and on-call (below)."""
     webhooks: list[WebhookConfig] = Field(default_factory=list)
+    """Outgoing webhook endpoints for incident events (below)."""
     outgoing: OutgoingConfig = Field(default_factory=OutgoingConfig)
+    """How PagerDuty and webhook deliveries are retried (below)."""
 
     @field_validator("timezone")
     @classmethod
@@ -287,38 +327,204 @@ class BotConfig(BaseModel):
         return ZoneInfo(self.timezone)
 
 
+# Settings that hold secrets: each may instead name a file holding it, as <NAME>_FILE (the
+# Docker / Kubernetes secrets convention); the file's content, without a trailing newline, is used.
+SECRET_SETTINGS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "DATABASE_URL",
+    "ALERTS_BEARER_TOKEN",
+    "ALERTS_HMAC_SECRET",
+    "PAGERDUTY_API_TOKEN",
+    "PAGERDUTY_ROUTING_KEY",
+    "OUTGOING_WEBHOOK_SECRET",
+)
+
+
+class SecretFilesSource(PydanticBaseSettingsSource):
+    """``SLACK_BOT_TOKEN_FILE=/run/secrets/slack-bot-token`` and the like.
+
+    A ``_FILE`` that cannot be read, or one set together with the variable itself, stops the bot
+    (ConfigError, one line) rather than falling back to a default.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str] | None = None) -> None:
+        super().__init__(settings_cls)
+        self.environ = os.environ if environ is None else environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is done in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for name in SECRET_SETTINGS:
+            path = self.environ.get(f"{name}_FILE", "").strip()
+            if not path:
+                continue
+            if self.environ.get(name):
+                problems.append(f"{name}_FILE: set either {name} or {name}_FILE, not both")
+                continue
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                problems.append(f"{name}_FILE: cannot read {path}: {exc.strerror or type(exc).__name__}")
+            except UnicodeDecodeError:
+                problems.append(f"{name}_FILE: {path} is not UTF-8 text")
+        if problems:
+            raise ConfigError(problems)
+        return values
+
+
 class Settings(BaseSettings):
+    """The environment. Every secret setting may also be read from a file named by ``<NAME>_FILE``."""
+
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
-    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
-    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
-    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
-    # Socket Mode: a connection silent this long (no pong, no message) is replaced; pings go every 0.4 of it.
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_BOT_TOKEN",
+        description="Bot User OAuth Token (`xoxb-…`); required by `serve`.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_SIGNING_SECRET",
+        description="Signing secret (Basic Information → App Credentials); required by `serve`, also in Socket Mode.",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_APP_TOKEN",
+        description="App-level token (`xapp-…`, scope `connections:write`); when set, `serve` uses Socket Mode.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        alias="SLACK_API_URL",
+        description="Slack Web API base URL; point it at the bundled emulator to run without Slack.",
+    )
     socket_silence_timeout: float = Field(
-        default=10.0, alias="SLACK_SOCKET_SILENCE_TIMEOUT", ge=1.0, le=300.0
+        default=10.0,
+        alias="SLACK_SOCKET_SILENCE_TIMEOUT",
+        ge=1.0,
+        le=300.0,
+        description=(
+            "Socket Mode: a connection silent this long (no pong, no message) is replaced by a fresh one; "
+            "pings go every 0.4 of it."
+        ),
     )
-    database_url: str = Field(default="sqlite:///incident-bot.db", alias="DATABASE_URL")
-    port: int = Field(default=3000, alias="PORT", ge=1, le=65535)
-    host: str = Field(default="0.0.0.0", alias="HOST", min_length=1)
-    announce_channel: str | None = Field(default=None, alias="INCIDENT_ANNOUNCE_CHANNEL")
-    channel_prefix: str = Field(default="inc", alias="INCIDENT_CHANNEL_PREFIX", pattern=r"^[a-z0-9_-]{1,20}$")
-    template_dir: Path | None = Field(default=None, alias="INCIDENT_TEMPLATE_DIR")
-    output_dir: Path = Field(default=Path("postmortems"), alias="INCIDENT_OUTPUT_DIR")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
-    log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
-    config_file: Path | None = Field(default=None, alias="INCIDENT_BOT_CONFIG")
-    alerts_bearer_token: SecretStr | None = Field(default=None, alias="ALERTS_BEARER_TOKEN")
-    alerts_hmac_secret: SecretStr | None = Field(default=None, alias="ALERTS_HMAC_SECRET")
-    pagerduty_api_token: SecretStr | None = Field(default=None, alias="PAGERDUTY_API_TOKEN")
-    pagerduty_routing_key: SecretStr | None = Field(default=None, alias="PAGERDUTY_ROUTING_KEY")
-    pagerduty_api_url: str = Field(default="https://api.pagerduty.com", alias="PAGERDUTY_API_URL")
+    database_url: str = Field(
+        default="sqlite:///incident-bot.db",
+        alias="DATABASE_URL",
+        description=(
+            "SQLAlchemy URL: `sqlite:///path.db` (one replica) or `postgresql+psycopg://user:pw@host/db`; "
+            "`postgres://` and `postgresql://` are accepted and use the installed driver (psycopg 3)."
+        ),
+    )
+    port: int = Field(
+        default=3000,
+        alias="PORT",
+        ge=1,
+        le=65535,
+        description="HTTP port for `/slack/events` and the probes.",
+    )
+    host: str = Field(
+        default="0.0.0.0",
+        alias="HOST",
+        min_length=1,
+        description="Address `serve` listens on (also `serve --host`); `0.0.0.0` so a container is reachable.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        alias="METRICS_PORT",
+        ge=1,
+        le=65535,
+        description="Serve `/metrics` on this port only (not on `PORT`); unset: `/metrics` is on `PORT`.",
+    )
+    announce_channel: str | None = Field(
+        default=None,
+        alias="INCIDENT_ANNOUNCE_CHANNEL",
+        description="Channel ID (`C0…`) where incidents are announced; checked at start-up. Unset: no announcements.",
+    )
+    channel_prefix: str = Field(
+        default="inc",
+        alias="INCIDENT_CHANNEL_PREFIX",
+        pattern=r"^[a-z0-9_-]{1,20}$",
+        description="Incident channels are named `<prefix>-<n>-<slug>` (lowercase letters, digits, `-`, `_`; up to 20).",
+    )
+    template_dir: Path | None = Field(
+        default=None,
+        alias="INCIDENT_TEMPLATE_DIR",
+        description="Folder with your own `postmortem.md.j2` (sandboxed); unset: the bundled template.",
+    )
+    output_dir: Path = Field(
+        default=Path("postmortems"),
+        alias="INCIDENT_OUTPUT_DIR",
+        description="Where copies of the investigation documents are written.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", alias="LOG_LEVEL", description="Log level."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        alias="LOG_FORMAT",
+        description="`json`: every line on stderr is one JSON object (millisecond UTC timestamps).",
+    )
+    config_file: Path | None = Field(
+        default=None,
+        alias="INCIDENT_BOT_CONFIG",
+        description="The TOML config file (reactions, roles, reminders, …; see below).",
+    )
+    alerts_bearer_token: SecretStr | None = Field(
+        default=None,
+        alias="ALERTS_BEARER_TOKEN",
+        description="Bearer token Alertmanager / Grafana send to `POST /alerts/...` (unset with no HMAC secret: intake off).",
+    )
+    alerts_hmac_secret: SecretStr | None = Field(
+        default=None,
+        alias="ALERTS_HMAC_SECRET",
+        description="Secret of Grafana's webhook HMAC signature (`X-Grafana-Alerting-Signature`).",
+    )
+    pagerduty_api_token: SecretStr | None = Field(
+        default=None,
+        alias="PAGERDUTY_API_TOKEN",
+        description="PagerDuty REST API key (`/incident oncall`); checked at start.",
+    )
+    pagerduty_routing_key: SecretStr | None = Field(
+        default=None,
+        alias="PAGERDUTY_ROUTING_KEY",
+        description="An Events API v2 integration key, paged as `default` (or use `[pagerduty] routing_keys`).",
+    )
+    pagerduty_api_url: str = Field(
+        default="https://api.pagerduty.com", alias="PAGERDUTY_API_URL", description="PagerDuty REST base URL."
+    )
     pagerduty_events_url: str = Field(
-        default="https://events.pagerduty.com/v2/enqueue", alias="PAGERDUTY_EVENTS_URL"
+        default="https://events.pagerduty.com/v2/enqueue",
+        alias="PAGERDUTY_EVENTS_URL",
+        description="PagerDuty Events API v2 enqueue URL.",
     )
-    outgoing_webhook_secret: SecretStr | None = Field(default=None, alias="OUTGOING_WEBHOOK_SECRET")
+    outgoing_webhook_secret: SecretStr | None = Field(
+        default=None,
+        alias="OUTGOING_WEBHOOK_SECRET",
+        description="Signs outgoing webhooks (HMAC-SHA256 over `v0:<timestamp>:<body>`); required with `[[webhooks]]`.",
+    )
 
     config: BotConfig = Field(default_factory=BotConfig, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, SecretFilesSource(settings_cls), dotenv_settings
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, v: str) -> str:
+        return normalise_url(v)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -385,7 +591,8 @@ class Settings(BaseSettings):
         return keys
 
     def secrets(self) -> list[str]:
-        return [*self.config.pagerduty.routing_keys.values()] + [
+        """What logs and error messages must never show: the tokens, routing keys and the database password."""
+        found = [*self.config.pagerduty.routing_keys.values()] + [
             s.get_secret_value()
             for s in (
                 self.slack_bot_token,
@@ -399,6 +606,17 @@ class Settings(BaseSettings):
             )
             if s is not None and s.get_secret_value()
         ]
+        password = database_password(self.database_url)
+        if password:
+            found += sorted({password, quote(password, safe="")})  # as typed, and as it sits in the URL
+        return found
+
+
+def database_password(database_url: str) -> str | None:
+    try:
+        return make_url(database_url).password or None
+    except Exception:
+        return None
 
 
 class ConfigError(Exception):

@@ -6,7 +6,6 @@ import errno
 import logging
 import signal
 import socket
-import sys
 from dataclasses import dataclass
 
 import uvicorn
@@ -17,8 +16,10 @@ from sqlalchemy.engine import Engine, make_url
 from bot.alerts import intake
 from bot.config import Settings
 from bot.ops import logs
+from bot.ops.build import VERSION
 from bot.ops.health import HealthCheck
 from bot.ops.http_limits import raise_open_file_limit, uvicorn_options
+from bot.ops.metrics import MetricsServer, start_metrics_server
 from bot.reminders.scheduler import Scheduler
 from bot.slack.app import IncidentBotApp, accepting, create_asgi, create_bolt_app
 from bot.slack.client import make_client, slack_error
@@ -77,6 +78,38 @@ def check_slack(settings: Settings) -> dict[str, str]:
     return {"user_id": auth["user_id"], "team_id": auth.get("team_id", ""), "bot_id": auth.get("bot_id", "")}
 
 
+def check_announce_channel(settings: Settings, client: WebClient) -> None:
+    """INCIDENT_ANNOUNCE_CHANNEL exists, is not archived, and the bot can post there: a member, or a
+    public channel (the manifest's ``chat:write.public``). A private channel the bot is not in is
+    invisible to it (``channel_not_found``)."""
+    channel = settings.announce_channel
+    if not channel:
+        return
+    where = f"INCIDENT_ANNOUNCE_CHANNEL {channel}"
+    try:
+        info = client.conversations_info(channel=channel)["channel"]
+    except SlackApiError as exc:
+        error = slack_error(exc)
+        if error == "channel_not_found":
+            raise StartupError(
+                f"{where}: no such channel visible to the bot (use the channel ID, C0…; "
+                "for a private channel, /invite the bot there first)"
+            ) from exc
+        raise StartupError(f"{where}: conversations.info answered {error}") from exc
+    except Exception as exc:
+        raise StartupError(f"{where}: cannot check it: {type(exc).__name__}") from exc
+    if info.get("is_archived"):
+        raise StartupError(f"{where}: #{info.get('name', channel)} is archived")
+    if info.get("is_private") and not info.get("is_member"):
+        raise StartupError(f"{where}: the bot is not a member of #{info.get('name', channel)}: /invite it")
+    if not info.get("is_member"):
+        log.info(
+            "the bot is not a member of the announcement channel #%s: it posts there as a public "
+            "channel (chat:write.public); /invite it to see replies",
+            info.get("name", channel),
+        )
+
+
 @dataclass
 class Runtime:
     services: Services
@@ -92,6 +125,7 @@ def prepare(settings: Settings) -> Runtime:
     auth = check_slack(settings)
     assert settings.slack_bot_token is not None
     client: WebClient = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    check_announce_channel(settings, client)
     services = build_services(settings, engine, client, bot_user_id=auth["user_id"])
     problems = services.alerts.problems(intake_on=intake.configured(settings)) + services.paging.problems()
     if problems:
@@ -133,13 +167,21 @@ def serve(
         bolt = create_bolt_app(runtime.services)
         start_background(runtime.services, bolt)  # heartbeats begin before any event can arrive
         sockets = start_socket_mode(bolt, settings, runtime.health) if use_socket else None
+        metrics = _metrics_server(settings)
     except StartupError as exc:
-        print(f"incident-bot: cannot start: {exc}", file=sys.stderr)
+        logs.error_line(f"incident-bot: cannot start: {exc}", settings.log_format)
         return 2
-    asgi = create_asgi(bolt, runtime.health)
+    asgi = create_asgi(bolt, runtime.health, serve_metrics=metrics is None)
     scheduler = Scheduler(runtime.services.reminder_sweeper()).start()
     runtime.health.extra["scheduler"] = scheduler.health
-    log.info("incident-bot serving on %s:%s (%s)", host, port, "socket mode" if use_socket else "http")
+    log.info(
+        "incident-bot %s serving on %s:%s (%s)%s",
+        VERSION,
+        host,
+        port,
+        "socket mode" if use_socket else "http",
+        f", /metrics on port {settings.metrics_port}" if metrics is not None else "",
+    )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it with this handler in place, so
     # the socket closes (acked events finish), the scheduler stops next and the process exits 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -150,6 +192,7 @@ def serve(
             host=host,
             port=port,
             log_level="warning",
+            log_config=None,  # uvicorn's records go to our handler: JSON with LOG_FORMAT=json
             access_log=False,
             **uvicorn_options(),
         )
@@ -158,7 +201,21 @@ def serve(
             sockets.close()
         scheduler.shutdown(wait=True)
         stop_recording(bolt, runtime.services)
+        if metrics is not None:
+            metrics.close()
     return 0
+
+
+def _metrics_server(settings: Settings) -> MetricsServer | None:
+    """/metrics on METRICS_PORT, when set (then the main port does not serve it)."""
+    if settings.metrics_port is None:
+        return None
+    try:
+        return start_metrics_server(settings.metrics_port, settings.host)
+    except OSError as exc:
+        raise StartupError(
+            f"METRICS_PORT {settings.metrics_port}: cannot listen: {exc.strerror or exc}"
+        ) from exc
 
 
 def start_background(services: Services, bolt: IncidentBotApp) -> None:

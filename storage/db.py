@@ -19,7 +19,29 @@ PING_IDLE_AFTER_S = 1.0
 _SQLITE_LOCKS: WeakKeyDictionary[Engine, AbstractContextManager[bool]] = WeakKeyDictionary()
 
 
+# What managed PostgreSQL services (Heroku, Render, Fly, …) and libpq hand out, mapped to the
+# driver this package installs (psycopg 3): SQLAlchemy has no "postgres" dialect, and a bare
+# "postgresql" means psycopg2 on SQLAlchemy 2.0.
+_POSTGRES_SCHEMES = ("postgres", "postgresql")
+PG_DRIVER = "postgresql+psycopg"
+
+
+def normalise_url(database_url: str) -> str:
+    """``postgres://`` and ``postgresql://`` as ``postgresql+psycopg://``; anything else unchanged."""
+    scheme, sep, rest = database_url.partition("://")
+    if sep and scheme.lower() in _POSTGRES_SCHEMES:
+        return f"{PG_DRIVER}://{rest}"
+    return database_url
+
+
+def libpq_url(database_url: str) -> str:
+    """The URL as libpq tools (psql, pg_dump) take it: without SQLAlchemy's ``+driver``."""
+    scheme, sep, rest = normalise_url(database_url).partition("://")
+    return f"{scheme.split('+', 1)[0]}{sep}{rest}"
+
+
 def make_engine(database_url: str) -> Engine:
+    database_url = normalise_url(database_url)
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(

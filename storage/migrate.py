@@ -31,6 +31,13 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def history(engine: Engine) -> list[tuple[str, str, bool]]:
+    """Every migration, newest first: (revision, its message, whether it is the database's current)."""
+    current = current_revision(engine)
+    script = ScriptDirectory.from_config(_config(engine))
+    return [(rev.revision, rev.doc or "", rev.revision == current) for rev in script.walk_revisions()]
+
+
 def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     """Apply pending migrations; returns (before, after) revisions."""
     before = current_revision(engine)

@@ -1,4 +1,5 @@
-"""/healthz: every dependency's state, 503 naming the failing ones.
+"""/healthz: every dependency's state, 503 naming the failing ones; /readyz: the dependencies a
+replica needs to take traffic (READY_NEEDS); /livez: none.
 
 The database and Slack checks run on the health check's own thread, and /healthz reports their
 last results: a probe never waits for Slack or the database, and never takes a thread the acks
@@ -22,6 +23,8 @@ SLACK_RETRY_EVERY = 10.0  # and this often while it does not
 DATABASE_CHECK_EVERY = 2.0
 # States that are reported but do not fail the check (a socket reconnecting within its grace period).
 PASSING = frozenset({"ok", "connecting"})
+# What /readyz requires: a replica that cannot reach these answers nothing useful.
+READY_NEEDS = ("database", "slack")
 
 
 class HealthCheck:

@@ -1,12 +1,20 @@
-"""Logging: text or one JSON object per line; secrets are redacted from every record."""
+"""Logging: text or one JSON object per line; secrets are redacted from every record.
+
+With ``LOG_FORMAT=json`` everything the bot writes to stderr is JSON: its own records, uvicorn's
+(``serve`` runs uvicorn without its logging config, so its loggers reach the root handler), Python
+warnings, and the one-line refusals written before logging is configured (``error_line``).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -58,10 +66,15 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+def timestamp(created: float) -> str:
+    """UTC, ISO 8601, milliseconds: ``2026-01-31T09:00:00.123Z``."""
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, object] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "time": timestamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -82,6 +95,19 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{incident}]" if incident else line
 
 
+def error_line(text: str, fmt: str | None = None) -> None:
+    """One line on stderr for a refusal (bad settings, cannot start): a JSON object when the log
+    format is json (``fmt``, or ``LOG_FORMAT`` from the environment when settings could not load)."""
+    if fmt is None:
+        fmt = os.environ.get("LOG_FORMAT", "").strip().lower()
+    if fmt == "json":
+        record = logging.LogRecord("incident_bot", logging.ERROR, "", 0, text, None, None)
+        line = JsonFormatter().format(record)
+    else:
+        line = text
+    print(line, file=sys.stderr, flush=True)
+
+
 def configure(level: str, fmt: str, secrets: Iterable[str]) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(AddIncident())
@@ -90,5 +116,6 @@ def configure(level: str, fmt: str, secrets: Iterable[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # warnings.warn() in a dependency: a record, not a bare stderr line
     for noisy in ("slack_bolt", "slack_sdk", "urllib3", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import platform
+import threading
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
+    Info,
     generate_latest,
+    start_http_server,
 )
 from slack_sdk import WebClient
 from slack_sdk.http_retry import HttpResponse
@@ -20,7 +28,22 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.ops.build import VERSION
+
 REGISTRY = CollectorRegistry()
+# prometheus_client's default collectors (process_*, python_info, python_gc_*) live in its global
+# registry; ours is separate so tests and the emulator never mix in, so add them explicitly.
+for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+    REGISTRY.register(_collector)
+
+BUILD_INFO = Info("incident_bot_build", "The running incident-bot", registry=REGISTRY)
+BUILD_INFO.info({"version": VERSION, "python": platform.python_version()})
+EVENT_QUEUE_DEPTH = Gauge(
+    "incident_bot_event_queue_depth",
+    "Events acked and waiting for a dispatcher thread (transport http or socket)",
+    ["transport"],
+    registry=REGISTRY,
+)
 
 REQUESTS = Counter(
     "incident_bot_requests",
@@ -68,6 +91,25 @@ SOCKET_ACKS_DROPPED = Counter(
 
 def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class MetricsServer:
+    """/metrics on its own port (METRICS_PORT), on a daemon thread of prometheus_client's."""
+
+    def __init__(self, server: WSGIServer, thread: threading.Thread) -> None:
+        self._server, self._thread = server, thread
+        self.port: int = server.server_address[1]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def start_metrics_server(port: int, host: str) -> MetricsServer:
+    """Raises OSError when the port cannot be bound."""
+    server, thread = start_http_server(port, addr=host, registry=REGISTRY)
+    return MetricsServer(server, thread)
 
 
 class _CountsRetries:

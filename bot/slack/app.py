@@ -1,4 +1,4 @@
-"""The Bolt app and the ASGI app that serves it: POST /slack/events, GET /healthz."""
+"""The Bolt app and the ASGI app that serves it: POST /slack/events, the probes, /metrics."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from starlette.routing import Route
 
 from bot.alerts import intake
 from bot.errors import DATABASE_DOWN, IncidentBotError, sorry
-from bot.ops.health import HealthCheck
+from bot.ops.build import VERSION
+from bot.ops.health import READY_NEEDS, HealthCheck
 from bot.ops.logs import CURRENT_INCIDENT
 from bot.ops.metrics import ACK_SECONDS, REQUESTS, exposition
 from bot.slack.client import slack_error
@@ -93,15 +94,20 @@ def _configure(app: AppT, services: Services) -> AppT:
 
 
 def bind_incident(
-    context: BoltContext, timeline: TimelineService, next: Callable[[], BoltResponse]
+    context: BoltContext, body: dict[str, Any], timeline: TimelineService, next: Callable[[], BoltResponse]
 ) -> BoltResponse:
     """``context["incident"]``: the active incident of the request's channel (None when it is not
     an incident's; ``incident_unavailable`` when the database could not say). Log lines of the
-    request carry its number (see bot.ops.logs)."""
+    request carry its number (see bot.ops.logs).
+
+    A slash command asks the database, not the capture path's cache: the lookup doubles as the
+    check that the database answers, so during an outage the command's own answer says so
+    (``DATABASE_DOWN``) rather than an empty ack followed by a failure."""
     incident = None
     if context.channel_id:
+        lookup = timeline.incidents.lookup if "command" in body else timeline.incidents.get
         try:
-            incident = timeline.incidents.get(context.channel_id)
+            incident = lookup(context.channel_id)
         except Exception as exc:
             log.warning("no incident lookup for %s: %s", context.channel_id, type(exc).__name__)
             context["incident_unavailable"] = isinstance(exc, SQLAlchemyError)
@@ -228,9 +234,10 @@ def is_ascii_number(text: str, max_digits: int) -> bool:
     return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
 
 
-def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
+def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool = True) -> Starlette:
+    """``serve_metrics=False`` when /metrics has its own port (METRICS_PORT): then it is not here."""
     verifier = SignatureVerifier(bolt._signing_secret)
-    events = EventDispatcher(bolt.events.dispatch)
+    events = EventDispatcher(bolt.events.dispatch, transport="http")
 
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
@@ -295,7 +302,24 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
         # The cached state (refreshed by the health check's own thread): no thread, no Slack call,
         # so probes never compete with the acks for the threads they run on.
         report = health.report()
-        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+        return JSONResponse(
+            {**report, "version": VERSION}, status_code=200 if report["status"] == "ok" else 503
+        )
+
+    async def livez(_: Request) -> Response:
+        # The event loop answers: the process serves. Never a dependency: restarting the bot does
+        # not bring Slack or the database back.
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        report = health.report()
+        checks: dict[str, str] = report["checks"]  # type: ignore[assignment]
+        needed = {name: checks[name] for name in READY_NEEDS if name in checks}
+        failing = sorted(name for name, state in needed.items() if state != "ok")
+        return JSONResponse(
+            {"status": "failing" if failing else "ok", "failing": failing, "checks": needed},
+            status_code=503 if failing else 200,
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -311,7 +335,9 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck) -> Starlette:
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/livez", livez, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
             Route("/alerts/{source}", alerts_in, methods=["POST"]),
-            Route("/metrics", metrics, methods=["GET"]),
+            *([Route("/metrics", metrics, methods=["GET"])] if serve_metrics else []),
         ],
     )

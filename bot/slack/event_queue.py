@@ -10,19 +10,33 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from weakref import WeakSet
 
 from slack_bolt import BoltRequest, BoltResponse
+
+from bot.ops.metrics import EVENT_QUEUE_DEPTH
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
+# Every running dispatcher by transport: /metrics reports the events they hold, together.
+_RUNNING: dict[str, WeakSet[EventDispatcher]] = {}
+
+
+def _depth(transport: str) -> Callable[[], float]:
+    return lambda: float(sum(d.depth() for d in list(_RUNNING.get(transport, ()))))
 
 
 class EventDispatcher:
     def __init__(
-        self, dispatch: Callable[[BoltRequest], BoltResponse], workers: int = 4, capacity: int = 10_000
+        self,
+        dispatch: Callable[[BoltRequest], BoltResponse],
+        workers: int = 4,
+        capacity: int = 10_000,
+        transport: str = "http",
     ) -> None:
         self._dispatch = dispatch
+        self.transport = transport
         self._queue: queue.Queue[object] = queue.Queue(maxsize=capacity)
         self._threads = [
             threading.Thread(target=self._work, name=f"event-dispatch-{i}", daemon=True)
@@ -30,6 +44,10 @@ class EventDispatcher:
         ]
         for t in self._threads:
             t.start()
+        if transport not in _RUNNING:
+            _RUNNING[transport] = WeakSet()
+            EVENT_QUEUE_DEPTH.labels(transport).set_function(_depth(transport))
+        _RUNNING[transport].add(self)
 
     def submit(self, request: BoltRequest) -> None:
         """Queue a verified event; blocks (backpressure) only when the queue is full."""
@@ -63,6 +81,7 @@ class EventDispatcher:
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Finish queued events, then stop the workers."""
+        _RUNNING.get(self.transport, WeakSet()).discard(self)
         for _ in self._threads:
             self._queue.put(_STOP)
         for t in self._threads:

@@ -287,7 +287,7 @@ class SocketModeRunner:
         self.ping_interval = ping_interval
         self.silence_timeout = silence_timeout
         self.grace = grace
-        self.events = EventDispatcher(app.events.dispatch)
+        self.events = EventDispatcher(app.events.dispatch, transport="socket")
         # apps.connections.open with the app token, quickly: the watchdog does its own retrying.
         self.web = make_client(app_token, str(app.client.base_url), timeout=5, patient=False)
         self.current: Link | None = None

@@ -43,13 +43,47 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
-{{/* The database URL from the Secret: what both the bot and the migration Job need. */}}
-{{- define "incident-bot.databaseEnv" -}}
-- name: DATABASE_URL
+{{/* One secret setting: from the Secret as a variable, or as <NAME>_FILE naming the mounted key.
+     Called with (list $ "SLACK_BOT_TOKEN" .Values.secretKeys.slackBotToken optional). */}}
+{{- define "incident-bot.secretEnv" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- $key := index . 2 -}}
+{{- if $root.Values.secretFiles.enabled }}
+- name: {{ $name }}_FILE
+  value: {{ printf "%s/%s" $root.Values.secretFiles.mountPath $key | quote }}
+{{- else }}
+- name: {{ $name }}
   valueFrom:
     secretKeyRef:
-      name: {{ include "incident-bot.secretName" . }}
-      key: {{ .Values.secretKeys.databaseUrl }}
+      name: {{ include "incident-bot.secretName" $root }}
+      key: {{ $key }}
+      {{- if index . 3 }}
+      optional: true
+      {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The Secret as files (secretFiles.enabled): the volume and its mount. */}}
+{{- define "incident-bot.secretVolume" -}}
+{{- if .Values.secretFiles.enabled }}
+- name: secrets
+  secret:
+    secretName: {{ include "incident-bot.secretName" . }}
+    defaultMode: 0440
+{{- end }}
+{{- end -}}
+{{- define "incident-bot.secretMount" -}}
+{{- if .Values.secretFiles.enabled }}
+- name: secrets
+  mountPath: {{ .Values.secretFiles.mountPath }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* The database URL from the Secret: what both the bot and the migration Job need. */}}
+{{- define "incident-bot.databaseEnv" -}}
+{{- include "incident-bot.secretEnv" (list . "DATABASE_URL" .Values.secretKeys.databaseUrl false) }}
 - name: LOG_LEVEL
   value: {{ .Values.settings.logLevel | quote }}
 - name: LOG_FORMAT
