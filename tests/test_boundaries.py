@@ -101,7 +101,7 @@ def test_help_is_generated_from_the_table_each_subcommand_once_in_order() -> Non
 def test_which_channels_a_subcommand_runs_in() -> None:
     where = {spec.name: spec.where for spec in COMMANDS.records}
     assert where["convert"] == Where.NOT_INCIDENT
-    assert {name for name, w in where.items() if w == Where.ANYWHERE} == {"help", "declare", "list"}
+    assert {name for name, w in where.items() if w == Where.ANYWHERE} == {"help", "declare", "list", "oncall"}
 
 
 def test_the_vocabulary_is_defined_once() -> None:

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from harness import BotServer, wait_for
 from paging_support import PD_KEY, PD_TOKEN, Receiver, answers, command, declare, paging_settings
+from pydantic import SecretStr
 
-from bot.config import Settings
+from bot.config import Settings, load_config
 from bot.serve import StartupError, prepare
 from fakes import FakeServer, PagerDutyFake
+from fakes.alerts import Bearer, alert, alertmanager_payload, send
 
 PD = tuple[PagerDutyFake, FakeServer]
 
@@ -137,3 +139,48 @@ def test_webhook_is_signed_retried_after_a_500_and_delivered_once_across_replica
     finally:
         for r in replicas:
             r.stop()
+
+
+def test_the_page_button_of_a_declared_alert_pages_the_default_service(
+    settings: Settings,
+    emulator: Any,
+    people: dict[str, str],
+    pagerduty: PD,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    triage = emulator.add_channel("alerts-triage", members=list(people.values()))
+    base = paging_settings(settings, tmp_path, pagerduty[1].url, receiver.url)
+    config = Path(str(base.config_file))
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + f'\n[alerts]\ntriage_channel = "{triage}"\ncard_update_every = 0.2\n'
+        + '[[alerts.routes]]\nmatch = { severity = "critical" }\nseverity = "sev1"\nauto_declare = true\n',
+        encoding="utf-8",
+    )
+    s = base.model_copy(update={"config": load_config(config), "alerts_bearer_token": SecretStr("tok")})
+    bot = BotServer(s, transport="http").start().attach(emulator)
+    try:
+        p = alertmanager_payload([alert("CheckoutDown", labels={"severity": "critical"})])
+        assert send(f"{bot.base}/alerts/alertmanager", p, auth=Bearer("tok"), retries=0).status == 200
+
+        def page_button() -> dict[str, Any] | None:
+            for m in emulator.messages(triage):
+                if "alert_page" in str(m.get("blocks")):
+                    return m
+            return None
+
+        card = wait_for(page_button, what="the declared alert's card with its Page button")
+        incident_id = next(
+            e["value"]
+            for b in card["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "alert_page"
+        )
+        d = emulator.click_button(people["bob"], triage, card["ts"], "alert_page", value=incident_id)
+        assert d.status == 200
+        [trigger] = wait_for(lambda: events(pagerduty[0]), what="trigger from the button")
+        assert trigger["dedup_key"] == "INC-1" and trigger["routing_key"] == PD_KEY
+    finally:
+        bot.stop()
