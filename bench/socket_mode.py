@@ -30,14 +30,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "emulator")]
-
-from harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotServer  # noqa: E402
-from socket_stress import FAULTS, Stress, socket_bot  # noqa: E402
+sys.path[:0] = [str(ROOT)]
 
 from bot.config import load_settings  # noqa: E402
 from bot.slack.socket_mode import close_client  # noqa: E402
 from slack_emulator import SlackEmulator  # noqa: E402
+from tests.emulator.socket_stress import FAULTS, Stress, socket_bot  # noqa: E402
+from tests.support.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotServer  # noqa: E402
 
 DEFAULT_VARIANTS = (
     "watchdog:websocket_client,watchdog:builtin,stock:websocket_client,stock:builtin,stock:websockets"

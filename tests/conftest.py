@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TRANSPORTS, BotServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings, load_settings
+from tests.support.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TRANSPORTS, BotServer
 
 # Keep the machine's own settings out of the tests.
 for _var in list(os.environ):
@@ -35,6 +35,18 @@ def pytest_report_header() -> str:
 
 MISSING_FILE_WORDS = ("not present", "no such file", "not found", "missing", "does not exist", "not at ")
 _skipped_for_missing_files: list[str] = []
+
+
+E2E_FIXTURES = {"emulator", "bot"}  # a real Slack emulator over HTTP, the real bot behind it
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests (through the emulator and the real Bolt app) are marked ``e2e``:
+    `pytest -m "not e2e"` runs the pure-rule and service tests alone, in seconds."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & E2E_FIXTURES or "_e2e" in item.path.name:
+            item.add_marker(pytest.mark.e2e)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -19,15 +19,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.alerts import intake
 from bot.errors import DATABASE_DOWN, IncidentBotError, sorry
-from bot.ops.build import VERSION
-from bot.ops.health import READY_NEEDS, HealthCheck
+from bot.ops.health import HealthCheck
 from bot.ops.logs import CURRENT_INCIDENT
-from bot.ops.metrics import ACK_SECONDS, REQUESTS, exposition
+from bot.ops.metrics import ACK_SECONDS, REQUESTS
+from bot.ops.probes import probe_routes
 from bot.slack.client import slack_error
 from bot.slack.event_queue import EventDispatcher
 from bot.slack.listeners import register_all
@@ -279,48 +279,6 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool =
             return Response(status_code=200)
         return to_starlette_response(await run_in_threadpool(bolt.dispatch, bolt_request))
 
-    async def alerts_in(request: Request) -> Response:
-        """Alertmanager / Grafana webhooks: size-limited body, then authenticate, parse, record."""
-        source = request.path_params["source"]
-        if source not in intake.SOURCES:
-            return PlainTextResponse("not found", status_code=404)
-        services = bolt.services
-        try:
-            body = await read_body(request, limit=services.settings.config.alerts.max_body_bytes)
-        except BodyRefused as refused:
-            return refused.response
-        answer = await run_in_threadpool(
-            intake.handle, services.alerts, services.settings, source, request.headers, body
-        )
-        return Response(answer.json(), status_code=answer.status, media_type="application/json")
-
-    async def metrics(_: Request) -> Response:
-        payload, content_type = exposition()
-        return Response(payload, media_type=content_type)
-
-    async def healthz(_: Request) -> Response:
-        # The cached state (refreshed by the health check's own thread): no thread, no Slack call,
-        # so probes never compete with the acks for the threads they run on.
-        report = health.report()
-        return JSONResponse(
-            {**report, "version": VERSION}, status_code=200 if report["status"] == "ok" else 503
-        )
-
-    async def livez(_: Request) -> Response:
-        # The event loop answers: the process serves. Never a dependency: restarting the bot does
-        # not bring Slack or the database back.
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_: Request) -> Response:
-        report = health.report()
-        checks: dict[str, str] = report["checks"]  # type: ignore[assignment]
-        needed = {name: checks[name] for name in READY_NEEDS if name in checks}
-        failing = sorted(name for name, state in needed.items() if state != "ok")
-        return JSONResponse(
-            {"status": "failing" if failing else "ok", "failing": failing, "checks": needed},
-            status_code=503 if failing else 200,
-        )
-
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(health.start)
@@ -334,10 +292,27 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool =
         lifespan=lifespan,
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/livez", livez, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/alerts/{source}", alerts_in, methods=["POST"]),
-            *([Route("/metrics", metrics, methods=["GET"])] if serve_metrics else []),
+            alert_route(bolt.services),
+            *probe_routes(health, serve_metrics),
         ],
     )
+
+
+def alert_route(services: Services) -> Route:
+    """POST /alerts/alertmanager and /alerts/grafana: a size-limited body, then (in a thread)
+    authenticate, parse and record it (``bot.alerts.intake``)."""
+
+    async def alerts_in(request: Request) -> Response:
+        source = request.path_params["source"]
+        if source not in intake.SOURCES:
+            return PlainTextResponse("not found", status_code=404)
+        try:
+            body = await read_body(request, limit=services.settings.config.alerts.max_body_bytes)
+        except BodyRefused as refused:
+            return refused.response
+        answer = await run_in_threadpool(
+            intake.handle, services.alerts, services.settings, source, request.headers, body
+        )
+        return Response(answer.json(), status_code=answer.status, media_type="application/json")
+
+    return Route("/alerts/{source}", alerts_in, methods=["POST"])

@@ -3,23 +3,15 @@ channel and routing rules; helpers to send notifications the way Alertmanager / 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-# tests/ is on sys.path; without the repository first, this tree's `fakes` test folder would
-# shadow the `fakes` package (see tests/fakes/conftest.py).
-if getattr(sys.modules.get("fakes"), "__file__", None) is None:
-    sys.modules.pop("fakes", None)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from alert_support import alert_settings
-from harness import BotServer
-
 from bot.config import Settings
+from tests.support.alert_support import alert_settings
+from tests.support.harness import BotServer
 
 
 @pytest.fixture

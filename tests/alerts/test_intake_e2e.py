@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import httpx
-from alert_support import BEARER, HMAC_SECRET, alert_rows, card_of, groups, post
-from harness import BotServer
 
 from fakes.alerts import Bearer, Hmac, alert, alertmanager_payload, grafana_payload
+from tests.support.alert_support import BEARER, HMAC_SECRET, alert_rows, card_of, groups, post
+from tests.support.harness import BotServer
 
 
 def firing(name: str = "HighLatency", **labels: str) -> Any:

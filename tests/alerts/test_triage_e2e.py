@@ -8,14 +8,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alert_support import alert_rows, alert_settings, card_of, card_shows, cards, groups, incidents, post
-from harness import BotServer, wait_for
 from sqlmodel import Session, select
 
 from bot.alerts import blocks
 from bot.config import Settings
 from fakes.alerts import alert, alertmanager_payload
 from storage.models import Milestone, TimelineEvent
+from tests.support.alert_support import (
+    alert_rows,
+    alert_settings,
+    card_of,
+    card_shows,
+    cards,
+    groups,
+    incidents,
+    post,
+)
+from tests.support.harness import BotServer, wait_for
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 

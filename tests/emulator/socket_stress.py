@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness import APP_TOKEN, BotServer, wait_for
 from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.slack.socket_mode import SocketModeRunner
 from storage.models import Incident, TimelineAudit, TimelineMark
+from tests.support.harness import APP_TOKEN, BotServer, wait_for
 
 FAULTS = ("refresh_requested", "warning", "link_disabled", "drop", "half_open")
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import BotServer, wait_for
 from sqlmodel import Session, select
 
 from bot.config import Settings
 from storage.models import Incident, TimelineMark
+from tests.support.harness import BotServer, wait_for
 
 
 @pytest.fixture
@@ -125,8 +125,8 @@ def test_two_processes_share_the_envelopes_without_duplicates(
 
 
 def test_serve_with_a_wrong_app_token_fails_fast_in_one_line(emulator: Any, tmp_path: Any) -> None:
-    from harness import BOT_TOKEN, SIGNING_SECRET
-    from test_startup import run_serve
+    from tests.ops.test_startup import run_serve
+    from tests.support.harness import BOT_TOKEN, SIGNING_SECRET
 
     wrong = "xapp-not-the-right-one-42"
     proc = run_serve(

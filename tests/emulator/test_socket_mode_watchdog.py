@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import wait_for
-from socket_stress import FAULTS, Stress, socket_bot
 
 from bot.config import Settings
+from tests.emulator.socket_stress import FAULTS, Stress, socket_bot
+from tests.support.harness import wait_for
 
 
 @pytest.fixture

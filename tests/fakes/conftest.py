@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-
-# pytest puts tests/ on sys.path (tests/conftest.py is not in a package), which makes this folder
-# importable as a *namespace* package `fakes`; with an editable install (whose finder runs after
-# the path finder) that shadows the real `fakes` package. Put the repository first.
-if getattr(sys.modules.get("fakes"), "__file__", None) is None:
-    sys.modules.pop("fakes", None)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from fakes import FakeServer, GitHubFake, JiraFake, PagerDutyFake
 

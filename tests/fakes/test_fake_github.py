@@ -6,9 +6,9 @@ import time
 
 import httpx
 import pytest
-from conftest import GH_TOKEN
 
 from fakes import FakeServer, GitHubFake
+from tests.fakes.conftest import GH_TOKEN
 
 Fixture = tuple[GitHubFake, FakeServer]
 

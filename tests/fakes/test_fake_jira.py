@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from conftest import JIRA_EMAIL
 
 from fakes import FakeServer, JiraFake
 from fakes.jira import JIRA_OVERRIDES, adf
+from tests.fakes.conftest import JIRA_EMAIL
 
 Fixture = tuple[JiraFake, FakeServer]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import PD_KEY
 
 from fakes import FakeServer, PagerDutyFake
+from tests.fakes.conftest import PD_KEY
 
 Fixture = tuple[PagerDutyFake, FakeServer]
 PAYLOAD = {"summary": "checkout 5xx > 5%", "source": "prometheus", "severity": "critical"}

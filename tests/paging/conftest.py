@@ -4,7 +4,6 @@ bot configured for both."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -13,15 +12,10 @@ from typing import Any
 
 import pytest
 
-if getattr(sys.modules.get("fakes"), "__file__", None) is None:
-    sys.modules.pop("fakes", None)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from harness import BotServer
-from paging_support import DB_KEY, PD_KEY, PD_TOKEN, Receiver, _handler, paging_settings
-
 from bot.config import Settings
 from fakes import FakeServer, PagerDutyFake
+from tests.support.harness import BotServer
+from tests.support.paging_support import DB_KEY, PD_KEY, PD_TOKEN, Receiver, _handler, paging_settings
 
 
 @pytest.fixture

@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import BotServer, wait_for
-from paging_support import PD_KEY, PD_TOKEN, Receiver, answers, command, declare, paging_settings
 from pydantic import SecretStr
 
 from bot.config import Settings, load_config
 from bot.serve import StartupError, prepare
 from fakes import FakeServer, PagerDutyFake
 from fakes.alerts import Bearer, alert, alertmanager_payload, send
+from tests.support.harness import BotServer, wait_for
+from tests.support.lifecycle_support import answers, command, declare
+from tests.support.paging_support import PD_KEY, PD_TOKEN, Receiver, paging_settings
 
 PD = tuple[PagerDutyFake, FakeServer]
 

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import BotServer, wait_for
-from reading import read_html, read_markdown, reader_problems
 from sqlmodel import Session, select
 
 from bot.config import Settings
@@ -20,6 +18,8 @@ from bot.demo.scenario import SCRIPT
 from bot.slack.directory import Directory
 from bot.timeline.export import export_timeline, render
 from storage.models import Document, Incident, ProcessedEvent
+from tests.postmortem.reading import read_html, read_markdown, reader_problems
+from tests.support.harness import BotServer, wait_for
 
 
 def handled(bot: BotServer, key: str) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from reading import markdown_to_html, read_html, read_markdown
 
 from bot.slack import mrkdwn
 from bot.slack.directory import Directory
 from bot.slack.mrkdwn import Names
+from tests.postmortem.reading import markdown_to_html, read_html, read_markdown
 
 NAMES = Names(users={"U1": "Alice Adams"}, channels={"C1": "general"}, groups={"S9": "oncall"})
 

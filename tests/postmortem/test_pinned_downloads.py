@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import BOT_TOKEN, BotServer, services_for, wait_for
 from sqlmodel import Session, select
 
 import bot.postmortem.publish as publish
@@ -21,6 +20,7 @@ from bot.demo.run import Player
 from bot.demo.scenario import SCRIPT
 from bot.postmortem.publish import DownloadRefused, Publisher, fetch_capped
 from storage.models import Document
+from tests.support.harness import BOT_TOKEN, BotServer, services_for, wait_for
 
 
 class Recorder(ThreadingHTTPServer):

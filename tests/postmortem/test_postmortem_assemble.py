@@ -7,12 +7,12 @@ from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
-from scenario_data import NAMES, UIDS, at, collected, empty_collected, link
 
 from bot.demo.scenario import EXPECTED_METRICS
 from bot.postmortem.assemble import assemble, split_code
 from bot.postmortem.model import MarkedEvent, Reply
 from bot.postmortem.render import Renderer, TemplateProblem, cell, fence, md
+from tests.postmortem.scenario_data import NAMES, UIDS, at, collected, empty_collected, link
 
 SEED = Path(__file__).resolve().parents[2] / "docs" / "reference" / "bug-investigation-template.md"
 
@@ -254,7 +254,7 @@ def test_broken_user_template_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_draft_is_labelled() -> None:
-    from scenario_data import incident
+    from tests.postmortem.scenario_data import incident
 
     text = render(collected(draft=True, incident=incident(is_closed=False, status="fixed")))
     assert "> **DRAFT** generated" in text

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import BotServer, wait_for
-from reading import read_markdown
 from sqlmodel import Session, select
 
 from bot.config import Settings
@@ -17,6 +15,8 @@ from bot.demo.run import Player
 from bot.demo.scenario import EXPECTED_METRICS, SCRIPT, Command, Say
 from bot.postmortem.cli import parse_incident_ref, run_postmortem
 from storage.models import Document, ProcessedEvent, utcnow
+from tests.postmortem.reading import read_markdown
+from tests.support.harness import BotServer, wait_for
 
 
 def documents(bot: BotServer) -> list[Document]:

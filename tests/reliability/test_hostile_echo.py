@@ -7,10 +7,9 @@ import re
 import time
 from typing import Any
 
-from harness import BotServer, wait_for
-from reliability_support import MENTION_BLAST, bot_texts, rows
-
 from storage.models import Document, Incident, StatusUpdate
+from tests.support.harness import BotServer, wait_for
+from tests.support.reliability_support import MENTION_BLAST, bot_texts, rows
 
 HOSTILE = [
     "{{ 7*7 }} {% for x in range(3) %}boom{% endfor %}",

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from harness import BotServer, wait_for
-from reliability_support import scrape, total
-
 from storage.models import utcnow
+from tests.support.harness import BotServer, wait_for
+from tests.support.reliability_support import scrape, total
 
 
 def test_metrics_move_after_a_declare_a_reaction_and_a_reminder(

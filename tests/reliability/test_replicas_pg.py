@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import ServeProcess, services_for, wait_for
-from reliability_support import rows
 
 from bot.wiring import Services
 from storage.models import Document, Incident, ReminderClaim, TimelineAudit, TimelineEvent, TimelineMark
+from tests.support.harness import ServeProcess, services_for, wait_for
+from tests.support.reliability_support import rows
 
 pytestmark = pytest.mark.slow
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import BotServer, ServeProcess, services_for, wait_for
-from reliability_support import rows
 from sqlmodel import Session
 
 from bot.config import load_settings
 from bot.postmortem.cli import run_postmortem
 from storage.models import Document, Incident, ProcessedEvent, TimelineEvent, utcnow
+from tests.support.harness import BotServer, ServeProcess, services_for, wait_for
+from tests.support.reliability_support import rows
 
 
 def answers(emu: Any, user: str) -> str:

@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from harness import BotServer, wait_for
-from timeline_support import Incident_, declare_incident
+
+from tests.support.harness import BotServer, wait_for
+from tests.support.timeline_support import Incident_, declare_incident
 
 
 @pytest.fixture

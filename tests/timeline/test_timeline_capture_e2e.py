@@ -6,12 +6,19 @@ import threading
 import time
 from typing import Any
 
-from harness import BotServer, wait_for
-from timeline_support import bot_reactions, event_at, events, marks, post, recorded, visible_event
-
 from bot.config import DEFAULT_REACTIONS
 from bot.timeline.capture import ts_to_datetime
 from storage.models import Incident
+from tests.support.harness import BotServer, wait_for
+from tests.support.timeline_support import (
+    bot_reactions,
+    event_at,
+    events,
+    marks,
+    post,
+    recorded,
+    visible_event,
+)
 
 CONFIRM = "inbox_tray"
 

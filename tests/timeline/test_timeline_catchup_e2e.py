@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from harness import BotServer, wait_for
-from timeline_support import bot_reactions, event_at, post, recorded, visible_event
 
 from bot.cli import main
 from bot.config import Settings
 from bot.timeline.capture import ts_to_datetime
 from storage.models import Incident
+from tests.support.harness import BotServer, wait_for
+from tests.support.timeline_support import bot_reactions, event_at, post, recorded, visible_event
 
 
 def test_reactions_made_while_the_bot_was_stopped_are_recovered_at_restart(

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from harness import BotServer, wait_for
-from timeline_support import Incident_, post, recorded, visible_event
+
+from tests.support.harness import BotServer, wait_for
+from tests.support.timeline_support import Incident_, post, recorded, visible_event
 
 
 def test_a_failed_shortcut_is_told_and_can_be_redone(

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import APP_TOKEN, TRANSPORTS, ServeProcess, services_for, wait_for
-from timeline_support import post
 
 from bot.timeline.capture import ts_to_datetime
 from bot.wiring import Services
 from storage.models import Incident, TimelineEvent
+from tests.support.harness import APP_TOKEN, TRANSPORTS, ServeProcess, services_for, wait_for
+from tests.support.timeline_support import post
 
 pytestmark = pytest.mark.slow
 
