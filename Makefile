@@ -25,7 +25,7 @@ $(VALIDATE_STAMP): $(STAMP) requirements-validate.lock
 	touch $(VALIDATE_STAMP)
 
 demo: $(STAMP)
-	$(BIN)/incident-bot demo
+	$(BIN)/incident-bot demo $(DEMO_FLAGS)
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -132,7 +132,7 @@ def _reading_settings(command: str) -> Settings:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo.run import run_demo
 
-    return run_demo(out_dir=args.out)
+    return run_demo(out_dir=args.out, web_seconds=args.web)
 
 
 def _timeline(args: argparse.Namespace) -> int:
@@ -164,6 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="play the seed incident offline through the bundled Slack emulator")
     p.add_argument("--out", default="demo-output", help="where to write the investigation document")
+    p.add_argument(
+        "--web",
+        nargs="?",
+        const=60,
+        default=0,
+        type=int,
+        metavar="SECONDS",
+        help="then leave the web UI running on the demo data (default 60 s) and print its URL",
+    )
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("postmortem", help="(re)generate an incident's investigation document")

@@ -15,6 +15,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from bot.followups.config import FollowupsConfig
 from bot.incidents.vocabulary import SEVERITIES, Severity
 from storage.db import normalise_url
 
@@ -261,6 +262,7 @@ class BotConfig(BaseModel):
     """Forget recorded channel messages this many days after close (unset: keep them)."""
     canvas: bool = False
     """Also publish the investigation document as a channel canvas (needs the `canvases:write` scope)."""
+    followups: FollowupsConfig = Field(default_factory=FollowupsConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     """Alert intake: the triage channel and routing rules (below)."""
     pagerduty: PagerDutyConfig = Field(default_factory=PagerDutyConfig)
@@ -474,6 +476,56 @@ class Settings(BaseSettings):
         alias="INCIDENT_BOT_CONFIG",
         description="The TOML config file (reactions, roles, reminders, …; see below).",
     )
+    github_token: SecretStr | None = Field(
+        default=None,
+        alias="GITHUB_TOKEN",
+        description="GitHub token for follow-up tickets (fine-grained: Issues read/write on the repository); unset: GitHub off.",
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com",
+        alias="GITHUB_API_URL",
+        description="GitHub REST API base URL (GitHub Enterprise, or a local fake for tests).",
+    )
+    jira_url: str | None = Field(
+        default=None,
+        alias="JIRA_URL",
+        description="Jira Cloud site URL (`https://<site>.atlassian.net`) for follow-up tickets; unset: Jira off.",
+    )
+    jira_email: str | None = Field(
+        default=None,
+        alias="JIRA_EMAIL",
+        description="The Jira account's email, used with `JIRA_API_TOKEN` (basic auth).",
+    )
+    jira_api_token: SecretStr | None = Field(
+        default=None,
+        alias="JIRA_API_TOKEN",
+        description="Jira API token (id.atlassian.com → Security → API tokens).",
+    )
+    web_url: str | None = Field(
+        default=None,
+        alias="INCIDENT_WEB_URL",
+        description="Public base URL of the read-only web UI (`https://incidents.example.com`); unset: the web UI is off.",
+    )
+    slack_client_id: str | None = Field(
+        default=None,
+        alias="SLACK_CLIENT_ID",
+        description="Sign in with Slack: the app's client ID (Basic Information → App Credentials).",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_CLIENT_SECRET",
+        description="Sign in with Slack: the app's client secret.",
+    )
+    web_session_secret: SecretStr | None = Field(
+        default=None,
+        alias="INCIDENT_WEB_SESSION_SECRET",
+        description="Secret that signs the web UI's session cookie (32+ random characters).",
+    )
+    web_team_id: str | None = Field(
+        default=None,
+        alias="INCIDENT_WEB_TEAM_ID",
+        description="The workspace (team ID, `T0…`) whose members may sign in; unset: the bot's own workspace.",
+    )
     alerts_bearer_token: SecretStr | None = Field(
         default=None,
         alias="ALERTS_BEARER_TOKEN",
@@ -562,6 +614,44 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
 
+    @field_validator("web_url", "slack_client_id", "web_team_id", mode="before")
+    @classmethod
+    def _web_blank_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("web_url")
+    @classmethod
+    def _web_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError(
+                "must be an http(s) URL (where people reach the bot, e.g. https://incidents.example.com)"
+            )
+        return v.rstrip("/") if v else v
+
+    @model_validator(mode="after")
+    def _web_complete(self) -> Settings:
+        if self.web_url is None:
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_CLIENT_ID", self.slack_client_id),
+                ("SLACK_CLIENT_SECRET", self.slack_client_secret),
+                ("INCIDENT_WEB_SESSION_SECRET", self.web_session_secret),
+            )
+            if value is None or (isinstance(value, SecretStr) and not value.get_secret_value())
+        ]
+        if missing:
+            raise ValueError(f"INCIDENT_WEB_URL is set, so the web UI also needs {', '.join(missing)}")
+        assert self.web_session_secret is not None
+        if len(self.web_session_secret.get_secret_value()) < 32:
+            raise ValueError("INCIDENT_WEB_SESSION_SECRET must be at least 32 characters")
+        return self
+
+    def web_base_url(self) -> str | None:
+        """Where people reach the web UI (no trailing slash), or None when it is off."""
+        return self.web_url
+
     @model_validator(mode="after")
     def _load_config(self) -> Settings:
         if self.config_file is not None:
@@ -598,6 +688,10 @@ class Settings(BaseSettings):
                 self.slack_bot_token,
                 self.slack_signing_secret,
                 self.slack_app_token,
+                self.github_token,
+                self.jira_api_token,
+                self.slack_client_secret,
+                self.web_session_secret,
                 self.alerts_bearer_token,
                 self.alerts_hmac_secret,
                 self.pagerduty_api_token,

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from bot.alerts import intake
 from bot.config import Settings
+from bot.followups.service import check_followups
 from bot.ops import logs
 from bot.ops.build import VERSION
 from bot.ops.health import HealthCheck
@@ -123,6 +124,7 @@ def prepare(settings: Settings) -> Runtime:
         raise StartupError("; ".join(problems))
     engine = open_database(settings)
     auth = check_slack(settings)
+    check_followups(settings, StartupError)
     assert settings.slack_bot_token is not None
     client: WebClient = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     check_announce_channel(settings, client)

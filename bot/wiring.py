@@ -6,6 +6,7 @@ Slack client, the settings, the clock and the one or two callables it needs from
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,12 +16,19 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from bot.alerts.service import AlertService
+from bot.analytics import command as stats
+from bot.analytics.command import StatsReporter
+from bot.analytics.observe import observe_closed
 from bot.commands import listeners as commands
 from bot.config import Settings
+from bot.followups import commands as followups
+from bot.followups.service import FollowupService
+from bot.home.service import HomeTab
 from bot.incidents import declare_listeners
 from bot.incidents import listeners as incidents
 from bot.incidents.declare import IncidentService
 from bot.incidents.lifecycle import LifecycleService
+from bot.incidents.vocabulary import incident_ref
 from bot.paging import listeners as paging_commands
 from bot.paging.service import PagingService
 from bot.postmortem import PostmortemService
@@ -28,9 +36,11 @@ from bot.postmortem import listeners as postmortem
 from bot.reminders.scheduler import ReminderSweeper
 from bot.slack.commands import CommandTable
 from bot.timeline.service import TimelineService
-from storage.models import Document, Incident, utcnow
+from storage.models import Document, Incident, TimelineEvent, utcnow
 from storage.repository import Repository
 from storage.stores.reminders import REMINDER_CLAIM_STALE_AFTER
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,6 +58,9 @@ class Services:
     lifecycle: LifecycleService = field(init=False)
     timeline: TimelineService = field(init=False)
     postmortem: PostmortemService = field(init=False)
+    followups: FollowupService = field(init=False)
+    home: HomeTab = field(init=False)
+    stats: StatsReporter = field(init=False)
     alerts: AlertService = field(init=False)
     paging: PagingService = field(init=False)
 
@@ -56,7 +69,10 @@ class Services:
         self.incidents = IncidentService(
             repo, client, settings, clock=self.now, bot_user_id=who, changed=self.incident_changed
         )
-        self.timeline = TimelineService(repo, client, settings, bot_user_id=who)
+        self.followups = FollowupService(repo, client, settings, clock=self.now)
+        self.timeline = TimelineService(
+            repo, client, settings, bot_user_id=who, on_action_item=self.offer_followup
+        )
         self.postmortem = PostmortemService(
             repo, client, settings, reconcile=self.reconcile, clock=self.now, bot_user_id=who
         )
@@ -67,6 +83,7 @@ class Services:
             self.incidents,
             backfill_channel=self.backfill_channel,
             generate_document=self.generate_document,
+            after_close=self.after_close,
             clock=self.now,
             bot_user_id=who,
             changed=self.incident_changed,
@@ -75,6 +92,8 @@ class Services:
         self.alerts = AlertService(
             repo, client, settings, self.incidents, clock=self.now, bot_user_id=who, can_page=self.can_page
         )
+        self.home = HomeTab(repo, client, settings, clock=self.now)
+        self.stats = StatsReporter(repo, client, clock=self.now)
 
     # The callables services receive look their target up when called, so a service replaced
     # or patched after wiring (the demo's clock, a test's failing backfill) is the one called.
@@ -100,6 +119,18 @@ class Services:
             incident_id, draft=draft, requested_by=requested_by, request_key=request_key
         )
 
+    def offer_followup(self, incident: Incident, event: TimelineEvent) -> None:
+        self.followups.offer(incident, event)
+
+    def after_close(self, incident: Incident) -> None:
+        """On close, before the document: the duration histograms (a metric never stops a close),
+        then the follow-up tickets (which never raise)."""
+        try:
+            observe_closed(self.repo.milestones(incident.id or 0), incident.severity)
+        except Exception:
+            log.exception("%s: the duration metrics were not observed", incident_ref(incident))
+        self.followups.after_close(incident)
+
     def reminder_sweeper(
         self,
         *,
@@ -112,6 +143,8 @@ class Services:
             self.client,
             self.settings,
             reconcile=self.reconcile,
+            followup_counts=self.followups.counts,
+            sweep_followups=self.followups.sweep,
             owner=owner,
             clock=clock,
             stale_after=stale_after,
@@ -127,6 +160,9 @@ class Services:
             "lifecycle": self.lifecycle,
             "timeline": self.timeline,
             "postmortem": self.postmortem,
+            "followups": self.followups,
+            "home": self.home,
+            "stats": self.stats,
             "alerts": self.alerts,
             "paging": self.paging,
             "own_user_id": self.bot_user_id,  # (Bolt's own "bot_user_id" key comes from its authorize)
@@ -141,6 +177,8 @@ COMMANDS = CommandTable(
         *declare_listeners.COMMANDS,
         *incidents.COMMANDS,
         *postmortem.COMMANDS,
+        *followups.COMMANDS,
+        *stats.COMMANDS,
         *paging_commands.COMMANDS,
     ]
 )

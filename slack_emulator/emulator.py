@@ -19,8 +19,10 @@ from .actions import UserActions
 from .clock import Clock
 from .delivery import Deliverer, Delivery
 from .faults import Fault, Faults
+from .home import HomeActions
 from .methods import load_all
 from .methods.conversations import check_name
+from .methods.openid import OpenIdConnect
 from .payloads import event_envelope
 from .ratelimit import RateLimiter
 from .socket_mode import SocketHub
@@ -46,7 +48,7 @@ class EmulatorError(ValueError):
     """A test/driver asked for something Slack's UI would not allow (unknown user, missing action...)."""
 
 
-class SlackEmulator(UserActions):
+class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
     def __init__(
         self,
         signing_secret: str = "s3cret",

@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from .api import dispatch
 from .control import control_routes
+from .methods.openid import openid_routes
 
 if TYPE_CHECKING:
     from .emulator import SlackEmulator
@@ -104,6 +105,7 @@ def build_app(emu: SlackEmulator) -> Starlette:
             return Response(f["content"], media_type=f["mimetype"])
 
     routes = [
+        *openid_routes(emu),  # Sign in with Slack: authorize page, openid.connect.token / userInfo
         Route("/api/{method}", api, methods=["GET", "POST"]),
         Route("/_upload/{file_id}", upload, methods=["POST", "PUT"]),
         Route("/_response/{rid}", response_url, methods=["POST"]),

@@ -68,6 +68,7 @@ class Workspace:
         self.canvases: dict[str, dict[str, Any]] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.view_users: dict[str, str] = {}
+        self.home_views: dict[str, dict[str, Any]] = {}  # user -> their published Home tab
         self.triggers: dict[str, dict[str, Any]] = {}  # trigger_id -> {issued, used, user}
         self.response_urls: dict[str, dict[str, Any]] = {}  # id -> {channel, user, message_ts, uses}
         self.response_url_posts: list[dict[str, Any]] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -39,6 +39,7 @@ def _ts_column(nullable: bool = False) -> Any:
 
 class Incident(SQLModel, table=True):
     __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_created_at", "created_at"),)  # web list / analytics windows
 
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(unique=True, index=True)
@@ -94,7 +95,10 @@ class TimelineEvent(SQLModel, table=True):
     """
 
     __tablename__ = "timeline_events"
-    __table_args__ = (UniqueConstraint("incident_id", "message_ts"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "message_ts"),
+        Index("ix_timeline_events_incident_at", "incident_id", "at", "id"),  # a timeline in order
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incidents.id", index=True)
@@ -297,6 +301,35 @@ class Heartbeat(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
     last_seen: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
     stopped_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
+class TicketLink(SQLModel, table=True):
+    """An action item's ticket in an issue tracker (one per item: the item is a timeline event).
+
+    ``state``: "pending" (requested, not created yet), "error" (the tracker refused; ``error`` says
+    why), or the ticket's own state as last synced: "open" | "in_progress" | "done".
+    """
+
+    __tablename__ = "ticket_links"
+    __table_args__ = (UniqueConstraint("event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", index=True)
+    event_id: int = Field(foreign_key="timeline_events.id")
+    source_ts: str | None = None
+    tracker: str  # github | jira
+    project: str  # "owner/repo" or a Jira project key
+    key: str | None = None  # "owner/repo#12" or "OPS-12"
+    url: str | None = None
+    state: str = "pending"
+    raw_state: str | None = None
+    assignee: str | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    requested_by: str | None = None
+    linked: bool = False  # an existing ticket linked by hand, not created by the bot
+    status_ts: str | None = None  # the bot's message in the item's thread showing the ticket
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    synced_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
 
 
 class OutboxMessage(SQLModel, table=True):

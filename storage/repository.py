@@ -8,8 +8,10 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from storage.stores.alerts import AlertStore
+from storage.stores.analytics import AnalyticsStore
 from storage.stores.deliveries import DeliveryStore
 from storage.stores.documents import DocumentStore
+from storage.stores.followups import FollowupStore
 from storage.stores.incidents import DuplicateDelivery, IncidentStore, NotFound
 from storage.stores.outbox import OutboxStore
 from storage.stores.paging import PagingStore
@@ -27,8 +29,10 @@ class Repository(
     RecordingStore,
     DocumentStore,
     ReminderStore,
-    AlertStore,
+    FollowupStore,
     OutboxStore,
+    AnalyticsStore,
+    AlertStore,
     PagingStore,
 ):
     def __init__(self, engine: Engine) -> None:

@@ -3,7 +3,9 @@ real bot (signed HTTP both ways), ending with the generated investigation docume
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import secrets
 import socket
 import sys
 import tempfile
@@ -17,6 +19,7 @@ from typing import Any
 import uvicorn
 from sqlmodel import Session, col, select
 
+from bot.demo.followups import DemoGitHub
 from bot.demo.scenario import DAY, PEOPLE, SCRIPT, TINY_PNG, Command, Say
 from bot.slack.text import escape
 from storage.models import Document, Incident, ProcessedEvent
@@ -148,7 +151,8 @@ def _latest_document(engine: Any, incident_id: int, final: bool) -> Document | N
         return s.exec(q.order_by(col(Document.revision).desc())).first()
 
 
-def run_demo(out_dir: str | Path) -> int:
+def run_demo(out_dir: str | Path, web_seconds: int = 0) -> int:
+    """``web_seconds`` > 0: afterwards, leave the web UI (/ui/) up that long on the demo's data."""
     from bot.config import load_settings
     from bot.serve import StartupError, prepare, start_background
     from bot.slack.app import create_asgi, create_bolt_app
@@ -159,20 +163,34 @@ def run_demo(out_dir: str | Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
     emu.start()
+    github = DemoGitHub().start()  # follow-up tickets go to a fake GitHub
     server: uvicorn.Server | None = None
     thread: threading.Thread | None = None
     try:
         users = {name: emu.add_user(name, real) for name, real in PEOPLE.items()}
         home = emu.add_channel("engineering", members=list(users.values()))
         announce = emu.add_channel("incidents", members=list(users.values()))
+        port = _free_port()
+        web = (
+            {
+                "INCIDENT_WEB_URL": f"http://127.0.0.1:{port}",
+                "SLACK_CLIENT_ID": emu.oauth_client_id,
+                "SLACK_CLIENT_SECRET": emu.oauth_client_secret,
+                "INCIDENT_WEB_SESSION_SECRET": secrets.token_urlsafe(32),
+            }
+            if web_seconds > 0
+            else {}
+        )
         with tempfile.TemporaryDirectory(prefix="incident-bot-demo-") as tmp:
             settings = load_settings(
+                **web,
                 SLACK_BOT_TOKEN=BOT_TOKEN,
                 SLACK_SIGNING_SECRET=SIGNING_SECRET,
                 SLACK_API_URL=emu.api_url,
                 DATABASE_URL=f"sqlite:///{Path(tmp) / 'demo.db'}",
                 INCIDENT_ANNOUNCE_CHANNEL=announce,
                 INCIDENT_OUTPUT_DIR=str(out),
+                **github.settings(Path(tmp)),
             )
             try:
                 runtime = prepare(settings)
@@ -181,7 +199,6 @@ def run_demo(out_dir: str | Path) -> int:
                 return 2
             bolt = create_bolt_app(runtime.services)
             start_background(runtime.services, bolt)
-            port = _free_port()
             server = uvicorn.Server(
                 uvicorn.Config(
                     create_asgi(bolt, runtime.health),
@@ -211,6 +228,14 @@ def run_demo(out_dir: str | Path) -> int:
             print(f"HTML rendering: {path.with_suffix('.html')}")
             if doc.missing_sections:
                 print("Sections with nothing recorded: " + ", ".join(doc.missing_sections))
+            github.click_create_ticket(emu, player, users["bob"], wait_for)
+            if web_seconds > 0:
+                print(
+                    f"Web UI: http://127.0.0.1:{port}/ui/ — sign in on the emulator's page as any demo "
+                    f"person; it stays up for {web_seconds} s (Ctrl-C stops it)."
+                )
+                with contextlib.suppress(KeyboardInterrupt):
+                    time.sleep(web_seconds)
             bolt.listener_runner.listener_executor.shutdown(wait=True)
             services.engine.dispose()
         return 0
@@ -220,6 +245,7 @@ def run_demo(out_dir: str | Path) -> int:
         if thread is not None:
             thread.join(timeout=10)
         emu.stop()
+        github.stop()
 
 
 def _wait_document(services: Any, incident_id: int) -> Document | None:

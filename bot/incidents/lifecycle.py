@@ -102,6 +102,7 @@ class LifecycleService:
         *,
         backfill_channel: Callable[[Incident], object],
         generate_document: GenerateDocument,
+        after_close: Callable[[Incident], None] = lambda _incident: None,
         clock: Callable[[], datetime] = utcnow,
         bot_user_id: str = "",
         changed: Callable[[Incident, str], None] = lambda incident, event: None,
@@ -112,6 +113,9 @@ class LifecycleService:
         self.incidents = incidents
         self.backfill_channel = backfill_channel
         self.generate_document = generate_document
+        # What other capabilities do on close, before the document (never raises): the
+        # duration histograms (bot.analytics), follow-up tickets offered or created (bot.followups).
+        self.after_close = after_close
         self.clock = clock
         self.bot_user_id = bot_user_id
         self.changed = changed
@@ -390,6 +394,7 @@ class LifecycleService:
             f":white_check_mark: *{blocks.incident_ref(updated)}* closed by <@{actor.user_id}>: "
             f"{escape(updated.title)}",
         )
+        self.after_close(updated)
         self.changed(updated, "closed")
         try:
             self.generate_document(

@@ -87,6 +87,23 @@ SOCKET_ACKS_DROPPED = Counter(
     "Socket Mode acks not sent because the envelope's connection was gone (Slack redelivers)",
     registry=REGISTRY,
 )
+# Observed once per incident at close (bot/analytics/observe.py), from its milestones.
+DURATION_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200, 604800)
+INCIDENT_DURATIONS = {
+    key: Histogram(
+        f"incident_bot_time_to_{key}_seconds" if key != "downtime" else "incident_bot_downtime_seconds",
+        f"{label} of closed incidents (from their milestones)",
+        ["severity"],
+        buckets=DURATION_BUCKETS,
+        registry=REGISTRY,
+    )
+    for key, label in (
+        ("detect", "Time to detect"),
+        ("identify", "Time to identify"),
+        ("fix", "Time to fix"),
+        ("downtime", "Total downtime"),
+    )
+}
 
 
 def exposition() -> tuple[bytes, str]:

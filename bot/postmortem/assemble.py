@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from bot.incidents.metrics import metrics
 from bot.incidents.vocabulary import MILESTONE_LABELS, incident_ref, severity_label, status_label
@@ -771,12 +772,27 @@ def _action_items(t: Text, c: Collected) -> list[ActionEntry]:
         if sep and key in {"immediate", "now", "short", "short-term", "long", "long-term"}:
             horizon = {"now": "immediate", "short-term": "short", "long-term": "long"}.get(key, key)
             text = rest.strip()
-        out.append(
-            ActionEntry(
-                text=text, owner=t.who(e.author_id), done=False, horizon=horizon, permalink=e.permalink
-            )
+        entry = ActionEntry(
+            text=text, owner=t.who(e.author_id), done=False, horizon=horizon, permalink=e.permalink
         )
+        out.append(_with_ticket(entry, c, e.message_ts))
     return out
+
+
+def _with_ticket(item: ActionEntry, c: Collected, message_ts: str | None) -> ActionEntry:
+    """The item with its follow-up ticket (bot/followups), matched by the item's message."""
+    tickets = c.extra.get("tickets")
+    link: Any = tickets.get(message_ts or "") if isinstance(tickets, dict) else None
+    if link is None:
+        return item
+    state = {"in_progress": "in progress", "pending": "ticket pending", "error": "not created"}
+    return replace(
+        item,
+        ticket=link.key or "pending",
+        ticket_url=link.url,
+        ticket_state=state.get(link.state, link.state),
+        ticket_assignee=link.assignee,
+    )
 
 
 def _participants(t: Text, c: Collected) -> list[Participant]:

@@ -197,7 +197,12 @@ def collect(
         draft=draft,
         now=now or services.clock(),
         timezone_name=settings.config.timezone,
-        extra={"alerts": alert_lines(repo, incident.id)},
+        # Follow-up tickets (bot.followups) of the action items, by the item's message; the alert
+        # groups behind the incident (bot.alerts), for the Alerts line.
+        extra={
+            "tickets": {t.source_ts: t for t in repo.ticket_links(incident.id) if t.source_ts},
+            "alerts": alert_lines(repo, incident.id),
+        },
     )
 
 

@@ -54,6 +54,10 @@ class ActionEntry:
     done: bool
     horizon: str  # immediate | short | long
     permalink: str | None = None
+    ticket: str | None = None  # the follow-up ticket's key ("OPS-12"), its URL, state and assignee
+    ticket_url: str | None = None
+    ticket_state: str | None = None
+    ticket_assignee: str | None = None
 
 
 @dataclass(frozen=True)

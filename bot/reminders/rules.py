@@ -57,6 +57,8 @@ class IncidentState:
     archive_notice_at: datetime | None = None
     # Kind → slots already claimed (sent, failed or being sent); those are never due again.
     claimed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Follow-up tickets (bot/followups): (action items, of which with a done ticket); None: off.
+    followups: tuple[int, int] | None = None
 
     @property
     def incident_id(self) -> int:
@@ -215,7 +217,36 @@ def recheck(state: IncidentState, config: ReminderConfig, now: datetime) -> Due 
     )
 
 
-RULES = (status_reminder, lead_nudge, postmortem_reminder, archive_steps, recheck)
+FOLLOWUPS = "followups"
+FOLLOWUPS_DONE = "followups_done"
+
+
+def followups_reminder(state: IncidentState, config: ReminderConfig, now: datetime) -> Due | None:
+    """After close, on the post-mortem cadence: how many follow-ups are still open (items whose
+    tickets are done are not nagged about); once every one is done, say so once and stop."""
+    every, times = config.postmortem_every, config.postmortem_days
+    if state.followups is None or not state.incident.is_closed or state.closed_at is None or every <= 0:
+        return None
+    items, done = state.followups
+    if items == 0:
+        return None
+    slot = slot_time(state.closed_at)
+    if done >= items:
+        noun = "follow-up is" if items == 1 else f"{items} follow-ups are"
+        text = f":tada: {state.ref}: {'the' if items == 1 else 'all'} {noun} done."
+        return Due(state.incident_id, state.channel_id, FOLLOWUPS_DONE, slot, text)
+    n = min(periods_elapsed(state.closed_at, every, now), times)
+    if n < 1:
+        return None
+    who = f"<@{state.lead_id or state.incident.declarer_id}>"
+    text = (
+        f":ticket: {who} {state.ref} has {items - done} of {items} follow-ups not done yet. "
+        f"`/incident followup list` shows them. (reminder {n} of {times})"
+    )
+    return Due(state.incident_id, state.channel_id, FOLLOWUPS, f"{slot}/{n}", text)
+
+
+RULES = (status_reminder, lead_nudge, postmortem_reminder, archive_steps, recheck, followups_reminder)
 
 
 def due_reminders(state: IncidentState, config: ReminderConfig, now: datetime) -> list[Due]:

@@ -50,6 +50,12 @@ class Reconcile(Protocol):
     def __call__(self, incident: Incident, recheck_since: datetime | None = None) -> Mapping[str, int]: ...
 
 
+class FollowupCounts(Protocol):
+    """Follow-ups' ``counts``: (action items, of which with a done ticket) per incident id."""
+
+    def __call__(self, incident_ids: list[int]) -> Mapping[int, tuple[int, int]]: ...
+
+
 log = logging.getLogger(__name__)
 
 JOB_ID = "reminder-sweep"
@@ -89,6 +95,8 @@ class ReminderSweeper:
         settings: Settings,
         *,
         reconcile: Reconcile,
+        followup_counts: FollowupCounts | None = None,
+        sweep_followups: Callable[[datetime], None] | None = None,
         owner: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         stale_after: timedelta = REMINDER_CLAIM_STALE_AFTER,
@@ -97,6 +105,10 @@ class ReminderSweeper:
         self.client = client
         self.settings = settings
         self.reconcile = reconcile
+        # Follow-up tickets (bot.followups): their retries and sync run at the start of a sweep;
+        # their counts feed the follow-up reminder. Both absent: follow-ups are not wired.
+        self.followup_counts = followup_counts
+        self.sweep_followups = sweep_followups
         self.owner = owner or instance_name()
         self.clock = clock
         self.stale_after = stale_after
@@ -114,9 +126,17 @@ class ReminderSweeper:
         inputs = self.repo.reminder_inputs(
             closed_since=now - window, archive_pending=cfg.archive_after is not None
         )
-        return [self._state(inputs, inc, now) for inc in inputs.incidents]
+        ids = [i.id or 0 for i in inputs.incidents]
+        followups = self.followup_counts(ids) if self.followup_counts is not None else {}
+        return [self._state(inputs, inc, now, followups) for inc in inputs.incidents]
 
-    def _state(self, inputs: ReminderInputs, incident: Incident, now: datetime) -> IncidentState:
+    def _state(
+        self,
+        inputs: ReminderInputs,
+        incident: Incident,
+        now: datetime,
+        followups: Mapping[int, tuple[int, int]],
+    ) -> IncidentState:
         assert incident.id is not None
         incident_id = incident.id
         closed_at = inputs.closed_at.get(incident_id)
@@ -145,6 +165,7 @@ class ReminderSweeper:
             missing_sections=inputs.missing_sections.get(incident_id),
             archive_notice_at=notice_at,
             claimed={k: frozenset(v) for k, v in claimed.items()},
+            followups=followups.get(incident_id),
         )
 
     def due(self, now: datetime | None = None) -> list[Due]:
@@ -170,6 +191,8 @@ class ReminderSweeper:
     def sweep(self, now: datetime | None = None) -> list[Sent]:
         """Send everything due now; one incident's failure never stops the others."""
         now = now or self.clock()
+        if self.sweep_followups is not None:
+            self.sweep_followups(now)
         done: list[Sent] = []
         try:  # deliveries past Slack's retries (real time: ``now`` may be a test's clock)
             self.repo.prune_deliveries()

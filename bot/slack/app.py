@@ -32,6 +32,7 @@ from bot.slack.client import slack_error
 from bot.slack.event_queue import EventDispatcher
 from bot.slack.listeners import register_all
 from bot.timeline.service import TimelineService
+from bot.web import web_routes
 from bot.wiring import Services
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class IncidentBotApp(App):
     """
 
     events: App
-    services: Services
+    services: Services  # for the /ui web mount (bot/web) and the alert intake route
 
 
 def create_bolt_app(services: Services) -> IncidentBotApp:
@@ -236,6 +237,7 @@ def is_ascii_number(text: str, max_digits: int) -> bool:
 
 def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool = True) -> Starlette:
     """``serve_metrics=False`` when /metrics has its own port (METRICS_PORT): then it is not here."""
+    s = bolt.services
     verifier = SignatureVerifier(bolt._signing_secret)
     events = EventDispatcher(bolt.events.dispatch, transport="http")
 
@@ -294,6 +296,7 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool =
             Route("/slack/events", slack_events, methods=["POST"]),
             alert_route(bolt.services),
             *probe_routes(health, serve_metrics),
+            *web_routes(s.settings, s.repo, s.client, s.now),  # /ui/: read-only pages, if INCIDENT_WEB_URL
         ],
     )
 

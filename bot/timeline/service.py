@@ -122,12 +122,20 @@ class Capture:
 
 class TimelineService:
     def __init__(
-        self, repo: Repository, client: WebClient, settings: Settings, bot_user_id: str = ""
+        self,
+        repo: Repository,
+        client: WebClient,
+        settings: Settings,
+        bot_user_id: str = "",
+        *,
+        on_action_item: Callable[[Incident, TimelineEvent], None] = lambda _incident, _event: None,
     ) -> None:
         self.repo = repo
         self.client = client
         self.settings = settings
         self.bot_user_id = bot_user_id
+        # A message newly shown as an action item (bot.followups offers its ticket; never raises).
+        self.on_action_item = on_action_item
         self.recorder = Recorder(repo, client, settings.config.history_page_size)
         self.names = NameCache(self._user_name, self._channel_name)
         self.heartbeat: Heartbeat | None = None
@@ -256,6 +264,8 @@ class TimelineService:
             EVENTS_CAPTURED.labels(source).inc()
         if change.visibility is not None and incident.channel_id and not event.source_deleted:
             self._confirm(incident.channel_id, ts, add=change.visibility == "shown")
+        if kind == "action_item" and change.visibility == "shown" and not event.source_deleted:
+            self.on_action_item(incident, event)
         return Capture(event, change)
 
     def add_from_shortcut(

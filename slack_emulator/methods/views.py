@@ -1,4 +1,4 @@
-"""views.open / views.update / views.push"""
+"""views.open / views.update / views.push / views.publish"""
 
 from __future__ import annotations
 
@@ -115,3 +115,22 @@ def views_update(ctx: ApiContext, a: Args) -> dict[str, Any]:
         view["external_id"] = current["external_id"]
     new = _build(ctx, view, current["id"], current["root_view_id"], current["previous_view_id"])
     return _store(ctx, new, ctx.ws.view_users[current["id"]])
+
+
+@method("views.publish")
+def views_publish(ctx: ApiContext, a: Args) -> dict[str, Any]:
+    """A user's Home tab: one view per user, replaced by each publish (``hash`` guards races)."""
+    view = _parse_view(ctx, a)
+    if view.get("type") != "home":
+        ctx.violation("views.publish: view.type must be 'home'")
+        raise ApiError("invalid_arguments", response_metadata={"messages": ["view.type must be 'home'"]})
+    user = a.req("user_id")
+    if user not in ctx.ws.users or ctx.ws.users[user].get("deleted"):
+        raise ApiError("user_not_found")
+    current = ctx.ws.home_views.get(user)
+    if a.has("hash") and current is not None and a.str("hash") != current["hash"]:
+        raise ApiError("hash_conflict")
+    vid = current["id"] if current is not None else ctx.ws.new_id("V")
+    built = _build(ctx, view, vid, vid, None)
+    ctx.ws.home_views[user] = built
+    return {"view": copy.deepcopy(built)}

@@ -49,6 +49,16 @@ MISSING_METHODS: dict[str, dict[str, str]] = {
         "document_content": "string",
     },
     "apps.connections.open": {},  # Socket Mode (2021): no arguments, the app-level token authenticates
+    # Sign in with Slack (2021); the client authenticates with client_id/client_secret, not a token.
+    "openid.connect.token": {
+        "client_id": "string!",
+        "client_secret": "string!",
+        "code": "string",
+        "redirect_uri": "string",
+        "grant_type": "string",
+        "refresh_token": "string",
+    },
+    "openid.connect.userInfo": {},  # the user's access token (Bearer) is the only argument
     "bookmarks.add": {
         "channel_id": "string!",
         "title": "string!",

@@ -1,12 +1,8 @@
-"""the outbox (vendored from the followups branch until its migration 0002 lands on main)
+"""follow-ups: ticket links and the outbox
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-29 19:45:00
-
-Only the outbox table of the followups branch's 0002 (same columns and indexes): the alerts
-branch delivers PagerDuty events and webhooks through it. When main has the real 0002, that file
-replaces this one and 0004 follows main's head.
 """
 
 from collections.abc import Sequence
@@ -43,8 +39,38 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_outbox_kind"), ["kind"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_state"), ["state"], unique=False)
 
+    op.create_table(
+        "ticket_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("source_ts", sa.String(), nullable=True),
+        sa.Column("tracker", sa.String(), nullable=False),
+        sa.Column("project", sa.String(), nullable=False),
+        sa.Column("key", sa.String(), nullable=True),
+        sa.Column("url", sa.String(), nullable=True),
+        sa.Column("state", sa.String(), nullable=False),
+        sa.Column("raw_state", sa.String(), nullable=True),
+        sa.Column("assignee", sa.String(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("requested_by", sa.String(), nullable=True),
+        sa.Column("linked", sa.Boolean(), nullable=False),
+        sa.Column("status_ts", sa.String(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["event_id"], ["timeline_events.id"]),
+        sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+    )
+    with op.batch_alter_table("ticket_links", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ticket_links_incident_id"), ["incident_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("ticket_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ticket_links_incident_id"))
+    op.drop_table("ticket_links")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_state"))
         batch_op.drop_index(batch_op.f("ix_outbox_kind"))

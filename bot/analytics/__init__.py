@@ -1,0 +1,1 @@
+"""Incident analytics: durations per period and severity, charts, the stats command."""

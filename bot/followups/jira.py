@@ -1,0 +1,187 @@
+"""Jira Cloud over its REST API v3 with a thin ``httpx`` client.
+
+Why not `jira` / `atlassian-python-api`: both still call `GET /rest/api/3/search`, which Atlassian
+removed in 2025 (the fakes reject it, as Jira now does); the replacement `POST /search/jql` with
+`nextPageToken` is four lines here. Descriptions and comments are Atlassian Document Format
+(``adf.py``).
+
+The idempotency marker is a label (`incident-bot-item-<incident>-<item>`), found with JQL.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from bot.followups import adf
+from bot.followups.trackers import (
+    DONE,
+    IN_PROGRESS,
+    OPEN,
+    CallCounter,
+    NewTicket,
+    Ticket,
+    TrackerError,
+    error_from,
+    transport_error,
+)
+
+PAGE = 100
+MAX_PAGES = 10
+FIELDS = ["status", "assignee", "project"]
+_KEY = re.compile(r"^(?P<key>(?P<project>[A-Z][A-Z0-9_]+)-\d+)$")
+_URL = re.compile(r"^https?://[^/]+/browse/(?P<key>(?P<project>[A-Z][A-Z0-9_]+)-\d+)(?:[/?#].*)?$")
+CATEGORY = {"new": OPEN, "indeterminate": IN_PROGRESS, "done": DONE}
+
+
+class JiraTracker:
+    name = "jira"
+
+    def __init__(
+        self,
+        url: str,
+        email: str,
+        api_token: str,
+        tracking_label: str = "incident-bot",
+        timeout: float = 10.0,
+    ) -> None:
+        self.site = url.rstrip("/")
+        self.tracking_label = tracking_label
+        self.counter = CallCounter()
+        self.http = httpx.Client(
+            base_url=self.site,
+            auth=(email, api_token),
+            timeout=timeout,
+            headers={"Accept": "application/json", "User-Agent": "incident-bot"},
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _call(self, what: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        self.counter.add(what)
+        try:
+            response = self.http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, f"Jira {what}") from None
+        if response.status_code >= 400:
+            raise error_from(response, f"Jira {what}", _message(response))
+        return response
+
+    def check(self, projects: list[str]) -> None:
+        try:
+            self._call("myself", "GET", "/rest/api/3/myself")
+        except TrackerError as exc:
+            if "HTTP 401" in exc.message:
+                raise TrackerError(
+                    "Jira rejected JIRA_EMAIL / JIRA_API_TOKEN (401)", retryable=False
+                ) from None
+            raise
+        for key in projects:
+            try:
+                self._call("project", "GET", f"/rest/api/3/project/{key}")
+            except TrackerError as exc:
+                if "HTTP 404" in exc.message:
+                    raise TrackerError(
+                        f"Jira project {key} not found (or the account cannot browse it)", retryable=False
+                    ) from None
+                raise
+
+    def create(self, ticket: NewTicket) -> Ticket:
+        labels = [*ticket.labels, self.tracking_label] + ([ticket.marker] if ticket.marker else [])
+        fields: dict[str, Any] = {
+            "project": {"key": ticket.project},
+            "issuetype": {"name": ticket.issue_type},
+            "summary": ticket.title,
+            "description": adf.from_plain(ticket.body, ticket.links),
+            "labels": [x.replace(" ", "-") for x in dict.fromkeys(labels)],
+        }
+        if ticket.assignee:
+            fields["assignee"] = {"accountId": ticket.assignee}
+        response = self._call("create", "POST", "/rest/api/3/issue", json={"fields": fields})
+        key = str(response.json()["key"])
+        return Ticket(key=key, url=self.browse(key), state=OPEN, raw_state="To Do", project=ticket.project)
+
+    def browse(self, key: str) -> str:
+        return f"{self.site}/browse/{key}"
+
+    def _search(self, jql: str, limit_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
+        issues: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(limit_pages):
+            body: dict[str, Any] = {"jql": jql, "fields": FIELDS, "maxResults": PAGE}
+            if token:
+                body["nextPageToken"] = token
+            data = self._call("search", "POST", "/rest/api/3/search/jql", json=body).json()
+            issues += data.get("issues", [])
+            token = data.get("nextPageToken")
+            if data.get("isLast", True) or not token:
+                break
+        return issues
+
+    def find_by_marker(self, project: str, marker: str) -> Ticket | None:
+        hits = self._search(f'project = "{project}" AND labels = "{marker}"', limit_pages=1)
+        return self._ticket(hits[0]) if hits else None
+
+    def fetch(self, key: str) -> Ticket:
+        data = self._call(
+            "get", "GET", f"/rest/api/3/issue/{key}", params={"fields": ",".join(FIELDS)}
+        ).json()
+        return self._ticket(data)
+
+    def states(self, project: str, keys: list[str]) -> dict[str, Ticket]:
+        """One JQL `key in (...)` search (paged by 100) for all of a project's tickets."""
+        if not keys:
+            return {}
+        found: dict[str, Ticket] = {}
+        for i in range(0, len(keys), 1000):  # JQL stays well under its length limits
+            chunk = keys[i : i + 1000]
+            for issue in self._search(f"key in ({', '.join(chunk)})"):
+                ticket = self._ticket(issue)
+                found[ticket.key] = ticket
+        return found
+
+    def comment(self, key: str, text: str, links: tuple[tuple[str, str], ...] = ()) -> None:
+        self._call(
+            "comment", "POST", f"/rest/api/3/issue/{key}/comment", json={"body": adf.from_plain(text, links)}
+        )
+
+    def track(self, key: str) -> None:
+        """Nothing to do: Jira tickets are synced by key."""
+
+    def parse_ref(self, ref: str, default_project: str) -> tuple[str, str] | None:
+        ref = ref.strip().strip("<>").split("|")[0]
+        m = _URL.match(ref) or _KEY.match(ref.upper())
+        if m is None:
+            return None
+        return m.group("project"), m.group("key")
+
+    def _ticket(self, issue: dict[str, Any]) -> Ticket:
+        fields = issue.get("fields") or {}
+        status = fields.get("status") or {}
+        category = (status.get("statusCategory") or {}).get("key", "new")
+        assignee = fields.get("assignee") or {}
+        key = str(issue.get("key") or "")
+        project = ((fields.get("project") or {}).get("key")) or key.rpartition("-")[0]
+        return Ticket(
+            key=key,
+            url=self.browse(key),
+            state=CATEGORY.get(str(category), OPEN),
+            raw_state=status.get("name"),
+            assignee=assignee.get("displayName") or assignee.get("accountId"),
+            project=str(project),
+        )
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        parts = [str(m) for m in body.get("errorMessages") or []]
+        parts += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]
+        return "; ".join(parts)[:200]
+    return ""

@@ -1,0 +1,134 @@
+"""The boundary with issue trackers: one protocol, plain values in and out.
+
+Implementations (``github.py``, ``jira.py``) are thin ``httpx`` clients. Every error becomes a
+``TrackerError`` that says whether trying again later can help (down, rate limited) or not
+(refused: bad request, no permission, unknown project) — the outbox decides on that.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+# States as the document and the reminders speak of them.
+OPEN, IN_PROGRESS, DONE = "open", "in_progress", "done"
+STATE_LABELS = {OPEN: "open", IN_PROGRESS: "in progress", DONE: "done", "pending": "ticket pending"}
+
+
+class TrackerError(Exception):
+    """A tracker call that failed. ``retryable``: down, timed out or rate limited (then
+    ``retry_after`` seconds, when the tracker said); otherwise the tracker refused for good."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    project: str  # "owner/repo" or a Jira project key
+    title: str
+    body: str  # plain text with bare URLs; trackers render it their way
+    links: tuple[tuple[str, str], ...] = ()  # (label, url) shown as a list under the body
+    marker: str = ""  # the idempotency marker: one word, searchable, unique per action item
+    labels: tuple[str, ...] = ()
+    assignee: str | None = None  # the tracker's user (GitHub login, Jira accountId)
+    issue_type: str = "Task"  # Jira only
+
+
+@dataclass(frozen=True)
+class Ticket:
+    key: str  # "owner/repo#12" | "OPS-12"
+    url: str
+    state: str = OPEN  # open | in_progress | done
+    raw_state: str | None = None
+    assignee: str | None = None
+    project: str = ""
+
+
+@dataclass
+class CallCounter:
+    """How many HTTP calls a tracker made, per operation (the bench and the tests read it)."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def add(self, what: str) -> None:
+        self.calls[what] = self.calls.get(what, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+class Tracker(Protocol):
+    name: str  # "github" | "jira"
+    counter: CallCounter
+
+    def check(self, projects: list[str]) -> None:
+        """Start-up: the credentials work and every project exists; else TrackerError."""
+
+    def create(self, ticket: NewTicket) -> Ticket: ...
+
+    def find_by_marker(self, project: str, marker: str) -> Ticket | None:
+        """The ticket carrying ``marker`` (created earlier, perhaps by a process that then died)."""
+
+    def fetch(self, key: str) -> Ticket: ...
+
+    def states(self, project: str, keys: list[str]) -> dict[str, Ticket]:
+        """The current state of many tickets of one project, in as few calls as the tracker allows."""
+
+    def comment(self, key: str, text: str, links: tuple[tuple[str, str], ...] = ()) -> None: ...
+
+    def track(self, key: str) -> None:
+        """Make a linked ticket visible to the batched sync (GitHub: the tracking label)."""
+
+    def parse_ref(self, ref: str, default_project: str) -> tuple[str, str] | None:
+        """A ticket URL or key typed by a person → (project, key); None when it is not one."""
+
+    def close(self) -> None: ...
+
+
+def marker_for(incident_number: int, item_id: int) -> str:
+    return f"incident-bot-item-{incident_number}-{item_id}"
+
+
+MARKER_RE = re.compile(r"^incident-bot-item-\d+-\d+$")
+
+
+def retry_after_of(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def error_from(response: httpx.Response, what: str, detail: str) -> TrackerError:
+    """Classify a non-2xx answer: 429, 5xx and GitHub's secondary limit (403 + retry-after) are
+    worth retrying; everything else is a refusal."""
+    status = response.status_code
+    retry_after = retry_after_of(response)
+    retryable = status == 429 or status >= 500 or (status == 403 and retry_after is not None)
+    reason = "rate limited" if status in (403, 429) and retryable else f"HTTP {status}"
+    message = f"{what}: {reason}" + (f" ({detail})" if detail else "")
+    return TrackerError(message[:300], retryable=retryable, retry_after=retry_after)
+
+
+def transport_error(exc: httpx.HTTPError, what: str) -> TrackerError:
+    return TrackerError(f"{what}: {type(exc).__name__} (tracker unreachable)", retryable=True)
+
+
+def next_link(response: httpx.Response) -> str | None:
+    """The `rel="next"` URL of a `Link` header (GitHub pagination)."""
+    for part in response.headers.get("link", "").split(","):
+        m = re.match(r'\s*<([^>]+)>\s*;\s*rel="next"', part)
+        if m:
+            return m.group(1)
+    return None

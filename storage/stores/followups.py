@@ -1,0 +1,129 @@
+"""Action items' tickets in issue trackers (``ticket_links``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from storage.db import session_scope
+from storage.models import Incident, TicketLink, TimelineEvent, TimelineMark
+from storage.stores import Store
+
+ACTION_ITEM = "action_item"
+
+
+class FollowupStore(Store):
+    def add_ticket_link(self, link: TicketLink) -> TicketLink | None:
+        """Record a requested (or linked) ticket; None when the item has one already."""
+        return self.insert_unique(link)
+
+    def ticket_link(self, event_id: int) -> TicketLink | None:
+        with session_scope(self.engine) as s:
+            return s.exec(select(TicketLink).where(TicketLink.event_id == event_id)).first()
+
+    def ticket_links(self, incident_id: int) -> Sequence[TicketLink]:
+        with session_scope(self.engine) as s:
+            return s.exec(
+                select(TicketLink).where(TicketLink.incident_id == incident_id).order_by(col(TicketLink.id))
+            ).all()
+
+    def update_ticket_link(self, link_id: int, **values: Any) -> None:
+        with session_scope(self.engine) as s:
+            s.execute(update(TicketLink).where(col(TicketLink.id) == link_id).values(**values))
+
+    def set_status_ts(self, link_id: int, ts: str) -> bool:
+        """Remember the message showing the ticket's status, unless one is remembered already."""
+        with session_scope(self.engine) as s:
+            result = s.execute(
+                update(TicketLink)
+                .where(col(TicketLink.id) == link_id, col(TicketLink.status_ts).is_(None))
+                .values(status_ts=ts)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def ticket_link_by_id(self, link_id: int) -> TicketLink | None:
+        with session_scope(self.engine) as s:
+            return s.get(TicketLink, link_id)
+
+    def tickets_to_sync(self, closed_since: datetime) -> Sequence[TicketLink]:
+        """Tickets with a key, of open incidents or incidents updated since ``closed_since``."""
+        with session_scope(self.engine) as s:
+            return s.exec(
+                select(TicketLink)
+                .join(Incident, col(Incident.id) == col(TicketLink.incident_id))
+                .where(
+                    col(TicketLink.key).is_not(None),
+                    (col(Incident.is_closed).is_(False)) | (col(Incident.updated_at) >= closed_since),
+                )
+                .order_by(col(TicketLink.id))
+            ).all()
+
+    def set_ticket_states(self, states: dict[int, tuple[str, str | None, str | None]], now: datetime) -> int:
+        """Store synced (state, raw state, assignee) per link id; returns how many changed."""
+        changed = 0
+        with session_scope(self.engine) as s:
+            rows = s.exec(select(TicketLink).where(col(TicketLink.id).in_(list(states)))).all()
+            for row in rows:
+                state, raw, assignee = states[row.id or 0]
+                if (row.state, row.raw_state, row.assignee) != (state, raw, assignee):
+                    changed += 1
+                row.state, row.raw_state, row.assignee, row.synced_at = state, raw, assignee, now
+                s.add(row)
+        return changed
+
+    def action_item_events(self, incident_id: int) -> Sequence[TimelineEvent]:
+        """The incident's visible timeline events marked as action items, oldest first."""
+        with session_scope(self.engine) as s:
+            return s.exec(
+                select(TimelineEvent)
+                .where(
+                    TimelineEvent.incident_id == incident_id,
+                    col(TimelineEvent.hidden).is_(False),
+                    select(TimelineMark.id)
+                    .where(
+                        col(TimelineMark.event_id) == col(TimelineEvent.id),
+                        TimelineMark.kind == ACTION_ITEM,
+                        col(TimelineMark.removed_at).is_(None),
+                    )
+                    .exists(),
+                )
+                .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+            ).all()
+
+    def followup_counts(self, incident_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """Per incident: (action items, of which with a done ticket)."""
+        out: dict[int, tuple[int, int]] = {}
+        if not incident_ids:
+            return out
+        with session_scope(self.engine) as s:
+            items = s.exec(
+                select(TimelineEvent.incident_id, TimelineEvent.id).where(
+                    col(TimelineEvent.incident_id).in_(list(incident_ids)),
+                    col(TimelineEvent.hidden).is_(False),
+                    select(TimelineMark.id)
+                    .where(
+                        col(TimelineMark.event_id) == col(TimelineEvent.id),
+                        TimelineMark.kind == ACTION_ITEM,
+                        col(TimelineMark.removed_at).is_(None),
+                    )
+                    .exists(),
+                )
+            ).all()
+            done = set(
+                s.exec(
+                    select(TicketLink.event_id).where(
+                        col(TicketLink.incident_id).in_(list(incident_ids)), TicketLink.state == "done"
+                    )
+                ).all()
+            )
+        per: dict[int, list[int]] = defaultdict(list)
+        for incident_id, event_id in items:
+            per[incident_id].append(event_id or 0)
+        for incident_id, events in per.items():
+            out[incident_id] = (len(events), sum(1 for e in events if e in done))
+        return out
