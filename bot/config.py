@@ -118,6 +118,125 @@ class PermissionConfig(BaseModel):
     """Who may change the severity: `"anyone"` or a list of roles."""
 
 
+class AlertRoute(BaseModel):
+    """One ``[[alerts.routes]]`` rule: the first whose ``match`` labels all equal the group's wins."""
+
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
+
+    match: dict[str, str] = Field(default_factory=dict)
+    """Labels the group must have, all equal (empty: every group)."""
+    channel: str | None = None
+    """Channel ID for its card (unset: `triage_channel`)."""
+    severity: str | None = None
+    """Severity of an incident declared from it (unset: `default_severity`)."""
+    auto_declare: bool = False
+    """Declare an incident as soon as the group fires."""
+
+    @field_validator("severity")
+    @classmethod
+    def _sev(cls, v: str | None) -> str | None:
+        if v is not None and v not in SEVERITIES:
+            raise ValueError(f"must be one of {', '.join(SEVERITIES)}")
+        return v
+
+
+class AlertsConfig(BaseModel):
+    """The ``[alerts]`` table: where triage cards go, and the routing rules."""
+
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
+
+    triage_channel: str | None = None
+    """Channel ID where alert cards go (required when intake is on, unless a catch-all route names one)."""
+    routes: list[AlertRoute] = Field(default_factory=list)
+    """Routing rules, first match wins: `[[alerts.routes]]` with `match`, `channel`, `severity`, `auto_declare`."""
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, le=10_000_000)
+    """Largest notification body accepted."""
+    card_update_every: float = Field(default=2.0, gt=0)
+    """Seconds between two updates of one card (later notifications are coalesced)."""
+
+
+ROUTING_KEY_PATTERN = r"^[A-Za-z0-9]{32}$"
+
+
+class PagerDutyConfig(BaseModel):
+    """The ``[pagerduty]`` table: Events API routing keys by the name people page them by
+    (a service or an escalation policy), the one the card button pages, and the escalation
+    policies `/incident oncall` shows (all when empty)."""
+
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
+
+    routing_keys: dict[str, str] = Field(default_factory=dict)
+    """Name people page (`/incident page <name>`) → Events API v2 integration key (32 characters)."""
+    default: str | None = None
+    """The name the card's Page button and a bare `/incident page` use."""
+    escalation_policy_ids: list[str] = Field(default_factory=list)
+    """Escalation policies `/incident oncall` lists (empty: all)."""
+    oncall_cache_seconds: float = Field(default=60.0, ge=0)
+    """How long an on-call answer is reused."""
+
+    @field_validator("routing_keys")
+    @classmethod
+    def _keys(cls, v: dict[str, str]) -> dict[str, str]:
+        import re
+
+        bad = sorted(name for name, key in v.items() if not re.match(ROUTING_KEY_PATTERN, key))
+        if bad:
+            raise ValueError(
+                f"routing keys are 32 letters or digits (integration keys): check {', '.join(bad)}"
+            )
+        return {name.lower(): key for name, key in v.items()}
+
+    @model_validator(mode="after")
+    def _default_known(self) -> PagerDutyConfig:
+        if self.default is not None:
+            self.default = self.default.lower()
+            if self.default not in self.routing_keys:
+                raise ValueError(f"default {self.default!r} is not one of routing_keys")
+        return self
+
+
+class OutgoingConfig(BaseModel):
+    """The ``[outgoing]`` table: how PagerDuty and webhook deliveries are retried (the outbox)."""
+
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
+
+    retry_base_seconds: float = Field(default=30.0, gt=0)
+    """First retry delay; doubled each attempt (a `Retry-After` is honoured)."""
+    retry_max_seconds: float = Field(default=3600.0, gt=0)
+    """Longest delay between two attempts."""
+    sweep_every_seconds: float = Field(default=5.0, gt=0)
+    """How often due retries are looked for."""
+
+
+WEBHOOK_EVENTS = ("declared", "severity_changed", "resolved", "closed")
+
+
+class WebhookConfig(BaseModel):
+    """One ``[[webhooks]]`` endpoint for incident events, signed with OUTGOING_WEBHOOK_SECRET."""
+
+    model_config = {"extra": "forbid", "use_attribute_docstrings": True}
+
+    url: str
+    """Where to POST the events (http or https)."""
+    events: list[str] = Field(default_factory=lambda: list(WEBHOOK_EVENTS))
+    """Which of declared, severity_changed, resolved, closed to send."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(WEBHOOK_EVENTS))
+        if unknown:
+            raise ValueError(f"unknown event {', '.join(unknown)}: use {', '.join(WEBHOOK_EVENTS)}")
+        return v
+
+
 class BotConfig(BaseModel):
     """The TOML file named by INCIDENT_BOT_CONFIG."""
 
@@ -144,6 +263,14 @@ class BotConfig(BaseModel):
     canvas: bool = False
     """Also publish the investigation document as a channel canvas (needs the `canvases:write` scope)."""
     followups: FollowupsConfig = Field(default_factory=FollowupsConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    """Alert intake: the triage channel and routing rules (below)."""
+    pagerduty: PagerDutyConfig = Field(default_factory=PagerDutyConfig)
+    """PagerDuty routing keys and on-call (below)."""
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    """Outgoing webhook endpoints for incident events (below)."""
+    outgoing: OutgoingConfig = Field(default_factory=OutgoingConfig)
+    """How PagerDuty and webhook deliveries are retried (below)."""
 
     @field_validator("timezone")
     @classmethod
@@ -204,7 +331,17 @@ class BotConfig(BaseModel):
 
 # Settings that hold secrets: each may instead name a file holding it, as <NAME>_FILE (the
 # Docker / Kubernetes secrets convention); the file's content, without a trailing newline, is used.
-SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL")
+SECRET_SETTINGS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "DATABASE_URL",
+    "ALERTS_BEARER_TOKEN",
+    "ALERTS_HMAC_SECRET",
+    "PAGERDUTY_API_TOKEN",
+    "PAGERDUTY_ROUTING_KEY",
+    "OUTGOING_WEBHOOK_SECRET",
+)
 
 
 class SecretFilesSource(PydanticBaseSettingsSource):
@@ -389,6 +526,39 @@ class Settings(BaseSettings):
         alias="INCIDENT_WEB_TEAM_ID",
         description="The workspace (team ID, `T0…`) whose members may sign in; unset: the bot's own workspace.",
     )
+    alerts_bearer_token: SecretStr | None = Field(
+        default=None,
+        alias="ALERTS_BEARER_TOKEN",
+        description="Bearer token Alertmanager / Grafana send to `POST /alerts/...` (unset with no HMAC secret: intake off).",
+    )
+    alerts_hmac_secret: SecretStr | None = Field(
+        default=None,
+        alias="ALERTS_HMAC_SECRET",
+        description="Secret of Grafana's webhook HMAC signature (`X-Grafana-Alerting-Signature`).",
+    )
+    pagerduty_api_token: SecretStr | None = Field(
+        default=None,
+        alias="PAGERDUTY_API_TOKEN",
+        description="PagerDuty REST API key (`/incident oncall`); checked at start.",
+    )
+    pagerduty_routing_key: SecretStr | None = Field(
+        default=None,
+        alias="PAGERDUTY_ROUTING_KEY",
+        description="An Events API v2 integration key, paged as `default` (or use `[pagerduty] routing_keys`).",
+    )
+    pagerduty_api_url: str = Field(
+        default="https://api.pagerduty.com", alias="PAGERDUTY_API_URL", description="PagerDuty REST base URL."
+    )
+    pagerduty_events_url: str = Field(
+        default="https://events.pagerduty.com/v2/enqueue",
+        alias="PAGERDUTY_EVENTS_URL",
+        description="PagerDuty Events API v2 enqueue URL.",
+    )
+    outgoing_webhook_secret: SecretStr | None = Field(
+        default=None,
+        alias="OUTGOING_WEBHOOK_SECRET",
+        description="Signs outgoing webhooks (HMAC-SHA256 over `v0:<timestamp>:<body>`); required with `[[webhooks]]`.",
+    )
 
     config: BotConfig = Field(default_factory=BotConfig, exclude=True)
 
@@ -419,6 +589,25 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("pagerduty_api_url", "pagerduty_events_url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v.rstrip("/")
+
+    @field_validator(
+        "alerts_bearer_token",
+        "alerts_hmac_secret",
+        "pagerduty_api_token",
+        "pagerduty_routing_key",
+        "outgoing_webhook_secret",
+        mode="before",
+    )
+    @classmethod
+    def _blank_secret_is_none(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v
 
     @field_validator("announce_channel", mode="before")
     @classmethod
@@ -484,9 +673,16 @@ class Settings(BaseSettings):
             problems.append("SLACK_APP_TOKEN does not look like an app-level token (expected xapp-…)")
         return problems
 
+    def pagerduty_routing_keys(self) -> dict[str, str]:
+        """Routing keys by lower-case name; PAGERDUTY_ROUTING_KEY is the one called "default"."""
+        keys = dict(self.config.pagerduty.routing_keys)
+        if self.pagerduty_routing_key is not None:
+            keys.setdefault("default", self.pagerduty_routing_key.get_secret_value())
+        return keys
+
     def secrets(self) -> list[str]:
-        """What logs and error messages must never show: the tokens and the database password."""
-        found = [
+        """What logs and error messages must never show: the tokens, routing keys and the database password."""
+        found = [*self.config.pagerduty.routing_keys.values()] + [
             s.get_secret_value()
             for s in (
                 self.slack_bot_token,
@@ -496,6 +692,11 @@ class Settings(BaseSettings):
                 self.jira_api_token,
                 self.slack_client_secret,
                 self.web_session_secret,
+                self.alerts_bearer_token,
+                self.alerts_hmac_secret,
+                self.pagerduty_api_token,
+                self.pagerduty_routing_key,
+                self.outgoing_webhook_secret,
             )
             if s is not None and s.get_secret_value()
         ]

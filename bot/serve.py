@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine, make_url
 
+from bot.alerts import intake
 from bot.config import Settings
 from bot.followups.service import check_followups
 from bot.ops import logs
@@ -128,6 +129,9 @@ def prepare(settings: Settings) -> Runtime:
     client: WebClient = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     check_announce_channel(settings, client)
     services = build_services(settings, engine, client, bot_user_id=auth["user_id"])
+    problems = services.alerts.problems(intake_on=intake.configured(settings)) + services.paging.problems()
+    if problems:
+        raise StartupError("; ".join(problems))
     health = HealthCheck(engine, client)
     health.mark_slack_ok()
     return Runtime(services, health)
@@ -220,6 +224,8 @@ def start_background(services: Services, bolt: IncidentBotApp) -> None:
     """The timeline's threads, beside the scheduler: heartbeats while the listener pool takes work,
     and a catch-up of open incidents (what happened while no bot was recording)."""
     services.timeline.start_background(accepting(bolt.listener_runner.listener_executor))
+    services.alerts.start()
+    services.paging.start()
 
 
 def stop_recording(bolt: IncidentBotApp, services: Services) -> None:

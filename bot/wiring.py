@@ -15,6 +15,7 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
+from bot.alerts.service import AlertService
 from bot.analytics import command as stats
 from bot.analytics.command import StatsReporter
 from bot.analytics.observe import observe_closed
@@ -28,6 +29,8 @@ from bot.incidents import listeners as incidents
 from bot.incidents.declare import IncidentService
 from bot.incidents.lifecycle import LifecycleService
 from bot.incidents.vocabulary import incident_ref
+from bot.paging import listeners as paging_commands
+from bot.paging.service import PagingService
 from bot.postmortem import PostmortemService
 from bot.postmortem import listeners as postmortem
 from bot.reminders.scheduler import ReminderSweeper
@@ -58,10 +61,14 @@ class Services:
     followups: FollowupService = field(init=False)
     home: HomeTab = field(init=False)
     stats: StatsReporter = field(init=False)
+    alerts: AlertService = field(init=False)
+    paging: PagingService = field(init=False)
 
     def __post_init__(self) -> None:
         repo, client, settings, who = self.repo, self.client, self.settings, self.bot_user_id
-        self.incidents = IncidentService(repo, client, settings, clock=self.now, bot_user_id=who)
+        self.incidents = IncidentService(
+            repo, client, settings, clock=self.now, bot_user_id=who, changed=self.incident_changed
+        )
         self.followups = FollowupService(repo, client, settings, clock=self.now)
         self.timeline = TimelineService(
             repo, client, settings, bot_user_id=who, on_action_item=self.offer_followup
@@ -79,6 +86,11 @@ class Services:
             after_close=self.after_close,
             clock=self.now,
             bot_user_id=who,
+            changed=self.incident_changed,
+        )
+        self.paging = PagingService(repo, settings, clock=self.now)
+        self.alerts = AlertService(
+            repo, client, settings, self.incidents, clock=self.now, bot_user_id=who, can_page=self.can_page
         )
         self.home = HomeTab(repo, client, settings, clock=self.now)
         self.stats = StatsReporter(repo, client, clock=self.now)
@@ -90,6 +102,12 @@ class Services:
 
     def reconcile(self, incident: Incident, recheck_since: datetime | None = None) -> dict[str, int]:
         return self.timeline.reconcile(incident, recheck_since=recheck_since)
+
+    def incident_changed(self, incident: Incident, event: str) -> None:
+        self.paging.incident_changed(incident, event)
+
+    def can_page(self) -> bool:
+        return self.paging.can_page
 
     def backfill_channel(self, incident: Incident) -> int:
         return self.timeline.backfill_channel(incident)
@@ -145,6 +163,8 @@ class Services:
             "followups": self.followups,
             "home": self.home,
             "stats": self.stats,
+            "alerts": self.alerts,
+            "paging": self.paging,
             "own_user_id": self.bot_user_id,  # (Bolt's own "bot_user_id" key comes from its authorize)
             "commands": COMMANDS,
         }
@@ -159,6 +179,7 @@ COMMANDS = CommandTable(
         *postmortem.COMMANDS,
         *followups.COMMANDS,
         *stats.COMMANDS,
+        *paging_commands.COMMANDS,
     ]
 )
 

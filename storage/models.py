@@ -353,3 +353,61 @@ class OutboxMessage(SQLModel, table=True):
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
     done_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
+class AlertGroup(SQLModel, table=True):
+    """One alert group (Alertmanager's ``groupKey``) and its one triage card.
+
+    ``version`` counts the changes a notification made; the card shows ``shown_version``. A card
+    is posted by whoever claims it (``card_ts`` "posting"), and updated at most once per
+    ``card_updated_at`` interval, by one replica (conditional UPDATEs, not process memory).
+    """
+
+    __tablename__ = "alert_groups"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_key: str = Field(unique=True, max_length=1000)
+    source: str  # alertmanager | grafana
+    status: str = "firing"  # firing | resolved (the last notification's)
+    receiver: str = ""
+    title: str = ""
+    group_labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    common_labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    common_annotations: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    external_url: str = ""
+    truncated: int = 0
+    channel_id: str
+    severity: str
+    auto_declare: bool = False
+    triage: str = "open"  # open | declared | attached | ignored
+    triaged_by: str | None = None
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id", index=True)
+    notifications: int = 0
+    version: int = 0
+    shown_version: int = 0
+    card_ts: str | None = None
+    card_updated_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    first_received_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    last_received_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class AlertRecord(SQLModel, table=True):
+    """One alert of a group (Alertmanager's ``fingerprint``), as its last notification said."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("group_id", "fingerprint"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="alert_groups.id", index=True)
+    fingerprint: str = Field(max_length=200)
+    status: str = "firing"
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    annotations: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    starts_at: datetime = Field(sa_column=_ts_column())
+    ends_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    generator_url: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    dashboard_url: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    panel_url: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    silence_url: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    resolved_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))

@@ -54,12 +54,15 @@ class IncidentService:
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
         bot_user_id: str = "",
+        changed: Callable[[Incident, str], None] = lambda incident, event: None,
     ) -> None:
         self.repo = repo
         self.client = client
         self.settings = settings
         self.clock = clock
         self.bot_user_id = bot_user_id
+        self.changed = changed
+        """Told of each declare, once (other systems follow incidents: webhooks, pagers)."""
 
     def declare(
         self,
@@ -103,7 +106,9 @@ class IncidentService:
             incident.id, channel_id=channel["id"], channel_name=channel["name"], state="active"
         )
         log.info("declared INC-%s in #%s", incident.number, channel["name"])
-        return DeclareResult(incident, warnings=self.furnish(incident, now))
+        result = DeclareResult(incident, warnings=self.furnish(incident, now))
+        self.changed(incident, "declared")
+        return result
 
     def _create_channel(self, incident: Incident) -> dict[str, str]:
         for attempt in range(MAX_NAME_ATTEMPTS):

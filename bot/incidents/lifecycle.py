@@ -105,6 +105,7 @@ class LifecycleService:
         after_close: Callable[[Incident], None] = lambda _incident: None,
         clock: Callable[[], datetime] = utcnow,
         bot_user_id: str = "",
+        changed: Callable[[Incident, str], None] = lambda incident, event: None,
     ) -> None:
         self.repo = repo
         self.client = client
@@ -117,6 +118,8 @@ class LifecycleService:
         self.after_close = after_close
         self.clock = clock
         self.bot_user_id = bot_user_id
+        self.changed = changed
+        """Told each change other systems follow (severity_changed, resolved, closed), once."""
 
     @property
     def tz(self) -> Any:
@@ -141,6 +144,8 @@ class LifecycleService:
         )
         doc = f"Status changed{back} from {status_label(move.old)} to {status_label(move.new)}"
         self._record(updated, actor, "status", line, outcome, previous_topic=self._topic(inc), doc=doc)
+        if status == RESOLVED_STATUS and move.direction == "forward":
+            self.changed(updated, "resolved")
         self._reach_milestones(updated, status, actor, outcome)
         return outcome
 
@@ -165,6 +170,7 @@ class LifecycleService:
         )
         doc = f"Severity {verb} from {blocks.severity_text(move.old)} to {blocks.severity_text(move.new)}"
         self._record(updated, actor, "severity", line, outcome, previous_topic=self._topic(inc), doc=doc)
+        self.changed(updated, "severity_changed")
         if move.direction == "forward":
             self._announce(
                 updated,
@@ -354,6 +360,7 @@ class LifecycleService:
         self._record(updated, actor, "resolved", line, outcome, previous_topic=self._topic(inc), doc=doc)
         if reach_fixed:
             self._reach_milestones(updated, RESOLVED_STATUS, actor, outcome)
+            self.changed(updated, "resolved")
         return outcome
 
     def close(self, incident: Incident, actor: Actor) -> Outcome:
@@ -388,6 +395,7 @@ class LifecycleService:
             f"{escape(updated.title)}",
         )
         self.after_close(updated)
+        self.changed(updated, "closed")
         try:
             self.generate_document(
                 updated.id or 0, draft=False, requested_by=actor.user_id, request_key=actor.dedupe_key

@@ -457,6 +457,9 @@ def summary_section(s: Sections) -> tuple[dict[str, str | None], dict[str, str |
             else replace(s.entry(e), text=t.plain("\n".join(kept)), body=t.blocks("\n".join(kept)))
         )
     s.put("impact", entries, s.hint("impact"))
+    alerts = s.c.extra.get("alerts")
+    if isinstance(alerts, list) and alerts:
+        environment["alerts"] = "; ".join(str(a) for a in alerts)
     known = [f"{k}: {v}" for k, v in environment.items() if v]
     s.put(
         "environment",

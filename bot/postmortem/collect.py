@@ -197,6 +197,22 @@ def collect(
         draft=draft,
         now=now or services.clock(),
         timezone_name=settings.config.timezone,
-        # Follow-up tickets (bot.followups) of the action items, by the item's message.
-        extra={"tickets": {t.source_ts: t for t in repo.ticket_links(incident.id) if t.source_ts}},
+        # Follow-up tickets (bot.followups) of the action items, by the item's message; the alert
+        # groups behind the incident (bot.alerts), for the Alerts line.
+        extra={
+            "tickets": {t.source_ts: t for t in repo.ticket_links(incident.id) if t.source_ts},
+            "alerts": alert_lines(repo, incident.id),
+        },
     )
+
+
+def alert_lines(repo: Repository, incident_id: int) -> list[str]:
+    """The alert groups that declared or were attached to the incident, one line each."""
+    lines = []
+    for g in repo.alert_groups_of_incident(incident_id):
+        alerts = repo.alerts_of(g.id or 0)
+        source = next((a.generator_url for a in alerts if a.generator_url), "") or g.external_url
+        line = f"{g.title} ({g.source}, {len(alerts)} alert{'s' if len(alerts) != 1 else ''}"
+        line += f", first received {g.first_received_at.isoformat(timespec='seconds')})"
+        lines.append(f"{line} {source}".strip())
+    return lines

@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.alerts import intake
 from bot.errors import DATABASE_DOWN, IncidentBotError, sorry
 from bot.ops.health import HealthCheck
 from bot.ops.logs import CURRENT_INCIDENT
@@ -54,7 +55,7 @@ class IncidentBotApp(App):
     """
 
     events: App
-    services: Services  # for the /ui web mount (bot/web)
+    services: Services  # for the /ui web mount (bot/web) and the alert intake route
 
 
 def create_bolt_app(services: Services) -> IncidentBotApp:
@@ -293,7 +294,28 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool =
         lifespan=lifespan,
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
+            alert_route(bolt.services),
             *probe_routes(health, serve_metrics),
             *web_routes(s.settings, s.repo, s.client, s.now),  # /ui/: read-only pages, if INCIDENT_WEB_URL
         ],
     )
+
+
+def alert_route(services: Services) -> Route:
+    """POST /alerts/alertmanager and /alerts/grafana: a size-limited body, then (in a thread)
+    authenticate, parse and record it (``bot.alerts.intake``)."""
+
+    async def alerts_in(request: Request) -> Response:
+        source = request.path_params["source"]
+        if source not in intake.SOURCES:
+            return PlainTextResponse("not found", status_code=404)
+        try:
+            body = await read_body(request, limit=services.settings.config.alerts.max_body_bytes)
+        except BodyRefused as refused:
+            return refused.response
+        answer = await run_in_threadpool(
+            intake.handle, services.alerts, services.settings, source, request.headers, body
+        )
+        return Response(answer.json(), status_code=answer.status, media_type="application/json")
+
+    return Route("/alerts/{source}", alerts_in, methods=["POST"])

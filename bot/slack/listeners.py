@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.alerts import listeners as alerts
 from bot.commands import listeners as commands
 from bot.followups import listeners as followups
 from bot.home import listeners as home
@@ -16,5 +17,5 @@ from bot.timeline import listeners as timeline
 
 
 def register_all(app: App) -> None:
-    for module in (commands, declare_listeners, incidents, timeline, followups, home):
+    for module in (commands, declare_listeners, incidents, timeline, followups, home, alerts):
         module.register(app)

@@ -362,4 +362,4 @@ def test_help_says_where_each_subcommand_works(bot: BotServer, emulator: Any, pe
     command(bot, emulator, people["alice"], channels["general"], "help")
     head = answers(emulator, people["alice"])[-1].splitlines()[0]
     assert "convert in a channel that is not an incident's" in head
-    assert "help, declare, list, stats work anywhere" in head
+    assert "help, declare, list, stats, oncall work anywhere" in head

@@ -101,10 +101,16 @@ def test_help_is_generated_from_the_table_each_subcommand_once_in_order() -> Non
 def test_which_channels_a_subcommand_runs_in() -> None:
     where = {spec.name: spec.where for spec in COMMANDS.records}
     assert where["convert"] == Where.NOT_INCIDENT
-    assert {name for name, w in where.items() if w == Where.ANYWHERE} == {"help", "declare", "list", "stats"}
+    assert {name for name, w in where.items() if w == Where.ANYWHERE} == {
+        "help",
+        "declare",
+        "list",
+        "stats",
+        "oncall",
+    }
     # `/incident help` says which ones run anywhere, from the table.
     assert COMMANDS.help_text().splitlines()[0] == (
-        "*`/incident` commands* (in an incident channel; help, declare, list, stats work anywhere, "
+        "*`/incident` commands* (in an incident channel; help, declare, list, stats, oncall work anywhere, "
         "convert in a channel that is not an incident's yet):"
     )
 

@@ -119,6 +119,8 @@ class BotServer:
         self.sockets.clear()
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        self.runtime.services.alerts.stop()
+        self.runtime.services.paging.stop()
         self.bolt.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
 
 
