@@ -27,7 +27,13 @@ $(VALIDATE_STAMP): $(STAMP) requirements-validate.lock
 demo: $(STAMP)
 	$(BIN)/incident-bot demo $(DEMO_FLAGS)
 
+# The browser tests (tests/web) drive Debian's Chromium headless: installed here when absent.
+CHROMIUM := $(shell command -v chromium 2>/dev/null)
 test: $(STAMP)
+ifeq ($(CHROMIUM),)
+	@echo "installing Debian's chromium for the browser tests (needs root and apt-get)"
+	apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+endif
 	$(BIN)/pytest
 
 lint: $(STAMP)
