@@ -21,12 +21,10 @@ from bot.followups.trackers import (
     DONE,
     OPEN,
     CallCounter,
+    HttpTracker,
     NewTicket,
     Ticket,
-    TrackerError,
-    error_from,
     next_link,
-    transport_error,
 )
 
 API_VERSION = "2022-11-28"
@@ -36,7 +34,7 @@ _KEY = re.compile(r"^(?:(?P<repo>[\w.-]+/[\w.-]+))?#(?P<n>\d+)$")
 _URL = re.compile(r"^https?://[^/]+/(?P<repo>[\w.-]+/[\w.-]+)/issues/(?P<n>\d+)(?:[/?#].*)?$")
 
 
-class GitHubTracker:
+class GitHubTracker(HttpTracker):
     name = "github"
 
     def __init__(
@@ -59,37 +57,19 @@ class GitHubTracker:
             },
         )
 
-    def close(self) -> None:
-        self.http.close()
+    vendor = "GitHub"
+    whoami = ("user", "/user")
+    refused_credentials = "GitHub rejected GITHUB_TOKEN (401 Bad credentials)"
 
-    def _call(self, what: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        self.counter.add(what)
-        try:
-            response = self.http.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, f"GitHub {what}") from None
-        if response.status_code >= 400:
-            raise error_from(response, f"GitHub {what}", _message(response))
-        return response
+    @staticmethod
+    def error_detail(response: httpx.Response) -> str:
+        return _message(response)
 
-    def check(self, projects: list[str]) -> None:
-        try:
-            self._call("user", "GET", "/user")
-        except TrackerError as exc:
-            if "HTTP 401" in exc.message:
-                raise TrackerError(
-                    "GitHub rejected GITHUB_TOKEN (401 Bad credentials)", retryable=False
-                ) from None
-            raise
-        for repo in projects:
-            try:
-                self._call("repo", "GET", f"/repos/{repo}")
-            except TrackerError as exc:
-                if "HTTP 404" in exc.message:
-                    raise TrackerError(
-                        f"GitHub repository {repo} not found (or GITHUB_TOKEN cannot see it)", retryable=False
-                    ) from None
-                raise
+    def project_call(self, project: str) -> tuple[str, str]:
+        return "repo", f"/repos/{project}"
+
+    def project_missing(self, project: str) -> str:
+        return f"GitHub repository {project} not found (or GITHUB_TOKEN cannot see it)"
 
     def create(self, ticket: NewTicket) -> Ticket:
         body = ticket.body

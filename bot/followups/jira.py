@@ -21,11 +21,9 @@ from bot.followups.trackers import (
     IN_PROGRESS,
     OPEN,
     CallCounter,
+    HttpTracker,
     NewTicket,
     Ticket,
-    TrackerError,
-    error_from,
-    transport_error,
 )
 
 PAGE = 100
@@ -36,7 +34,7 @@ _URL = re.compile(r"^https?://[^/]+/browse/(?P<key>(?P<project>[A-Z][A-Z0-9_]+)-
 CATEGORY = {"new": OPEN, "indeterminate": IN_PROGRESS, "done": DONE}
 
 
-class JiraTracker:
+class JiraTracker(HttpTracker):
     name = "jira"
 
     def __init__(
@@ -57,37 +55,19 @@ class JiraTracker:
             headers={"Accept": "application/json", "User-Agent": "incident-bot"},
         )
 
-    def close(self) -> None:
-        self.http.close()
+    vendor = "Jira"
+    whoami = ("myself", "/rest/api/3/myself")
+    refused_credentials = "Jira rejected JIRA_EMAIL / JIRA_API_TOKEN (401)"
 
-    def _call(self, what: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        self.counter.add(what)
-        try:
-            response = self.http.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, f"Jira {what}") from None
-        if response.status_code >= 400:
-            raise error_from(response, f"Jira {what}", _message(response))
-        return response
+    @staticmethod
+    def error_detail(response: httpx.Response) -> str:
+        return _message(response)
 
-    def check(self, projects: list[str]) -> None:
-        try:
-            self._call("myself", "GET", "/rest/api/3/myself")
-        except TrackerError as exc:
-            if "HTTP 401" in exc.message:
-                raise TrackerError(
-                    "Jira rejected JIRA_EMAIL / JIRA_API_TOKEN (401)", retryable=False
-                ) from None
-            raise
-        for key in projects:
-            try:
-                self._call("project", "GET", f"/rest/api/3/project/{key}")
-            except TrackerError as exc:
-                if "HTTP 404" in exc.message:
-                    raise TrackerError(
-                        f"Jira project {key} not found (or the account cannot browse it)", retryable=False
-                    ) from None
-                raise
+    def project_call(self, project: str) -> tuple[str, str]:
+        return "project", f"/rest/api/3/project/{project}"
+
+    def project_missing(self, project: str) -> str:
+        return f"Jira project {project} not found (or the account cannot browse it)"
 
     def create(self, ticket: NewTicket) -> Ticket:
         labels = [*ticket.labels, self.tracking_label] + ([ticket.marker] if ticket.marker else [])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -132,3 +132,54 @@ def next_link(response: httpx.Response) -> str | None:
         if m:
             return m.group(1)
     return None
+
+
+class HttpTracker:
+    """What the HTTP trackers share: one client, counted calls, errors sorted into retry-later or
+    refused, and the start-up check (who am I, then each configured project)."""
+
+    vendor = ""  # "GitHub", "Jira": how errors name the tracker
+    whoami: tuple[str, str] = ("", "")  # (what, path) of the authenticated-user call
+    refused_credentials = ""  # the start-up line when the credentials are refused (401)
+    http: httpx.Client
+    counter: CallCounter
+
+    def close(self) -> None:
+        self.http.close()
+
+    @staticmethod
+    def error_detail(response: httpx.Response) -> str:
+        raise NotImplementedError
+
+    def project_call(self, project: str) -> tuple[str, str]:
+        """(what, path) that reads one configured project."""
+        raise NotImplementedError
+
+    def project_missing(self, project: str) -> str:
+        raise NotImplementedError
+
+    def _call(self, what: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        self.counter.add(what)
+        try:
+            response = self.http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, f"{self.vendor} {what}") from None
+        if response.status_code >= 400:
+            raise error_from(response, f"{self.vendor} {what}", self.error_detail(response))
+        return response
+
+    def check(self, projects: list[str]) -> None:
+        try:
+            self._call(self.whoami[0], "GET", self.whoami[1])
+        except TrackerError as exc:
+            if "HTTP 401" in exc.message:
+                raise TrackerError(self.refused_credentials, retryable=False) from None
+            raise
+        for project in projects:
+            what, path = self.project_call(project)
+            try:
+                self._call(what, "GET", path)
+            except TrackerError as exc:
+                if "HTTP 404" in exc.message:
+                    raise TrackerError(self.project_missing(project), retryable=False) from None
+                raise
