@@ -18,6 +18,7 @@ from bot.commands import listeners as commands
 from bot.config import Settings
 from bot.incidents import declare_listeners
 from bot.incidents import listeners as incidents
+from bot.incidents.access import Access, ChannelMembers
 from bot.incidents.declare import IncidentService
 from bot.incidents.lifecycle import LifecycleService
 from bot.postmortem import PostmortemService
@@ -45,9 +46,11 @@ class Services:
     lifecycle: LifecycleService = field(init=False)
     timeline: TimelineService = field(init=False)
     postmortem: PostmortemService = field(init=False)
+    access: Access = field(init=False)
 
     def __post_init__(self) -> None:
         repo, client, settings, who = self.repo, self.client, self.settings, self.bot_user_id
+        self.access = Access(ChannelMembers(client))
         self.incidents = IncidentService(repo, client, settings, clock=self.now, bot_user_id=who)
         self.timeline = TimelineService(repo, client, settings, bot_user_id=who)
         self.postmortem = PostmortemService(
@@ -109,6 +112,7 @@ class Services:
             "lifecycle": self.lifecycle,
             "timeline": self.timeline,
             "postmortem": self.postmortem,
+            "access": self.access,
             "own_user_id": self.bot_user_id,  # (Bolt's own "bot_user_id" key comes from its authorize)
             "commands": COMMANDS,
         }

@@ -9,6 +9,7 @@ did what. Slack effects are best-effort: a failure is logged and told to the act
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,7 @@ from bot.incidents.rules import (
     order_conflict,
     permission_text,
     severity_move,
+    standing,
     status_move,
 )
 from bot.incidents.timeparse import FutureTime, When, format_time
@@ -35,6 +37,7 @@ from bot.incidents.vocabulary import (
     MILESTONE_ORDER,
     REOPENED_STATUS,
     RESOLVED_STATUS,
+    SEVERITIES,
     STATUS_ORDER,
     Milestone,
     status_label,
@@ -59,6 +62,7 @@ class GenerateDocument(Protocol):
 log = logging.getLogger(__name__)
 
 TIMELINE_PAGE_SIZE = 20
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,8 @@ class LifecycleService:
 
     # -- status and severity ------------------------------------------------------------------
     def set_status(self, incident: Incident, status: str, actor: Actor) -> Outcome:
+        if status not in STATUS_ORDER:  # a forged option value, say: only the known ones are stored
+            return unchanged(f"Unknown status `{escape(one_line(status, 30))}`; nothing changed.")
         inc = self._fresh(incident)
         if inc.is_closed:
             return self._closed_refusal(inc)
@@ -141,6 +147,8 @@ class LifecycleService:
         return outcome
 
     def set_severity(self, incident: Incident, severity: str, actor: Actor) -> Outcome:
+        if severity not in SEVERITIES:
+            return unchanged(f"Unknown severity `{escape(one_line(severity, 30))}`; nothing changed.")
         inc = self._fresh(incident)
         if inc.is_closed:
             return self._closed_refusal(inc)
@@ -173,9 +181,17 @@ class LifecycleService:
 
     # -- roles --------------------------------------------------------------------------------
     def assign_role(self, incident: Incident, role: str, user_id: str, actor: Actor) -> Outcome:
+        if role not in self.settings.config.roles:
+            return unchanged(f"Unknown role `{escape(one_line(role, 30))}`; nothing changed.")
+        if not USER_ID.match(user_id):
+            return unchanged(f"`{escape(one_line(user_id, 30))}` is not a person; nothing changed.")
         inc = self._fresh(incident)
         if inc.is_closed:
             return self._closed_refusal(inc)
+        # Its own permission: taking the lead must not be a way around `close = ["lead"]`.
+        denied = self._permission(inc, actor, "roles", f"assign the {escape(role)}")
+        if denied:
+            return denied
         refusal = self._not_a_person(user_id, role)
         if refusal is not None:
             return unchanged(refusal)
@@ -435,8 +451,13 @@ class LifecycleService:
         """Make the existing channel an incident; its earlier messages are backfilled to the record."""
         if self.repo.incident_by_channel(channel_id):
             return unchanged("This channel is already an incident channel.")
+        if channel_id == self.settings.announce_channel:
+            return unchanged(
+                "This is the announcement channel: incidents are announced here, so it cannot be one. "
+                "Nothing changed; `/incident declare` opens a channel for it."
+            )
         try:
-            channel = self.client.conversations_info(channel=channel_id)["channel"]
+            channel = self.client.conversations_info(channel=channel_id, include_num_members=True)["channel"]
         except Exception as exc:
             if slack_error(exc) == "channel_not_found":
                 return unchanged(
@@ -445,6 +466,9 @@ class LifecycleService:
             return unchanged(
                 f"Slack would not tell me about this channel ({slack_error(exc)}); nothing changed."
             )
+        too_big = self._too_big_to_convert(channel, actor)
+        if too_big:
+            return unchanged(too_big)
         if not channel.get("is_member"):
             if channel.get("is_private"):
                 return unchanged("Invite me to this private channel first (`/invite @incident-bot`).")
@@ -490,6 +514,26 @@ class LifecycleService:
         outcome.incident = incident
         return outcome
 
+    def _too_big_to_convert(self, channel: dict[str, Any], actor: Actor) -> str | None:
+        """Converting rewrites the topic, posts the card and records the whole history: fine for a
+        war room, not for #general or a team channel, unless ``permissions.convert_large`` says so."""
+        config = self.settings.config
+        rule = config.permissions.convert_large
+        if rule == "anyone" or actor.user_id in rule:
+            return None
+        limit = config.convert_max_members
+        members = channel.get("num_members")
+        if channel.get("is_general"):
+            why = "this is the workspace's general channel"
+        elif limit and isinstance(members, int) and members > limit:
+            why = f"it has {members} members (more than {limit})"
+        else:
+            return None
+        return (
+            f"I will not turn this channel into an incident: {why}. Nothing changed. "
+            "Declare one with `/incident declare`, or ask an administrator (`permissions.convert_large`)."
+        )
+
     # -- shared steps -------------------------------------------------------------------------
     def _fresh(self, incident: Incident) -> Incident:
         return self.repo.incident(incident.id or 0)
@@ -510,8 +554,7 @@ class LifecycleService:
 
     def _permission(self, inc: Incident, actor: Actor, action: str, doing: str) -> Outcome | None:
         rule = getattr(self.settings.config.permissions, action)
-        roles = self.repo.active_roles(inc.id or 0)
-        held = [role for role, user in roles.items() if user == actor.user_id]
+        held = standing(actor.user_id, self.repo.active_roles(inc.id or 0), inc.declarer_id)
         if allowed(rule, held):
             return None
         return unchanged(f"Only {permission_text(rule)} may {doing} here. Nothing changed.")
