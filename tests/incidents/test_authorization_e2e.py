@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from bot.incidents import blocks
+from bot.timeline.listeners import SHORTCUT_CALLBACK
 from storage.models import Incident, RoleAssignment, StatusUpdate, TimelineEvent
-from tests.support.forgery import forged_click, forged_command, forged_submit
+from tests.support.forgery import forged_click, forged_command, forged_shortcut, forged_submit
 from tests.support.harness import BotServer, wait_for
 from tests.support.lifecycle_support import answers, click, command, incident, rows, submit, texts
 
@@ -117,6 +118,19 @@ def test_a_modal_naming_a_private_incident_is_refused_to_a_non_member(
     assert rows(bot, StatusUpdate) == []
 
 
+def test_a_forged_severity_in_the_declare_modal_declares_nothing(
+    bot: BotServer, emulator: Any, people, channels
+) -> None:
+    emu, alice = emulator, people["alice"]
+    emu.slash_command(alice, channels["general"], "declare")
+    view_id = wait_for(lambda: next(iter(emu.views), None), what="declare modal")
+    forged = {"type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": "<!channel>"}}  # fmt: skip
+    state = {"values": {"title": {"value": {"type": "plain_text_input", "value": "Forged"}}, "severity": {"value": forged}}}  # fmt: skip
+    forged_submit(bot, emu, alice, emu.views[view_id], state=state)
+    assert rows(bot, Incident) == [] and emu.messages(channels["incidents"]) == []
+    assert "Unknown severity" in answers(emu, alice)[-1]
+
+
 # -- issue 15: a private incident is for the members of its channel ----------------------------
 def test_private_incident_refuses_commands_and_buttons_from_non_members(
     bot: BotServer, emulator: Any, people, channels
@@ -129,6 +143,9 @@ def test_private_incident_refuses_commands_and_buttons_from_non_members(
         forged_command(bot, emu, carol, ch, text)
         assert "private incident and you are not a member" in answers(emu, carol)[-1], text
     forged_click(bot, emu, carol, ch, secret.card_ts, blocks.ACTION_STATUS, selected_option_value="fixed")
+    assert "private incident and you are not a member" in answers(emu, carol)[-1]
+    note_ts = next(m["ts"] for m in emu.messages(ch) if "rotated" in m.get("text", ""))
+    forged_shortcut(bot, emu, carol, ch, note_ts, SHORTCUT_CALLBACK)
     assert "private incident and you are not a member" in answers(emu, carol)[-1]
     assert not any("rotated" in a for a in answers(emu, carol)), "the timeline stays private"
     got = incident(bot)

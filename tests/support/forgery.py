@@ -55,3 +55,15 @@ def forged_submit(bot: BotServer, emu: Any, user: str, view: dict[str, Any], **c
     assert d.status == 200, d.body
     wait_for(lambda: handled(bot, f"view:{shown['id']}"), what="forged view submission")
     return d
+
+
+def forged_shortcut(bot: BotServer, emu: Any, user: str, channel: str, ts: str, callback_id: str) -> Any:
+    """A message shortcut on a message ``user`` may not see (a private channel they are not in)."""
+    payload = payloads.message_action(
+        emu.ws, emu.app_id, user, channel, emu.message(channel, ts), callback_id, "$response_url",
+        "$trigger_id", "1.000002",
+    )  # fmt: skip
+    d = emu.send_signed(user, channel, payload=payload)
+    assert d.status == 200, d.body
+    wait_for(lambda: handled(bot, f"shortcut:{d.trigger_id}"), what="forged shortcut")
+    return d
