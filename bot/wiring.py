@@ -23,6 +23,7 @@ from bot.incidents.declare import IncidentService
 from bot.incidents.lifecycle import LifecycleService
 from bot.postmortem import PostmortemService
 from bot.postmortem import listeners as postmortem
+from bot.postmortem.worker import DocumentWorker
 from bot.reminders.scheduler import ReminderSweeper
 from bot.slack.commands import CommandTable
 from bot.timeline.service import TimelineService
@@ -47,10 +48,13 @@ class Services:
     timeline: TimelineService = field(init=False)
     postmortem: PostmortemService = field(init=False)
     access: Access = field(init=False)
+    documents: DocumentWorker = field(init=False)
+    """Document generation, off the listener threads (see bot.postmortem.worker)."""
 
     def __post_init__(self) -> None:
         repo, client, settings, who = self.repo, self.client, self.settings, self.bot_user_id
         self.access = Access(ChannelMembers(client))
+        self.documents = DocumentWorker()
         self.incidents = IncidentService(repo, client, settings, clock=self.now, bot_user_id=who)
         self.timeline = TimelineService(repo, client, settings, bot_user_id=who)
         self.postmortem = PostmortemService(
@@ -63,6 +67,7 @@ class Services:
             self.incidents,
             backfill_channel=self.backfill_channel,
             generate_document=self.generate_document,
+            run_later=self.documents.submit,
             clock=self.now,
             bot_user_id=who,
         )
@@ -113,6 +118,7 @@ class Services:
             "timeline": self.timeline,
             "postmortem": self.postmortem,
             "access": self.access,
+            "documents": self.documents,
             "own_user_id": self.bot_user_id,  # (Bolt's own "bot_user_id" key comes from its authorize)
             "commands": COMMANDS,
         }

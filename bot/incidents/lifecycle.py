@@ -93,6 +93,12 @@ def unchanged(note: str) -> Outcome:
     return Outcome(False, note)
 
 
+def run_now(job: Callable[[], None]) -> bool:
+    """``run_later`` without a worker: the job runs on the caller's thread."""
+    job()
+    return True
+
+
 class LifecycleService:
     """Receives what it calls: the declare service (topic, furnishing a converted channel), and as
     callables the timeline's backfill of a converted channel and the document generated on close."""
@@ -106,6 +112,7 @@ class LifecycleService:
         *,
         backfill_channel: Callable[[Incident], object],
         generate_document: GenerateDocument,
+        run_later: Callable[[Callable[[], None]], bool] = run_now,
         clock: Callable[[], datetime] = utcnow,
         bot_user_id: str = "",
     ) -> None:
@@ -115,6 +122,7 @@ class LifecycleService:
         self.incidents = incidents
         self.backfill_channel = backfill_channel
         self.generate_document = generate_document
+        self.run_later = run_later
         self.clock = clock
         self.bot_user_id = bot_user_id
 
@@ -399,19 +407,29 @@ class LifecycleService:
             f":white_check_mark: *{blocks.incident_ref(updated)}* closed by <@{actor.user_id}>: "
             f"{escape(updated.title)}",
         )
-        try:
-            self.generate_document(
-                updated.id or 0, draft=False, requested_by=actor.user_id, request_key=actor.dedupe_key
-            )
-        except Exception as exc:
-            log.exception("INC-%s: the investigation document failed", updated.number)
+        if not self.run_later(lambda: self._write_document(updated, actor)):
             self._say(
                 updated,
                 outcome,
+                ":warning: Too many investigation documents are being generated right now. "
+                "Run `/incident postmortem` in a minute; the incident stays closed.",
+            )
+        return outcome
+
+    def _write_document(self, inc: Incident, actor: Actor) -> None:
+        """The document of a close, on the document worker (not the listener thread that acks)."""
+        try:
+            self.generate_document(
+                inc.id or 0, draft=False, requested_by=actor.user_id, request_key=actor.dedupe_key
+            )
+        except Exception as exc:
+            log.exception("INC-%s: the investigation document failed", inc.number)
+            self._say(
+                inc,
+                Outcome(False),
                 f":warning: The investigation document could not be written ({escape(slack_error(exc))}). "
                 "Run `/incident postmortem` to try again; the incident stays closed.",
             )
-        return outcome
 
     def reopen(self, incident: Incident, actor: Actor) -> Outcome:
         inc = self._fresh(incident)

@@ -120,6 +120,7 @@ class BotServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self.bolt.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
+        self.services.documents.shutdown(wait=True)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
