@@ -14,7 +14,11 @@ Reported:
      started taking so long (when the bot's last good check has expired);
   3. while the investigation document of an incident of ``--messages`` marked messages is
      generated (``--adversarial`` adds three 🚨 messages of "Users: x" + 39,000 spaces + "y",
-     the quadratic-regex input of issue 21 item 2).
+     the quadratic-regex input of issue 21 item 2);
+  4. ``--large N`` (e.g. 20000): while ``--documents K`` incidents whose channels hold N recorded
+     messages each (every 10th marked, written straight into the bot's database) have their
+     documents generated at once by ``/incident postmortem``; with the slowest ``/healthz``.
+     ``--only-large`` skips 1-3.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ def rss_mb(pid: int) -> float:
 
 class Serve:
     def __init__(self, emu: SlackEmulator, folder: Path) -> None:
+        self.folder = folder
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_"))}
         env.update(
@@ -245,12 +250,133 @@ def document_generation(
     report("  acks", acks, f"(document in {time.monotonic() - started:.1f} s)")
 
 
+def seed_recorded_channel(
+    db: Path, channel: str, incident_number: int, messages: int, users: list[str]
+) -> None:
+    """``messages`` recorded messages in ``channel`` (the live record a document is built from),
+    every 10th carrying a timeline mark, as if the bot had captured them while the incident ran."""
+    from sqlalchemy import create_engine, insert
+    from sqlmodel import Session, select
+
+    from bot.timeline import capture
+    from storage.models import ChannelMessage, Incident, TimelineEvent, TimelineMark
+
+    kinds = {
+        "pushpin": "timeline",
+        "mag": "finding",
+        "bulb": "hypothesis",
+        "bug": "error",
+        "memo": "action_item",
+    }
+    engine = create_engine(f"sqlite:///{db}")
+    with Session(engine) as s:
+        inc = s.exec(select(Incident).where(Incident.number == incident_number)).one()
+        start = inc.created_at.timestamp() + 1
+        msgs = [
+            {
+                "type": "message",
+                "user": users[i % len(users)],
+                "text": f"step {i}: checked shard {i % 64}, p99 {i % 900} ms; cc <@{users[i % len(users)]}>",
+                "ts": f"{int(start) + i // 100}.{i % 100:06d}",
+            }
+            for i in range(messages)
+        ]
+        s.execute(
+            insert(ChannelMessage), [capture.message_row(channel, m).model_dump(exclude={"id"}) for m in msgs]
+        )
+        names = list(kinds)
+        for i, m in enumerate(msgs[::10]):
+            emoji = names[i % len(names)]
+            ev = TimelineEvent(
+                incident_id=inc.id, at=capture.ts_to_datetime(m["ts"]), source="reaction", kind=kinds[emoji],
+                text=m["text"], plain_text=m["text"], author_id=m["user"], message_ts=m["ts"],
+            )  # fmt: skip
+            s.add(ev)
+            s.flush()
+            assert ev.id is not None
+            s.add(TimelineMark(event_id=ev.id, kind=ev.kind, reaction=emoji, user_id=m["user"]))
+        s.commit()
+    engine.dispose()
+
+
+def large_documents(
+    serve: Serve, emu: SlackEmulator, users: dict[str, str], general: str, messages: int, documents: int
+) -> None:
+    channels: list[str] = []
+    for k in range(documents):
+        d = emu.slash_command(users["alice"], general, f"declare sev2 Bench large {k}")
+        assert d.status == 200, d
+        deadline = time.monotonic() + 30
+        while len(channels) <= k and time.monotonic() < deadline:
+            found = [
+                c["id"] for c in emu.channels() if c["name"].startswith("inc-") and c["id"] not in channels
+            ]
+            channels += found[:1]
+            time.sleep(0.1)
+        assert len(channels) > k, "no incident channel"
+        seed_recorded_channel(serve.folder / "bench.db", channels[k], k + 1, messages, list(users.values()))
+    emu.wait_deliveries(timeout=60)
+    stop = threading.Event()
+    health: list[float] = []
+
+    def poll() -> None:
+        with httpx.Client() as http:
+            while not stop.is_set():
+                t = time.perf_counter()
+                try:
+                    http.get(f"{serve.base}/healthz", timeout=30)
+                except httpx.HTTPError:
+                    health.append(float("inf"))
+                    continue
+                health.append(time.perf_counter() - t)
+                time.sleep(0.05)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    started = time.monotonic()
+    seen = len(emu.response_url_posts)
+    asked: list[float] = []
+    for ch in channels:
+        t = time.perf_counter()
+        d = emu.slash_command(users["alice"], ch, "postmortem")
+        asked.append(time.perf_counter() - t if d.status == 200 else float("inf"))
+    acked = sum(1 for a in asked if a != float("inf"))
+
+    def final_answers() -> list[str]:
+        posts = emu.response_url_posts[seen:]
+        texts = [p["body"].get("text", "") for p in posts if p["user"] == users["alice"]]
+        return [t for t in texts if not t.startswith("Generating")]
+
+    def generating() -> bool:
+        return len(final_answers()) < acked and time.monotonic() - started < 300
+
+    acks = ack_latencies(emu, users["bob"], general, generating)
+    stop.set()
+    poller.join()
+    answers = final_answers()
+    posted = sum(1 for t in answers if t.startswith("Posted"))
+    slowest = max(health) * 1000 if health else float("nan")
+    report(
+        "  `/incident postmortem` acks",
+        asked,
+        f"({posted} documents posted, {len(answers) - posted} refused)",
+    )
+    report(
+        "  `/incident help` acks (another user)",
+        acks,
+        f"(all answered in {time.monotonic() - started:.1f} s; /healthz slowest {slowest:.0f} ms)",
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--body-mb", type=int, default=200)
     ap.add_argument("--messages", type=int, default=300)
     ap.add_argument("--flood-seconds", type=float, default=8.0)
     ap.add_argument("--adversarial", action="store_true")
+    ap.add_argument("--large", type=int, default=0, help="recorded messages per large document (0: skip)")
+    ap.add_argument("--documents", type=int, default=1, help="large documents generated at once")
+    ap.add_argument("--only-large", action="store_true")
     args = ap.parse_args()
 
     emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
@@ -263,6 +389,10 @@ def main() -> None:
         emu.request_urls = [f"{serve.base}/slack/events"]
         try:
             httpx.post(f"{serve.base}/slack/events", content=b"{}", timeout=5)
+            if args.only_large:
+                print(f"{args.documents} document(s) of {args.large} recorded messages generated at once:")
+                large_documents(serve, emu, users, general_id, args.large, args.documents)
+                return
             body_attack(serve, 1, args.body_mb * MB)
             body_attack(serve, 3, args.body_mb * MB)
             print("45 clients polling /healthz, Slack healthy:")
@@ -278,6 +408,9 @@ def main() -> None:
                 + ":"
             )
             document_generation(serve, emu, users, general_id, args.messages, args.adversarial)
+            if args.large:
+                print(f"{args.documents} document(s) of {args.large} recorded messages generated at once:")
+                large_documents(serve, emu, users, general_id, args.large, args.documents)
         finally:
             serve.stop()
             emu.stop()

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 
 from bot.followups.config import FollowupsConfig
-from bot.incidents.vocabulary import SEVERITIES, Severity
+from bot.incidents.vocabulary import SEVERITIES, STANDINGS, Severity
 from storage.db import normalise_url
 
 DEFAULT_REACTIONS: dict[str, str] = {
@@ -116,6 +116,12 @@ class PermissionConfig(BaseModel):
     """Who may close an incident: `"anyone"` or a list of roles, e.g. `["lead"]`."""
     severity: Literal["anyone"] | list[str] = "anyone"
     """Who may change the severity: `"anyone"` or a list of roles."""
+    roles: Literal["anyone"] | list[str] = Field(
+        default_factory=lambda: ["lead", "declarer", "anyone_while_no_lead"]
+    )
+    """Who may assign roles, the lead included (`/incident lead`, `/incident role`, the card's lead picker): `"anyone"` or a list of roles, `"declarer"` and `"anyone_while_no_lead"`. Without it, `close = ["lead"]` could be bypassed by taking the lead first."""
+    convert_large: Literal["anyone"] | list[str] = Field(default_factory=list)
+    """Who may `/incident convert` a channel with more than `convert_max_members` members, or #general: `"anyone"` or a list of Slack user IDs (`U…`). The announce channel is never converted."""
 
 
 class AlertRoute(BaseModel):
@@ -255,7 +261,9 @@ class BotConfig(BaseModel):
     reminders: ReminderConfig = Field(default_factory=ReminderConfig)
     """Reminder cadences (below)."""
     permissions: PermissionConfig = Field(default_factory=PermissionConfig)
-    """Who may close and change severity (below)."""
+    """Who may close, change the severity, assign roles and convert big channels (below)."""
+    convert_max_members: int = Field(default=50, ge=0)
+    """`/incident convert` refuses a channel with more members than this (0: no limit) unless `permissions.convert_large` allows the person: converting rewrites the topic, posts the card and records the whole history, which a war room wants and #general or a team channel does not."""
     history_page_size: int = 1000
     """Messages per `conversations.history` page when reading a channel back (1-1000; Slack allows non-Marketplace apps 15 a call since 2025)."""
     retention_days: int | None = None
@@ -314,9 +322,9 @@ class BotConfig(BaseModel):
             raise ValueError(f"confirm_reaction {self.confirm_reaction!r} is also a timeline reaction")
         if "lead" not in self.roles:
             raise ValueError("roles must include 'lead'")
-        for action in ("close", "severity"):
+        for action in ("close", "severity", "roles"):
             rule = getattr(self.permissions, action)
-            unknown = [] if rule == "anyone" else sorted(set(rule) - set(self.roles))
+            unknown = [] if rule == "anyone" else sorted(set(rule) - set(self.roles) - set(STANDINGS))
             if unknown:
                 raise ValueError(
                     f"permissions.{action} names role {', '.join(unknown)}, which is not one of roles "

@@ -232,6 +232,7 @@ def stop_recording(bolt: IncidentBotApp, services: Services) -> None:
     """Finish the events already acked, then write the final heartbeat: the period after it is a
     gap that the next start reads back from Slack."""
     bolt.listener_runner.listener_executor.shutdown(wait=True)
+    services.documents.shutdown(wait=True)  # the documents already started are written
     heartbeat = services.timeline.heartbeat
     if heartbeat is not None:
         heartbeat.stop()

@@ -26,6 +26,7 @@ from bot.followups.service import FollowupService
 from bot.home.service import HomeTab
 from bot.incidents import declare_listeners
 from bot.incidents import listeners as incidents
+from bot.incidents.access import Access, ChannelMembers
 from bot.incidents.declare import IncidentService
 from bot.incidents.lifecycle import LifecycleService
 from bot.incidents.vocabulary import incident_ref
@@ -33,6 +34,7 @@ from bot.paging import listeners as paging_commands
 from bot.paging.service import PagingService
 from bot.postmortem import PostmortemService
 from bot.postmortem import listeners as postmortem
+from bot.postmortem.worker import DocumentWorker
 from bot.reminders.scheduler import ReminderSweeper
 from bot.slack.commands import CommandTable
 from bot.timeline.service import TimelineService
@@ -64,8 +66,14 @@ class Services:
     alerts: AlertService = field(init=False)
     paging: PagingService = field(init=False)
 
+    access: Access = field(init=False)
+    documents: DocumentWorker = field(init=False)
+    """Document generation, off the listener threads (see bot.postmortem.worker)."""
+
     def __post_init__(self) -> None:
         repo, client, settings, who = self.repo, self.client, self.settings, self.bot_user_id
+        self.access = Access(ChannelMembers(client))
+        self.documents = DocumentWorker()
         self.incidents = IncidentService(
             repo, client, settings, clock=self.now, bot_user_id=who, changed=self.incident_changed
         )
@@ -84,6 +92,7 @@ class Services:
             backfill_channel=self.backfill_channel,
             generate_document=self.generate_document,
             after_close=self.after_close,
+            run_later=self.documents.submit,
             clock=self.now,
             bot_user_id=who,
             changed=self.incident_changed,
@@ -165,6 +174,8 @@ class Services:
             "stats": self.stats,
             "alerts": self.alerts,
             "paging": self.paging,
+            "access": self.access,
+            "documents": self.documents,
             "own_user_id": self.bot_user_id,  # (Bolt's own "bot_user_id" key comes from its authorize)
             "commands": COMMANDS,
         }

@@ -277,6 +277,33 @@ class UserActions:
             )
         return self._send_interaction(payload, Delivery(trigger_id=trigger, ts=message_ts))
 
+    def send_signed(
+        self,
+        user: str,
+        channel: str | None = None,
+        payload: dict[str, Any] | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> Delivery:
+        """A correctly signed interactivity ``payload`` (or slash-command form ``fields``) written by
+        the caller, sent as is: what Slack never sends but a forger with a valid signature, a replayed
+        body or a Slack bug could. For testing that the app checks what it is given (option values,
+        ``private_metadata``, the channel's members). The string "$trigger_id" and "$response_url"
+        anywhere in it become a fresh trigger id and response URL for ``user`` in ``channel``."""
+        if (payload is None) == (fields is None):
+            raise _err("send_signed takes payload or fields")
+        with self.ws.lock:
+            self._user(user)
+            trigger = self.ws.new_trigger(user)
+            url = self.ws.new_response_url(self.base_url, channel, user, None)
+        body = json.loads(
+            json.dumps(payload if payload is not None else fields)
+            .replace('"$trigger_id"', json.dumps(trigger))
+            .replace('"$response_url"', json.dumps(url))
+        )
+        if fields is not None:
+            return self._send_form(body, "slash_command", Delivery(trigger_id=trigger))
+        return self._send_interaction(body, Delivery(trigger_id=trigger))
+
     def message_shortcut(self, user: str, channel: str, message_ts: str, callback_id: str) -> Delivery:
         with self.ws.lock:
             self._user(user)

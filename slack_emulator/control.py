@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 ACTIONS = (
     "post_message", "edit_message", "delete_message", "add_reaction", "remove_reaction", "pin_message",
     "unpin_message", "slash_command", "click_button", "submit_view", "close_view", "message_shortcut",
+    "send_signed",
 )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.errors import DATABASE_DOWN, NOT_AN_INCIDENT_CHANNEL, UsageError
+from bot.incidents.access import Access
 from bot.incidents.vocabulary import incident_ref
 from bot.slack.commands import CommandContext, CommandTable, Help, Subcommand, Where, parse_help
 from bot.slack.deliveries import delivery
@@ -39,6 +40,7 @@ def on_incident(
     commands: CommandTable,
     incident: Incident | None,
     repo: Repository,
+    access: Access,
 ) -> None:
     try:
         spec, args = commands.parse(command.get("text") or "")
@@ -71,6 +73,12 @@ def on_incident(
         if spec.where == Where.NOT_INCIDENT and incident is not None:
             ctx.reply(f"This channel is already *{incident_ref(incident)}*.")
             return
+        if spec.needs_incident and incident is not None:
+            refusal = access.refusal(incident, ctx.user_id)  # a private incident's non-member
+            if refusal:
+                log.warning("%s refused on %s: not a member", ctx.user_id, incident_ref(incident))
+                ctx.reply(refusal)
+                return
         spec.handle(ctx, args)
 
 

@@ -61,7 +61,8 @@ class Player:
     def _command_done(self, trigger_id: str) -> bool:
         with Session(self.services.engine) as s:
             row = s.get(ProcessedEvent, f"cmd:{trigger_id}")
-            return row is not None and row.state == "done"
+            done = row is not None and row.state == "done"
+        return done and self.services.documents.wait_idle(timeout=30)  # the document a close started
 
     def _settle_marks(self) -> None:
         """Reactions are captured after the ack; let them land before the next command acts."""

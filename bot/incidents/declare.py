@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.errors import IncidentBotError
 from bot.incidents import blocks
 from bot.incidents.naming import channel_name
-from bot.incidents.vocabulary import Milestone, incident_ref, status_label
+from bot.incidents.vocabulary import SEVERITIES, Milestone, incident_ref, status_label
 from bot.ops.logs import CURRENT_INCIDENT
 from bot.slack.client import slack_error
 from bot.slack.text import escape, one_line
@@ -75,6 +75,8 @@ class IncidentService:
         dedupe_key: str | None = None,
         now: datetime | None = None,
     ) -> DeclareResult:
+        if severity is not None and severity not in SEVERITIES:  # a forged modal option, say
+            raise DeclareFailed(f"Unknown severity `{escape(one_line(severity, 30))}`; nothing was declared.")
         now = now or self.clock()
         pending = Incident(
             number=0,

@@ -9,6 +9,7 @@ did what. Slack effects are best-effort: a failure is logged and told to the act
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,7 @@ from bot.incidents.rules import (
     order_conflict,
     permission_text,
     severity_move,
+    standing,
     status_move,
 )
 from bot.incidents.timeparse import FutureTime, When, format_time
@@ -35,6 +37,7 @@ from bot.incidents.vocabulary import (
     MILESTONE_ORDER,
     REOPENED_STATUS,
     RESOLVED_STATUS,
+    SEVERITIES,
     STATUS_ORDER,
     Milestone,
     status_label,
@@ -59,6 +62,7 @@ class GenerateDocument(Protocol):
 log = logging.getLogger(__name__)
 
 TIMELINE_PAGE_SIZE = 20
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,12 @@ def unchanged(note: str) -> Outcome:
     return Outcome(False, note)
 
 
+def run_now(job: Callable[[], None]) -> bool:
+    """``run_later`` without a worker: the job runs on the caller's thread."""
+    job()
+    return True
+
+
 class LifecycleService:
     """Receives what it calls: the declare service (topic, furnishing a converted channel), and as
     callables the timeline's backfill of a converted channel and the document generated on close."""
@@ -103,6 +113,7 @@ class LifecycleService:
         backfill_channel: Callable[[Incident], object],
         generate_document: GenerateDocument,
         after_close: Callable[[Incident], None] = lambda _incident: None,
+        run_later: Callable[[Callable[[], None]], bool] = run_now,
         clock: Callable[[], datetime] = utcnow,
         bot_user_id: str = "",
         changed: Callable[[Incident, str], None] = lambda incident, event: None,
@@ -116,6 +127,7 @@ class LifecycleService:
         # What other capabilities do on close, before the document (never raises): the
         # duration histograms (bot.analytics), follow-up tickets offered or created (bot.followups).
         self.after_close = after_close
+        self.run_later = run_later
         self.clock = clock
         self.bot_user_id = bot_user_id
         self.changed = changed
@@ -127,6 +139,8 @@ class LifecycleService:
 
     # -- status and severity ------------------------------------------------------------------
     def set_status(self, incident: Incident, status: str, actor: Actor) -> Outcome:
+        if status not in STATUS_ORDER:  # a forged option value, say: only the known ones are stored
+            return unchanged(f"Unknown status `{escape(one_line(status, 30))}`; nothing changed.")
         inc = self._fresh(incident)
         if inc.is_closed:
             return self._closed_refusal(inc)
@@ -150,6 +164,8 @@ class LifecycleService:
         return outcome
 
     def set_severity(self, incident: Incident, severity: str, actor: Actor) -> Outcome:
+        if severity not in SEVERITIES:
+            return unchanged(f"Unknown severity `{escape(one_line(severity, 30))}`; nothing changed.")
         inc = self._fresh(incident)
         if inc.is_closed:
             return self._closed_refusal(inc)
@@ -183,9 +199,17 @@ class LifecycleService:
 
     # -- roles --------------------------------------------------------------------------------
     def assign_role(self, incident: Incident, role: str, user_id: str, actor: Actor) -> Outcome:
+        if role not in self.settings.config.roles:
+            return unchanged(f"Unknown role `{escape(one_line(role, 30))}`; nothing changed.")
+        if not USER_ID.match(user_id):
+            return unchanged(f"`{escape(one_line(user_id, 30))}` is not a person; nothing changed.")
         inc = self._fresh(incident)
         if inc.is_closed:
             return self._closed_refusal(inc)
+        # Its own permission: taking the lead must not be a way around `close = ["lead"]`.
+        denied = self._permission(inc, actor, "roles", f"assign the {escape(role)}")
+        if denied:
+            return denied
         refusal = self._not_a_person(user_id, role)
         if refusal is not None:
             return unchanged(refusal)
@@ -396,19 +420,29 @@ class LifecycleService:
         )
         self.after_close(updated)
         self.changed(updated, "closed")
-        try:
-            self.generate_document(
-                updated.id or 0, draft=False, requested_by=actor.user_id, request_key=actor.dedupe_key
-            )
-        except Exception as exc:
-            log.exception("INC-%s: the investigation document failed", updated.number)
+        if not self.run_later(lambda: self._write_document(updated, actor)):
             self._say(
                 updated,
                 outcome,
+                ":warning: Too many investigation documents are being generated right now. "
+                "Run `/incident postmortem` in a minute; the incident stays closed.",
+            )
+        return outcome
+
+    def _write_document(self, inc: Incident, actor: Actor) -> None:
+        """The document of a close, on the document worker (not the listener thread that acks)."""
+        try:
+            self.generate_document(
+                inc.id or 0, draft=False, requested_by=actor.user_id, request_key=actor.dedupe_key
+            )
+        except Exception as exc:
+            log.exception("INC-%s: the investigation document failed", inc.number)
+            self._say(
+                inc,
+                Outcome(False),
                 f":warning: The investigation document could not be written ({escape(slack_error(exc))}). "
                 "Run `/incident postmortem` to try again; the incident stays closed.",
             )
-        return outcome
 
     def reopen(self, incident: Incident, actor: Actor) -> Outcome:
         inc = self._fresh(incident)
@@ -448,8 +482,13 @@ class LifecycleService:
         """Make the existing channel an incident; its earlier messages are backfilled to the record."""
         if self.repo.incident_by_channel(channel_id):
             return unchanged("This channel is already an incident channel.")
+        if channel_id == self.settings.announce_channel:
+            return unchanged(
+                "This is the announcement channel: incidents are announced here, so it cannot be one. "
+                "Nothing changed; `/incident declare` opens a channel for it."
+            )
         try:
-            channel = self.client.conversations_info(channel=channel_id)["channel"]
+            channel = self.client.conversations_info(channel=channel_id, include_num_members=True)["channel"]
         except Exception as exc:
             if slack_error(exc) == "channel_not_found":
                 return unchanged(
@@ -458,6 +497,9 @@ class LifecycleService:
             return unchanged(
                 f"Slack would not tell me about this channel ({slack_error(exc)}); nothing changed."
             )
+        too_big = self._too_big_to_convert(channel, actor)
+        if too_big:
+            return unchanged(too_big)
         if not channel.get("is_member"):
             if channel.get("is_private"):
                 return unchanged("Invite me to this private channel first (`/invite @incident-bot`).")
@@ -503,6 +545,26 @@ class LifecycleService:
         outcome.incident = incident
         return outcome
 
+    def _too_big_to_convert(self, channel: dict[str, Any], actor: Actor) -> str | None:
+        """Converting rewrites the topic, posts the card and records the whole history: fine for a
+        war room, not for #general or a team channel, unless ``permissions.convert_large`` says so."""
+        config = self.settings.config
+        rule = config.permissions.convert_large
+        if rule == "anyone" or actor.user_id in rule:
+            return None
+        limit = config.convert_max_members
+        members = channel.get("num_members")
+        if channel.get("is_general"):
+            why = "this is the workspace's general channel"
+        elif limit and isinstance(members, int) and members > limit:
+            why = f"it has {members} members (more than {limit})"
+        else:
+            return None
+        return (
+            f"I will not turn this channel into an incident: {why}. Nothing changed. "
+            "Declare one with `/incident declare`, or ask an administrator (`permissions.convert_large`)."
+        )
+
     # -- shared steps -------------------------------------------------------------------------
     def _fresh(self, incident: Incident) -> Incident:
         return self.repo.incident(incident.id or 0)
@@ -523,8 +585,7 @@ class LifecycleService:
 
     def _permission(self, inc: Incident, actor: Actor, action: str, doing: str) -> Outcome | None:
         rule = getattr(self.settings.config.permissions, action)
-        roles = self.repo.active_roles(inc.id or 0)
-        held = [role for role, user in roles.items() if user == actor.user_id]
+        held = standing(actor.user_id, self.repo.active_roles(inc.id or 0), inc.declarer_id)
         if allowed(rule, held):
             return None
         return unchanged(f"Only {permission_text(rule)} may {doing} here. Nothing changed.")

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.errors import UsageError
 from bot.incidents import blocks
+from bot.incidents.access import Access
 from bot.incidents.commands import (
     AddNote,
     AssignRole,
@@ -49,7 +50,7 @@ from bot.slack.commands import CommandContext, Subcommand, Where
 from bot.slack.deliveries import delivery
 from bot.slack.text import one_line
 from storage.models import Incident
-from storage.repository import Repository
+from storage.repository import NotFound, Repository
 
 log = logging.getLogger(__name__)
 
@@ -191,20 +192,28 @@ def _view_values(view: dict[str, Any]) -> dict[str, str]:
     return {block: ((v.get("value") or {}).get("value") or "").strip() for block, v in values.items()}
 
 
+def _selected(b: dict[str, Any]) -> str:
+    """The chosen option's value as sent (the lifecycle checks it against the allowed set)."""
+    option = _action(b).get("selected_option")
+    value = option.get("value") if isinstance(option, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 def _set_status(
     inc: Incident, b: dict[str, Any], actor: Actor, lc: LifecycleService, _: WebClient
 ) -> Outcome:
-    return lc.set_status(inc, _action(b)["selected_option"]["value"], actor)
+    return lc.set_status(inc, _selected(b), actor)
 
 
 def _set_severity(
     inc: Incident, b: dict[str, Any], actor: Actor, lc: LifecycleService, _: WebClient
 ) -> Outcome:
-    return lc.set_severity(inc, _action(b)["selected_option"]["value"], actor)
+    return lc.set_severity(inc, _selected(b), actor)
 
 
 def _set_lead(inc: Incident, b: dict[str, Any], actor: Actor, lc: LifecycleService, _: WebClient) -> Outcome:
-    return lc.assign_role(inc, "lead", _action(b)["selected_user"], actor)
+    user = _action(b).get("selected_user")
+    return lc.assign_role(inc, "lead", user if isinstance(user, str) else "", actor)
 
 
 def _modal_opener(build: Callable[[Incident], Any]) -> CardAction:
@@ -237,6 +246,7 @@ def on_card(
     respond: Respond,
     repo: Repository,
     lifecycle: LifecycleService,
+    access: Access,
     client: WebClient,
 ) -> None:
     ack()
@@ -253,17 +263,33 @@ def on_card(
     with delivery(repo, key, kind="action") as mine:
         if not mine:
             return
+        refusal = access.refusal(incident, user)
+        if refusal:
+            respond(text=refusal, response_type="ephemeral", replace_original=False)
+            return
         outcome = run(incident, body, Actor(user, key), lifecycle, client)
         if outcome is not None and outcome.reply_text():
             respond(text=outcome.reply_text(), response_type="ephemeral", replace_original=False)
 
 
 # -- the card's modals --------------------------------------------------------------------------
+def _metadata_incident(repo: Repository, view: dict[str, Any]) -> Incident | None:
+    """The incident a modal's ``private_metadata`` names (its id, as the card wrote it)."""
+    raw = view.get("private_metadata")
+    if not (isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 12):
+        return None
+    try:
+        return repo.incident(int(raw))
+    except NotFound:
+        return None
+
+
 def _on_modal(
     body: dict[str, Any],
     view: dict[str, Any],
     context: BoltContext,
     repo: Repository,
+    access: Access,
     client: WebClient,
     run: Callable[[Incident, Actor], Outcome],
 ) -> None:
@@ -272,7 +298,17 @@ def _on_modal(
     with delivery(repo, key, kind="view") as mine:
         if not mine:
             return
-        incident = repo.incident(int(view.get("private_metadata") or 0))
+        incident = _metadata_incident(repo, view)
+        if incident is None:
+            log.warning("view %s names no incident", view.get("id"))
+            return
+        refusal = access.refusal(incident, user)
+        if refusal:
+            # Not in the incident's channel (a private one they left, or forged metadata): say so
+            # where they are, never in the channel the metadata names.
+            log.warning("%s refused on %s: not a member", user, incident_ref(incident))
+            _tell_directly(client, user, refusal)
+            return
         context["reply_channel"] = incident.channel_id  # where the error boundary answers
         outcome = run(incident, Actor(user, key))
         if outcome.reply_text() and incident.channel_id:
@@ -282,6 +318,13 @@ def _on_modal(
                 log.info("could not tell %s: %s", user, slack_error(exc))
 
 
+def _tell_directly(client: WebClient, user: str, text: str) -> None:
+    try:
+        client.chat_postMessage(channel=user, text=text)
+    except Exception as exc:
+        log.info("could not tell %s: %s", user, slack_error(exc))
+
+
 def on_update_submit(
     ack: Ack,
     body: dict[str, Any],
@@ -289,6 +332,7 @@ def on_update_submit(
     context: BoltContext,
     repo: Repository,
     lifecycle: LifecycleService,
+    access: Access,
     client: WebClient,
 ) -> None:
     try:
@@ -297,7 +341,9 @@ def on_update_submit(
         ack(response_action="errors", errors={"text": exc.message})
         return
     ack()
-    _on_modal(body, view, context, repo, client, lambda inc, actor: lifecycle.post_update(inc, text, actor))
+    _on_modal(
+        body, view, context, repo, access, client, lambda inc, actor: lifecycle.post_update(inc, text, actor)
+    )
 
 
 def on_resolve_submit(
@@ -307,6 +353,7 @@ def on_resolve_submit(
     context: BoltContext,
     repo: Repository,
     lifecycle: LifecycleService,
+    access: Access,
     client: WebClient,
 ) -> None:
     values = _view_values(view)
@@ -315,7 +362,9 @@ def on_resolve_submit(
         return
     ack()
     fields: dict[str, str | None] = {name: values.get(name) or None for name, _, _ in blocks.RESOLVE_FIELDS}
-    _on_modal(body, view, context, repo, client, lambda inc, actor: lifecycle.resolve(inc, actor, fields))
+    _on_modal(
+        body, view, context, repo, access, client, lambda inc, actor: lifecycle.resolve(inc, actor, fields)
+    )
 
 
 def register(app: App) -> None:

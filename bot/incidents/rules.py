@@ -8,7 +8,14 @@ from datetime import datetime, tzinfo
 from typing import Literal
 
 from bot.incidents.timeparse import format_time
-from bot.incidents.vocabulary import MILESTONE_ORDER, STATUS_MILESTONE, STATUS_ORDER, Milestone
+from bot.incidents.vocabulary import (
+    ANYONE_WHILE_NO_LEAD,
+    DECLARER,
+    MILESTONE_ORDER,
+    STATUS_MILESTONE,
+    STATUS_ORDER,
+    Milestone,
+)
 
 Direction = Literal["same", "forward", "backward"]
 
@@ -72,12 +79,28 @@ def order_conflict(milestones: Mapping[str, datetime], name: str, at: datetime, 
     return None
 
 
+def standing(
+    user_id: str, roles: Mapping[str, str], declarer_id: str | None, lead_role: str = "lead"
+) -> list[str]:
+    """What ``user_id`` holds on an incident: its roles, ``declarer`` if they declared it, and
+    ``anyone_while_no_lead`` for everyone while nobody leads."""
+    held = [role for role, user in roles.items() if user == user_id]
+    if declarer_id and user_id == declarer_id:
+        held.append(DECLARER)
+    if not roles.get(lead_role):
+        held.append(ANYONE_WHILE_NO_LEAD)
+    return held
+
+
 def allowed(permission: str | Iterable[str], roles_held: Iterable[str]) -> bool:
-    """Permission is "anyone" or a list of roles; holding any of them is enough."""
+    """Permission is "anyone" or a list of roles (and standings); holding any of them is enough."""
     if permission == "anyone":
         return True
     return bool(set(permission) & set(roles_held))
 
 
 def permission_text(permission: str | Iterable[str]) -> str:
-    return "anyone" if permission == "anyone" else " or ".join(f"the {r}" for r in permission)
+    if permission == "anyone":
+        return "anyone"
+    names = ["anyone while nobody leads" if r == ANYONE_WHILE_NO_LEAD else f"the {r}" for r in permission]
+    return " or ".join(names) if names else "nobody"

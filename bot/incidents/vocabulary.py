@@ -88,6 +88,12 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
+# Besides the configured roles, a permission may name who someone is to the incident.
+DECLARER = "declarer"
+ANYONE_WHILE_NO_LEAD = "anyone_while_no_lead"
+STANDINGS = (DECLARER, ANYONE_WHILE_NO_LEAD)
+
+
 class Milestone(StrEnum):
     STARTED = "started"
     DETECTED = "detected"

@@ -14,6 +14,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.errors import NOT_AN_INCIDENT_CHANNEL
+from bot.incidents.access import Access
 from bot.slack.deliveries import delivery
 from bot.timeline.service import PIN, TIMELINE_KIND, TimelineService
 from storage.models import Incident
@@ -109,6 +110,7 @@ def on_shortcut(
     incident: Incident | None,
     timeline: TimelineService,
     repo: Repository,
+    access: Access,
 ) -> None:
     ack()
     channel = (body.get("channel") or {}).get("id")
@@ -119,6 +121,10 @@ def on_shortcut(
         return
     with delivery(repo, f"shortcut:{body.get('trigger_id')}", kind="event") as mine:
         if not mine:
+            return
+        refusal = access.refusal(incident, user)  # a private incident's non-member
+        if refusal:
+            respond(text=refusal, response_type="ephemeral")
             return
         answer = timeline.add_from_shortcut(incident, channel, message, user, body.get("action_ts"))
         respond(text=answer, response_type="ephemeral")

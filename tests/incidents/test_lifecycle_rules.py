@@ -14,6 +14,7 @@ from bot.incidents.rules import (
     order_conflict,
     permission_text,
     severity_move,
+    standing,
     status_move,
 )
 from bot.incidents.timeparse import FutureTime, When, format_time, parse_when, split_leading_when
@@ -114,6 +115,19 @@ def test_permissions() -> None:
     assert allowed(["lead"], ["lead", "comms"])
     assert not allowed(["lead"], ["comms"])
     assert permission_text(["lead", "comms"]) == "the lead or the comms"
+
+
+def test_standing_on_an_incident_and_the_default_role_permission() -> None:
+    from bot.config import PermissionConfig
+
+    rule = PermissionConfig().roles
+    assert permission_text(rule) == "the lead or the declarer or anyone while nobody leads"
+    led = {"lead": "U1", "scribe": "U3"}
+    assert standing("U1", led, "U2") == ["lead"]
+    assert standing("U2", led, "U2") == ["declarer"]
+    assert standing("U3", led, "U2") == ["scribe"]
+    assert [allowed(rule, standing(u, led, "U2")) for u in ("U1", "U2", "U3")] == [True, True, False]
+    assert allowed(rule, standing("U3", {"scribe": "U3"}, "U2")), "nobody leads: anyone may"
 
 
 # -- parsers ------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ from tests.support.harness import BotServer, wait_for
 def handled(bot: BotServer, key: str) -> bool:
     with Session(bot.services.engine) as s:
         row = s.get(ProcessedEvent, key)
-        return row is not None and row.state == "done"
+        done = row is not None and row.state == "done"
+    return done and bot.services.documents.wait_idle(timeout=30)  # a document it started
 
 
 def command(bot: BotServer, emu: Any, user: str, channel: str, text: str) -> None:

@@ -122,6 +122,7 @@ class BotServer:
         self.runtime.services.alerts.stop()
         self.runtime.services.paging.stop()
         self.bolt.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
+        self.services.documents.shutdown(wait=True)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

@@ -16,9 +16,11 @@ def rows(bot: BotServer, model: Any) -> list[Any]:
 
 
 def handled(bot: BotServer, key: str) -> bool:
+    """The delivery is done, and so is any document it started (on the document worker)."""
     with Session(bot.services.engine) as s:
         row = s.get(ProcessedEvent, key)
-        return row is not None and row.state == "done"
+        done = row is not None and row.state == "done"
+    return done and bot.services.documents.wait_idle(timeout=30)
 
 
 def command(bot: BotServer, emu: Any, user: str, channel: str, text: str) -> Any:

@@ -71,6 +71,7 @@ def command(bot: BotServer, emu: Any, user: str, channel: str, text: str) -> Non
     def done() -> bool:
         with Session(bot.services.engine) as s:
             row = s.get(ProcessedEvent, f"cmd:{d.trigger_id}")
-            return row is not None and row.state == "done"
+            finished = row is not None and row.state == "done"
+        return finished and bot.services.documents.wait_idle(timeout=30)  # a document it started
 
     wait_for(done, what=f"/incident {text}")
