@@ -230,9 +230,11 @@ def start_background(services: Services, bolt: IncidentBotApp) -> None:
 
 def stop_recording(bolt: IncidentBotApp, services: Services) -> None:
     """Finish the events already acked, then write the final heartbeat: the period after it is a
-    gap that the next start reads back from Slack."""
+    gap that the next start reads back from Slack. The alert cards' and paging's threads stop too."""
     bolt.listener_runner.listener_executor.shutdown(wait=True)
     services.documents.shutdown(wait=True)  # the documents already started are written
+    services.alerts.stop()
+    services.paging.stop()
     heartbeat = services.timeline.heartbeat
     if heartbeat is not None:
         heartbeat.stop()

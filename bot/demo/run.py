@@ -154,8 +154,7 @@ def _latest_document(engine: Any, incident_id: int, final: bool) -> Document | N
 
 def run_demo(out_dir: str | Path, web_seconds: int = 0) -> int:
     """``web_seconds`` > 0: afterwards, leave the web UI (/ui/) up that long on the demo's data."""
-    from bot.config import load_settings
-    from bot.serve import StartupError, prepare, start_background
+    from bot.serve import StartupError, prepare, start_background, stop_recording
     from bot.slack.app import create_asgi, create_bolt_app
     from slack_emulator import SlackEmulator
 
@@ -172,27 +171,8 @@ def run_demo(out_dir: str | Path, web_seconds: int = 0) -> int:
         home = emu.add_channel("engineering", members=list(users.values()))
         announce = emu.add_channel("incidents", members=list(users.values()))
         port = _free_port()
-        web = (
-            {
-                "INCIDENT_WEB_URL": f"http://127.0.0.1:{port}",
-                "SLACK_CLIENT_ID": emu.oauth_client_id,
-                "SLACK_CLIENT_SECRET": emu.oauth_client_secret,
-                "INCIDENT_WEB_SESSION_SECRET": secrets.token_urlsafe(32),
-            }
-            if web_seconds > 0
-            else {}
-        )
         with tempfile.TemporaryDirectory(prefix="incident-bot-demo-") as tmp:
-            settings = load_settings(
-                **web,
-                SLACK_BOT_TOKEN=BOT_TOKEN,
-                SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                SLACK_API_URL=emu.api_url,
-                DATABASE_URL=f"sqlite:///{Path(tmp) / 'demo.db'}",
-                INCIDENT_ANNOUNCE_CHANNEL=announce,
-                INCIDENT_OUTPUT_DIR=str(out),
-                **github.settings(Path(tmp)),
-            )
+            settings = _settings(emu, announce, out, Path(tmp), port, web_seconds, github)
             try:
                 runtime = prepare(settings)
             except StartupError as exc:
@@ -200,17 +180,7 @@ def run_demo(out_dir: str | Path, web_seconds: int = 0) -> int:
                 return 2
             bolt = create_bolt_app(runtime.services)
             start_background(runtime.services, bolt)
-            server = uvicorn.Server(
-                uvicorn.Config(
-                    create_asgi(bolt, runtime.health),
-                    host="127.0.0.1",
-                    port=port,
-                    log_level="warning",
-                    access_log=False,
-                )
-            )
-            thread = threading.Thread(target=server.run, daemon=True)
-            thread.start()
+            server, thread = _serve(create_asgi(bolt, runtime.health), port)
             wait_for(lambda: server is not None and server.started, what="the bot to listen")
             emu.request_urls = [f"http://127.0.0.1:{port}/slack/events"]
             services = runtime.services
@@ -224,11 +194,7 @@ def run_demo(out_dir: str | Path, web_seconds: int = 0) -> int:
             if doc is None:
                 print("incident-bot demo: no document was generated", file=sys.stderr)
                 return 1
-            path = Path(doc.path or out / "investigation.md")
-            print(f"Investigation document (revision {doc.revision}): {path}")
-            print(f"HTML rendering: {path.with_suffix('.html')}")
-            if doc.missing_sections:
-                print("Sections with nothing recorded: " + ", ".join(doc.missing_sections))
+            _print_document(doc, out)
             github.click_create_ticket(emu, player, users["bob"], wait_for)
             if web_seconds > 0:
                 print(
@@ -237,7 +203,7 @@ def run_demo(out_dir: str | Path, web_seconds: int = 0) -> int:
                 )
                 with contextlib.suppress(KeyboardInterrupt):
                     time.sleep(web_seconds)
-            bolt.listener_runner.listener_executor.shutdown(wait=True)
+            stop_recording(bolt, services)
             services.engine.dispose()
         return 0
     finally:
@@ -247,6 +213,50 @@ def run_demo(out_dir: str | Path, web_seconds: int = 0) -> int:
             thread.join(timeout=10)
         emu.stop()
         github.stop()
+
+
+def _settings(emu: Any, announce: str, out: Path, tmp: Path, port: int, web_seconds: int, github: Any) -> Any:
+    """The bot's settings for the demo: the emulator, a throw-away SQLite file, the fake GitHub,
+    and the web UI when it is to stay up afterwards."""
+    from bot.config import load_settings
+
+    web = (
+        {
+            "INCIDENT_WEB_URL": f"http://127.0.0.1:{port}",
+            "SLACK_CLIENT_ID": emu.oauth_client_id,
+            "SLACK_CLIENT_SECRET": emu.oauth_client_secret,
+            "INCIDENT_WEB_SESSION_SECRET": secrets.token_urlsafe(32),
+        }
+        if web_seconds > 0
+        else {}
+    )
+    return load_settings(
+        **web,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=emu.api_url,
+        DATABASE_URL=f"sqlite:///{tmp / 'demo.db'}",
+        INCIDENT_ANNOUNCE_CHANNEL=announce,
+        INCIDENT_OUTPUT_DIR=str(out),
+        **github.settings(tmp),
+    )
+
+
+def _serve(asgi: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    server = uvicorn.Server(
+        uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def _print_document(doc: Document, out: Path) -> None:
+    path = Path(doc.path or out / "investigation.md")
+    print(f"Investigation document (revision {doc.revision}): {path}")
+    print(f"HTML rendering: {path.with_suffix('.html')}")
+    if doc.missing_sections:
+        print("Sections with nothing recorded: " + ", ".join(doc.missing_sections))
 
 
 def _wait_document(services: Any, incident_id: int) -> Document | None:

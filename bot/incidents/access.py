@@ -51,6 +51,11 @@ class ChannelMembers:
             self._cache[channel] = (self.clock(), found)
         return found
 
+    def forget(self, channel: str) -> None:
+        """Someone joined or left: the next check asks Slack (a person removed loses access at once)."""
+        with self._lock:
+            self._cache.pop(channel, None)
+
     def is_member(self, channel: str, user: str) -> bool:
         with self._lock:
             cached = self._cache.get(channel)

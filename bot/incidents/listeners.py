@@ -367,7 +367,16 @@ def on_resolve_submit(
     )
 
 
+def on_membership(event: dict[str, Any], access: Access) -> None:
+    """member_joined_channel / member_left_channel: the channel's cached member list is stale."""
+    channel = event.get("channel")
+    if isinstance(channel, str) and channel:
+        access.members.forget(channel)
+
+
 def register(app: App) -> None:
+    app.event("member_joined_channel")(on_membership)
+    app.event("member_left_channel")(on_membership)
     for action_id in CARD_ACTIONS:
         app.action(action_id)(on_card)
     app.view(blocks.UPDATE_CALLBACK)(on_update_submit)

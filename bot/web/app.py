@@ -158,170 +158,181 @@ def _safe_next(value: str | None) -> str:
     return "/ui/" if parsed.scheme or parsed.netloc else value
 
 
+def signed_in(handler: Any) -> Any:
+    async def wrapped(request: Request) -> Response:
+        viewer = _viewer(request)
+        if viewer is None:
+            request.session.clear()
+            return _sign_in_redirect(request)
+        return await handler(request, viewer)
+
+    return wrapped
+
+
+# -- sign in / out -----------------------------------------------------------------------
+async def signin(request: Request) -> Response:
+    ui: WebUI = request.app.state.ui
+    nxt = _safe_next(request.query_params.get("next"))
+    return ui.page(request, "signin.html", title="Sign in", next=nxt)
+
+
+async def login(request: Request) -> Response:
+    ui: WebUI = request.app.state.ui
+    state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    request.session.clear()
+    request.session["oidc"] = {
+        "state": state,
+        "nonce": nonce,
+        "next": _safe_next(request.query_params.get("next")),
+    }
+    team = await run_in_threadpool(ui.team_id)
+    url = ui.oidc.authorize_url(redirect_uri=ui.redirect_uri, state=state, nonce=nonce, team=team)
+    return RedirectResponse(url, status_code=303)
+
+
+async def callback(request: Request) -> Response:
+    ui: WebUI = request.app.state.ui
+    pending = request.session.pop("oidc", None)
+    q = request.query_params
+    if not pending or not q.get("state") or not secrets.compare_digest(str(q["state"]), pending["state"]):
+        return ui.refuse(
+            request, 400, "This sign-in was not started here, or it was already used. Sign in again."
+        )
+    if q.get("error") or not q.get("code"):
+        return ui.refuse(request, 400, "Slack did not sign you in. Sign in again.")
+    try:
+        who = await run_in_threadpool(
+            ui.oidc.sign_in, code=str(q["code"]), redirect_uri=ui.redirect_uri, nonce=pending["nonce"]
+        )
+        team = await run_in_threadpool(ui.team_id)
+    except SignInFailed as exc:
+        log.info("sign-in refused: %s", exc)
+        return ui.refuse(request, 400, f"Sign-in failed: {exc}.")
+    if who.team_id != team:
+        log.info("sign-in refused: %s is from another workspace", who.user_id)
+        return ui.refuse(
+            request,
+            403,
+            "You are signed in to another Slack workspace; this one only lets its own members in.",
+        )
+    request.session.clear()
+    request.session.update(
+        uid=who.user_id,
+        team=who.team_id,
+        name=who.name,
+        csrf=secrets.token_urlsafe(24),
+        exp=int(time.time()) + SESSION_MAX_AGE,
+    )
+    return RedirectResponse(pending.get("next") or "/ui/", status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    body = await request.body()
+    form = dict(parse_qsl(body[:4096].decode("utf-8", "replace")))  # a urlencoded form, no multipart
+    token = form.get("csrf", "")
+    expected = str(request.session.get("csrf") or "")
+    if not expected or not secrets.compare_digest(token, expected):
+        return PlainTextResponse("Sign-out refused: the form is stale or from another site.", status_code=403)
+    request.session.clear()
+    return RedirectResponse("/ui/signin", status_code=303)
+
+
+# -- pages -------------------------------------------------------------------------------
+@signed_in
+async def incident_list(request: Request, viewer: dict[str, Any]) -> Response:
+    ui: WebUI = request.app.state.ui
+    repo = ui.repo
+    q = dict(request.query_params)
+    try:
+        f = views.parse_filter(q)
+        before = int(q["before"]) if q.get("before") else None
+    except (views.BadFilter, ValueError) as exc:
+        return ui.page(request, "message.html", status=400, title="Bad filter", message=str(exc))
+    rows, nxt = await run_in_threadpool(
+        views.visible_page, repo, f, before, lambda inc: ui.can_see(inc, viewer["uid"])
+    )
+    leads = await run_in_threadpool(repo.leads, [i.id for i in rows if i.id is not None])
+    older = None
+    if nxt is not None:
+        keep = {k: v for k, v in q.items() if k != "before" and v}
+        older = "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in {**keep, "before": str(nxt)}.items())
+    return ui.page(
+        request,
+        "list.html",
+        title="Incidents",
+        incidents=rows,
+        leads=leads,
+        q=q,
+        older=older,
+        severities=views.SEVERITIES,
+        statuses=views.STATUSES,
+        status_labels=views.STATUS_LABELS,
+    )
+
+
+@signed_in
+async def incident(request: Request, viewer: dict[str, Any]) -> Response:
+    ui: WebUI = request.app.state.ui
+    repo = ui.repo
+    number = request.path_params["number"]
+    inc = await run_in_threadpool(repo.incident_by_number, number)
+    if inc is None or inc.state != "active" or not await run_in_threadpool(ui.can_see, inc, viewer["uid"]):
+        return ui.refuse(request, 404, f"There is no incident #{number} that you can see.")
+    rev_text = request.query_params.get("rev")
+    revision = int(rev_text) if rev_text and rev_text.isdigit() else None
+    page = await run_in_threadpool(views.incident_page, repo, inc, viewer["team"], revision)
+    return ui.page(
+        request,
+        "incident.html",
+        title=incident_ref(inc),
+        p=page,
+        inc=inc,
+        document_html=Markup(page.document_html) if page.document_html else None,
+    )
+
+
+@signed_in
+async def analytics(request: Request, viewer: dict[str, Any]) -> Response:
+    ui: WebUI = request.app.state.ui
+    window = request.query_params.get("window", "year")
+    period = request.query_params.get("period", "month")
+    try:
+        page = await run_in_threadpool(ui.cached, "page", window, period, views.analytics_page)
+    except views.BadFilter as exc:
+        return ui.page(request, "message.html", status=400, title="Bad filter", message=str(exc))
+    return ui.page(
+        request,
+        "analytics.html",
+        title="Analytics",
+        a=page,
+        svg=Markup(page.svg[page.svg.find("<svg") :]),  # our own chart: numbers and dates only
+        windows=views.ANALYTICS_WINDOWS,
+    )
+
+
+@signed_in
+async def analytics_csv(request: Request, viewer: dict[str, Any]) -> Response:
+    ui: WebUI = request.app.state.ui
+    window = request.query_params.get("window", "year")
+    period = request.query_params.get("period", "month")
+    try:
+        text = await run_in_threadpool(ui.cached, "csv", window, period, views.analytics_csv)
+    except views.BadFilter as exc:
+        return PlainTextResponse(str(exc), status_code=400)
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="incidents-{window}-{period}.csv"'},
+    )
+
+
 def create_web_app(
     settings: Settings, repo: Repository, client: WebClient, clock: Callable[[], datetime]
 ) -> Starlette:
-    ui = WebUI(settings, repo, client, clock)
-
-    def signed_in(handler: Any) -> Any:
-        async def wrapped(request: Request) -> Response:
-            viewer = _viewer(request)
-            if viewer is None:
-                request.session.clear()
-                return _sign_in_redirect(request)
-            return await handler(request, viewer)
-
-        return wrapped
-
-    # -- sign in / out -----------------------------------------------------------------------
-    async def signin(request: Request) -> Response:
-        nxt = _safe_next(request.query_params.get("next"))
-        return ui.page(request, "signin.html", title="Sign in", next=nxt)
-
-    async def login(request: Request) -> Response:
-        state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-        request.session.clear()
-        request.session["oidc"] = {
-            "state": state,
-            "nonce": nonce,
-            "next": _safe_next(request.query_params.get("next")),
-        }
-        team = await run_in_threadpool(ui.team_id)
-        url = ui.oidc.authorize_url(redirect_uri=ui.redirect_uri, state=state, nonce=nonce, team=team)
-        return RedirectResponse(url, status_code=303)
-
-    async def callback(request: Request) -> Response:
-        pending = request.session.pop("oidc", None)
-        q = request.query_params
-        if not pending or not q.get("state") or not secrets.compare_digest(str(q["state"]), pending["state"]):
-            return ui.refuse(
-                request, 400, "This sign-in was not started here, or it was already used. Sign in again."
-            )
-        if q.get("error") or not q.get("code"):
-            return ui.refuse(request, 400, "Slack did not sign you in. Sign in again.")
-        try:
-            who = await run_in_threadpool(
-                ui.oidc.sign_in, code=str(q["code"]), redirect_uri=ui.redirect_uri, nonce=pending["nonce"]
-            )
-            team = await run_in_threadpool(ui.team_id)
-        except SignInFailed as exc:
-            log.info("sign-in refused: %s", exc)
-            return ui.refuse(request, 400, f"Sign-in failed: {exc}.")
-        if who.team_id != team:
-            log.info("sign-in refused: %s is from another workspace", who.user_id)
-            return ui.refuse(
-                request,
-                403,
-                "You are signed in to another Slack workspace; this one only lets its own members in.",
-            )
-        request.session.clear()
-        request.session.update(
-            uid=who.user_id,
-            team=who.team_id,
-            name=who.name,
-            csrf=secrets.token_urlsafe(24),
-            exp=int(time.time()) + SESSION_MAX_AGE,
-        )
-        return RedirectResponse(pending.get("next") or "/ui/", status_code=303)
-
-    async def logout(request: Request) -> Response:
-        body = await request.body()
-        form = dict(parse_qsl(body[:4096].decode("utf-8", "replace")))  # a urlencoded form, no multipart
-        token = form.get("csrf", "")
-        expected = str(request.session.get("csrf") or "")
-        if not expected or not secrets.compare_digest(token, expected):
-            return PlainTextResponse(
-                "Sign-out refused: the form is stale or from another site.", status_code=403
-            )
-        request.session.clear()
-        return RedirectResponse("/ui/signin", status_code=303)
-
-    # -- pages -------------------------------------------------------------------------------
-    @signed_in
-    async def incident_list(request: Request, viewer: dict[str, Any]) -> Response:
-        q = dict(request.query_params)
-        try:
-            f = views.parse_filter(q)
-            before = int(q["before"]) if q.get("before") else None
-        except (views.BadFilter, ValueError) as exc:
-            return ui.page(request, "message.html", status=400, title="Bad filter", message=str(exc))
-        rows, nxt = await run_in_threadpool(
-            views.visible_page, repo, f, before, lambda inc: ui.can_see(inc, viewer["uid"])
-        )
-        leads = await run_in_threadpool(repo.leads, [i.id for i in rows if i.id is not None])
-        older = None
-        if nxt is not None:
-            keep = {k: v for k, v in q.items() if k != "before" and v}
-            older = "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in {**keep, "before": str(nxt)}.items())
-        return ui.page(
-            request,
-            "list.html",
-            title="Incidents",
-            incidents=rows,
-            leads=leads,
-            q=q,
-            older=older,
-            severities=views.SEVERITIES,
-            statuses=views.STATUSES,
-            status_labels=views.STATUS_LABELS,
-        )
-
-    @signed_in
-    async def incident(request: Request, viewer: dict[str, Any]) -> Response:
-        number = request.path_params["number"]
-        inc = await run_in_threadpool(repo.incident_by_number, number)
-        if (
-            inc is None
-            or inc.state != "active"
-            or not await run_in_threadpool(ui.can_see, inc, viewer["uid"])
-        ):
-            return ui.refuse(request, 404, f"There is no incident #{number} that you can see.")
-        rev_text = request.query_params.get("rev")
-        revision = int(rev_text) if rev_text and rev_text.isdigit() else None
-        page = await run_in_threadpool(views.incident_page, repo, inc, viewer["team"], revision)
-        return ui.page(
-            request,
-            "incident.html",
-            title=incident_ref(inc),
-            p=page,
-            inc=inc,
-            document_html=Markup(page.document_html) if page.document_html else None,
-        )
-
-    @signed_in
-    async def analytics(request: Request, viewer: dict[str, Any]) -> Response:
-        window = request.query_params.get("window", "year")
-        period = request.query_params.get("period", "month")
-        try:
-            page = await run_in_threadpool(ui.cached, "page", window, period, views.analytics_page)
-        except views.BadFilter as exc:
-            return ui.page(request, "message.html", status=400, title="Bad filter", message=str(exc))
-        return ui.page(
-            request,
-            "analytics.html",
-            title="Analytics",
-            a=page,
-            svg=Markup(page.svg[page.svg.find("<svg") :]),  # our own chart: numbers and dates only
-            windows=views.ANALYTICS_WINDOWS,
-        )
-
-    @signed_in
-    async def analytics_csv(request: Request, viewer: dict[str, Any]) -> Response:
-        window = request.query_params.get("window", "year")
-        period = request.query_params.get("period", "month")
-        try:
-            text = await run_in_threadpool(ui.cached, "csv", window, period, views.analytics_csv)
-        except views.BadFilter as exc:
-            return PlainTextResponse(str(exc), status_code=400)
-        return Response(
-            text,
-            media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": f'attachment; filename="incidents-{window}-{period}.csv"'},
-        )
-
     threading.Thread(target=warm_up, name="chart-warm-up", daemon=True).start()
+    ui = WebUI(settings, repo, client, clock)
     https = ui.base.startswith("https://")
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", incident_list, methods=["GET"]),
             Route("/incidents/{number:int}", incident, methods=["GET"]),
@@ -346,3 +357,5 @@ def create_web_app(
             ),
         ],
     )
+    app.state.ui = ui
+    return app

@@ -44,3 +44,14 @@ def test_members_are_cached_misses_asked_again_and_failures_refuse() -> None:
     client.fail = RuntimeError("ratelimited")
     now[0] += TTL + 1
     assert "could not check" in (access.refusal(incident(True), "U1") or "")
+
+
+def test_a_member_who_left_is_refused_at_once_when_slack_says_so() -> None:
+    client = FakeClient(["U1", "U2"])
+    members = ChannelMembers(client, clock=lambda: 0.0)  # type: ignore[arg-type]
+    access = Access(members)
+    assert access.refusal(incident(True), "U2") is None
+    client.members.remove("U2")
+    assert access.refusal(incident(True), "U2") is None, "still inside the cached list's TTL"
+    members.forget("C1")  # what member_left_channel does (bot.incidents.listeners.on_membership)
+    assert "not a member" in (access.refusal(incident(True), "U2") or "")
