@@ -159,10 +159,10 @@ def _csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(CSV_FORMULA_START) else text
 
 
-def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+def to_csv(rows: Sequence[Mapping[str, Any]], fields: Sequence[str] = EXPORT_FIELDS) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(EXPORT_FIELDS)
+    writer.writerow(fields)
     for row in rows:
-        writer.writerow([_csv_cell(row.get(f)) for f in EXPORT_FIELDS])
+        writer.writerow([_csv_cell(row.get(f)) for f in fields])
     return buf.getvalue()

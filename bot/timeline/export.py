@@ -7,11 +7,9 @@ read it (mentions, channels and links resolved by the one mrkdwn converter). Nam
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +50,7 @@ def render(
     ]
     rows = capture.export_rows(events, repo.marks([e.id for e in events if e.id is not None]))
     rows = readable(rows, directory or Directory(None))
-    return to_csv(rows) if fmt == "csv" else capture.to_json(rows)
+    return capture.to_csv(rows, FIELDS) if fmt == "csv" else capture.to_json(rows)
 
 
 def readable(rows: Sequence[dict[str, Any]], directory: Directory) -> list[dict[str, Any]]:
@@ -75,29 +73,6 @@ def readable(rows: Sequence[dict[str, Any]], directory: Directory) -> list[dict[
             }
         )
     return out
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        value = "; ".join(
-            f"{v.get('name')} ({v.get('permalink') or ''})" if isinstance(v, dict) else str(v) for v in value
-        )
-    text = str(value)
-    # A spreadsheet would run a cell that starts like a formula.
-    return "'" + text if text.startswith(capture.CSV_FORMULA_START) else text
-
-
-def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(FIELDS)
-    for row in rows:
-        writer.writerow([_cell(row.get(f)) for f in FIELDS])
-    return buf.getvalue()
 
 
 def _directory(settings: Settings) -> Directory:
