@@ -77,7 +77,7 @@ class Services:
         self.incidents = IncidentService(
             repo, client, settings, clock=self.now, bot_user_id=who, changed=self.incident_changed
         )
-        self.followups = FollowupService(repo, client, settings, clock=self.now)
+        self.followups = FollowupService(repo, client, settings, clock=self.now, installation=who)
         self.timeline = TimelineService(
             repo, client, settings, bot_user_id=who, on_action_item=self.offer_followup
         )

@@ -208,6 +208,9 @@ class FakeService:
         except ApiError as exc:
             body = exc.body if exc.body is not None else self.error_body(exc.status, exc.message, op=op)
             return Reply(exc.status, body, exc.headers), op, principal
+        finally:
+            if fault is not None and fault.delay_answer:
+                await asyncio.sleep(fault.delay_answer)
         if self.validate_responses and 200 <= reply.status < 300:
             problems = checker.check_response(op, reply.status, reply.body)
             if problems:

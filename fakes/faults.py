@@ -16,12 +16,16 @@ class Fault:
       limit (403 + `retry-after`), Jira's 429/503.
     * `latency`: wait this long first; with no `status` the request is then answered normally.
       A latency longer than the client's timeout is a timeout.
+    * `delay_answer`: do the work, then wait this long before answering: the other system has acted
+      but the caller has not heard yet (kill the caller meanwhile: a crash between the vendor's
+      answer and the caller's commit).
     """
 
     operation: str = "*"
     status: int | None = None
     retry_after: int | None = None
     latency: float = 0.0
+    delay_answer: float = 0.0
     times: int = 1
     message: str | None = None
     body: Any = None
@@ -39,8 +43,10 @@ class Faults:
     def add(self, fault: Fault) -> Fault:
         if fault.times < 1:
             raise ValueError("times must be >= 1")
-        if fault.status is None and not fault.latency:
-            raise ValueError("a fault needs a status or a latency")
+        if fault.status is None and not fault.latency and not fault.delay_answer:
+            raise ValueError("a fault needs a status, a latency or a delay_answer")
+        if fault.status is not None and fault.delay_answer:
+            raise ValueError("delay_answer delays a real answer: it takes no status")
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -53,7 +53,8 @@ class FollowupsConfig(Target):
     - ``private_repository`` / ``private_project``: where private incidents' tickets go; without
       one, ``private = "confirm"`` asks the person first and ``"never"`` refuses;
     - ``private_content``: put the item's text in tickets of private incidents (else a neutral title);
-    - ``sync_every``: seconds between status syncs (one batched call per project).
+    - ``sync_every``: seconds between status syncs (one batched call per project);
+    - ``claim_lease``: seconds before a silent creation is taken over, or a lost answer searched for.
     """
 
     tracker: Literal["github", "jira"] | None = None
@@ -80,6 +81,11 @@ class FollowupsConfig(Target):
     """Put the item's text in tickets of private incidents (else a neutral title)."""
     sync_every: int = Field(default=300, ge=10)
     """Seconds between status syncs (one batched call per project)."""
+    claim_lease: float = Field(default=120, gt=0)
+    """Seconds before another replica takes over a ticket creation whose worker went silent
+    (crashed), and the least wait between a create whose answer was lost (timeout, 5xx) and the
+    search for the ticket it may have made (Jira's search index can lag a create). Keep it well
+    above twice the tracker's 10 s call timeout."""
 
     @field_validator("severity")
     @classmethod

@@ -89,9 +89,9 @@ class GitHubTracker(HttpTracker):
 
     def find_by_marker(self, project: str, marker: str) -> Ticket | None:
         q = f'repo:{project} is:issue in:body "{marker}"'
-        response = self._call("search", "GET", "/search/issues", params={"q": q, "per_page": 5})
+        response = self._call("search", "GET", "/search/issues", params={"q": q, "per_page": 30})
         for item in response.json().get("items", []):
-            if marker in (item.get("body") or ""):
+            if f"<!-- {marker} -->" in (item.get("body") or ""):  # not item-3-5 in item-3-50
                 return self._ticket(project, item)
         return None
 

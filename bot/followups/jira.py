@@ -5,7 +5,7 @@ removed in 2025 (the fakes reject it, as Jira now does); the replacement `POST /
 `nextPageToken` is four lines here. Descriptions and comments are Atlassian Document Format
 (``adf.py``).
 
-The idempotency marker is a label (`incident-bot-item-<incident>-<item>`), found with JQL.
+The idempotency marker is a label (`incident-bot-<bot user>-item-<incident>-<item>`), found with JQL.
 """
 
 from __future__ import annotations

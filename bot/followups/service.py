@@ -81,6 +81,12 @@ def check_followups(settings: Settings, error: Callable[[str], Exception]) -> No
     }[cfg.tracker]
     if missing:
         raise error(f"[followups] tracker = {cfg.tracker} needs {', '.join(missing)} in the environment")
+    if cfg.claim_lease < 30:
+        log.warning(
+            "[followups] claim_lease = %s s: shorter than a slow tracker call can take, so a second "
+            "replica may create a duplicate ticket while the first still waits",
+            cfg.claim_lease,
+        )
     tracker = build_tracker(settings)
     assert tracker is not None
     try:
@@ -120,8 +126,10 @@ class FollowupService:
         settings: Settings,
         *,
         clock: Callable[[], datetime] = utcnow,
+        installation: str = "",
     ) -> None:
         self.repo = repo
+        self.installation = installation  # the bot's Slack user ID: scopes the ticket markers
         self.client = client
         self.settings = settings
         self.clock = clock
@@ -130,7 +138,11 @@ class FollowupService:
         self._lock = threading.Lock()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.outbox = Outbox(
-            self.repo, {CREATE_KIND: self._handle_create}, self.owner, clock=lambda: self.clock()
+            self.repo,
+            {CREATE_KIND: self._handle_create},
+            self.owner,
+            clock=lambda: self.clock(),
+            lease=timedelta(seconds=self.config.claim_lease),
         )
         self._pool: ThreadPoolExecutor | None = None
 
@@ -299,16 +311,21 @@ class FollowupService:
         )
         if event is None or event.id != link.event_id:
             raise Refused("the action item's message is gone")
-        marker = marker_for(incident.number, link.event_id)
+        marker = marker_for(incident.number, link.event_id, self.installation)
         assert MARKER_RE.match(marker)
+        creating = False
         try:
             ticket = tracker.find_by_marker(p["project"], marker)
             if ticket is None:
+                creating = True
                 ticket = tracker.create(self._new_ticket(incident, event, p, marker))
         except TrackerError as exc:
             if exc.retryable:
                 self.repo.update_ticket_link(link.id, state="pending", error=exc.message)
-                raise Retry(exc.message, exc.retry_after) from None
+                after = exc.retry_after
+                if creating and not exc.rate_limited:  # it may exist: let the search index catch up
+                    after = max(after or 0.0, self.config.claim_lease)
+                raise Retry(exc.message, after) from None
             self.repo.update_ticket_link(link.id, state="error", error=exc.message)
             raise Refused(exc.message) from None
         self._store(link.id, ticket)
@@ -534,6 +551,7 @@ class FollowupService:
         for link in links:
             by_project[link.project].append(link)
         states: dict[int, tuple[str, str | None, str | None]] = {}
+        changed: list[int] = []
         for project, group in by_project.items():
             try:
                 found = tracker.states(project, [link.key for link in group if link.key])
@@ -544,11 +562,16 @@ class FollowupService:
                 ticket = found.get(link.key or "")
                 if ticket is not None and link.id is not None:
                     states[link.id] = (ticket.state, ticket.raw_state, ticket.assignee)
+                    if (ticket.state, ticket.assignee) != (link.state, link.assignee):
+                        changed.append(link.event_id)
         if states:
             self.repo.set_ticket_states(states, now)
         if not force:
             self.repo.finish_claim(claim)
-        return tracker.counter.total - before
+        calls = tracker.counter.total - before
+        for event_id in changed:  # the item's thread shows the ticket as it now stands
+            self.show(event_id)
+        return calls
 
     def shutdown(self) -> None:
         with self._lock:

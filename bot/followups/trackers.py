@@ -20,13 +20,23 @@ STATE_LABELS = {OPEN: "open", IN_PROGRESS: "in progress", DONE: "done", "pending
 
 class TrackerError(Exception):
     """A tracker call that failed. ``retryable``: down, timed out or rate limited (then
-    ``retry_after`` seconds, when the tracker said); otherwise the tracker refused for good."""
+    ``retry_after`` seconds, when the tracker said); otherwise the tracker refused for good.
+    ``rate_limited``: the tracker turned the request away unread, so it surely did nothing (a
+    timeout or a 5xx may have come after the work was done)."""
 
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        rate_limited: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 @dataclass(frozen=True)
@@ -93,11 +103,14 @@ class Tracker(Protocol):
     def close(self) -> None: ...
 
 
-def marker_for(incident_number: int, item_id: int) -> str:
-    return f"incident-bot-item-{incident_number}-{item_id}"
+def marker_for(incident_number: int, item_id: int, installation: str = "") -> str:
+    """One word, unique per action item and per installation (the bot's Slack user ID: two
+    workspaces, or a staging and a production bot, may share one repository or project)."""
+    scope = f"{installation.lower()}-" if installation else ""
+    return f"incident-bot-{scope}item-{incident_number}-{item_id}"
 
 
-MARKER_RE = re.compile(r"^incident-bot-item-\d+-\d+$")
+MARKER_RE = re.compile(r"^incident-bot-(?:[a-z0-9]+-)?item-\d+-\d+$")
 
 
 def retry_after_of(response: httpx.Response) -> float | None:
@@ -116,9 +129,10 @@ def error_from(response: httpx.Response, what: str, detail: str) -> TrackerError
     status = response.status_code
     retry_after = retry_after_of(response)
     retryable = status == 429 or status >= 500 or (status == 403 and retry_after is not None)
-    reason = "rate limited" if status in (403, 429) and retryable else f"HTTP {status}"
+    limited = retryable and status in (403, 429)
+    reason = "rate limited" if limited else f"HTTP {status}"
     message = f"{what}: {reason}" + (f" ({detail})" if detail else "")
-    return TrackerError(message[:300], retryable=retryable, retry_after=retry_after)
+    return TrackerError(message[:300], retryable=retryable, retry_after=retry_after, rate_limited=limited)
 
 
 def transport_error(exc: httpx.HTTPError, what: str) -> TrackerError:
