@@ -141,6 +141,12 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if len(args) > 1 or (args and args[0].startswith("-")):
+        print(
+            "usage: scripts/config-reference [OUTPUT.md]  (default: docs/operate/configuration.md)",
+            file=sys.stderr,
+        )
+        return 0 if args[0] in ("-h", "--help") else 2
     out = Path(args[0]) if args else OUTPUT
     try:
         text = render()

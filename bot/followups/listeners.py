@@ -61,11 +61,8 @@ def on_create_ticket(
         followups.show(event_id, status_ts=clicked_ts)  # "ticket pending" at once, in place of the button
     followups.create_now([request])
     if confirmed:
-        respond(
-            text="Creating the ticket; the item's thread shows it.",
-            response_type="ephemeral",
-            replace_original=True,
-        )
+        text, blocks = messages.notice("Creating the ticket; the item's thread shows it.")
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
 
 
 def on_create_all(
@@ -92,12 +89,11 @@ def on_create_all(
         return
     queued = [r for r in requests if r.state in ("queued", "exists")]
     if queued:
-        respond(
-            text=f":ticket: <@{user}> asked for tickets for {len(queued)} action items; "
-            "each item's thread shows its ticket.",
-            response_type="in_channel",
-            replace_original=True,
+        noun = "action item" if len(queued) == 1 else "action items"
+        text, blocks = messages.notice(
+            f":ticket: <@{user}> asked for tickets for {len(queued)} {noun}; each item's thread shows its ticket."
         )
+        respond(text=text, blocks=blocks, response_type="in_channel", replace_original=True)
     followups.create_now(queued)
 
 

@@ -79,6 +79,12 @@ def status(link: TicketLink, item_text: str) -> tuple[str, list[dict[str, Any]]]
     return text, _blocks([ContextBlock(elements=[MarkdownTextObject(text=text)])])
 
 
+def notice(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """A plain line that replaces a message with buttons (a replacement keeps the old blocks
+    unless it brings its own)."""
+    return text, _blocks([SectionBlock(text=MarkdownTextObject(text=text))])
+
+
 def create_all(incident_id: int, count: int, ref: str) -> tuple[str, list[dict[str, Any]]]:
     noun = "action item" if count == 1 else "action items"
     text = f":memo: {ref} has {count} {noun} without a ticket."

@@ -23,6 +23,7 @@ from bot.followups.service import FollowupService
 from storage.models import utcnow
 from tests.support.followups_support import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN
 from tests.support.harness import BOT_TOKEN, SIGNING_SECRET, BotServer, wait_for
+from tests.support.lifecycle_support import answers
 
 ITEM = "short: Add a health check for the Redis session store"
 
@@ -39,6 +40,18 @@ class Tracker:
 
     def created(self, ok_only: bool = False) -> list[Any]:
         return [r for r in self.fake.calls(self.create_op) if not ok_only or r.status < 300]
+
+    @property
+    def comment_op(self) -> str:
+        return "issues/create-comment" if self.kind == "github" else "addComment"
+
+    def open_by_hand(self, title: str) -> tuple[str, str]:
+        """A person files a ticket in the tracker's web UI: (its key, what they paste into Slack)."""
+        if self.kind == "github":
+            issue = self.fake.create_issue("acme/ops", title, user="alice-gh")
+            return f"acme/ops#{issue['number']}", str(issue["html_url"])
+        key = str(self.fake.create_issue("OPS", title)["key"])
+        return key, key.lower()
 
     def finish(self, key: str) -> None:
         """A person closes the ticket in the tracker's web UI."""
@@ -150,6 +163,31 @@ def double_click(emu: Any, user: str, channel: str, ts: str) -> None:
 def status_text(emu: Any, channel: str, ts: str) -> str:
     msg = emu.message(channel, ts)
     return str(msg["text"]) if msg else ""
+
+
+def shown(message: dict[str, Any]) -> str:
+    """What a person reads in a message: its Block Kit sections and context lines."""
+    parts = []
+    for block in message.get("blocks", []):
+        if isinstance(block.get("text"), dict):
+            parts.append(block["text"]["text"])
+        parts += [e["text"] for e in block.get("elements", []) or [] if isinstance(e.get("text"), str)]
+    return "\n".join(parts)
+
+
+def ticket_reply(emu: Any, channel: str, item_ts: str) -> dict[str, Any] | None:
+    """The bot's ticket line in the item's thread."""
+    return next((m for m in emu.replies(channel, item_ts)[1:] if ":ticket:" in shown(m)), None)
+
+
+def ask(emu: Any, user: str, channel: str, command: str, words: str) -> str:
+    """Run `/incident <command>`; the answer only ``user`` sees that contains ``words``."""
+    d = emu.slash_command(user, channel, command)
+    in_ack = d.json.get("text", "") if isinstance(d.json, dict) else ""
+    if words in in_ack:
+        return str(in_ack)
+    found = wait_for(lambda: [a for a in answers(emu, user) if words in a], what=words)
+    return str(found[-1])
 
 
 def test_button_creates_one_ticket_despite_double_clicks_and_retries(
@@ -320,3 +358,113 @@ def test_private_incident_needs_confirmation_and_its_ticket_carries_no_channel_c
     sent = str(call.body)
     assert "ACME" not in sent and "leaked" not in sent
     assert f"Follow-up from INC-{incident.number} (private incident)" in sent
+
+
+def test_link_an_existing_ticket_and_its_state_follows_in_the_thread_and_the_document(
+    make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
+) -> None:
+    bot = make_bot()
+    services = bot.services
+    player = start_incident(bot, emulator, people, channels)
+    channel = player.channel
+    assert channel is not None
+    item_ts, _offer = add_item(player, emulator, people)
+    alice = people["alice"]
+    # Typing mistakes get a human answer and store nothing.
+    missing = "acme/ops#999" if tracker.kind == "github" else "OPS-999"
+    for text, answer in [
+        ("followup link 2 OPS-1", "There is no action item 2"),
+        ("followup link 1 not-a-ticket", "is not a ticket URL or key"),
+        ("followup link 1", "Say which item and which ticket"),
+        (f"followup link 1 {missing}", "Could not find"),
+    ]:
+        ask(emulator, alice, channel, text, answer)
+    assert services.repo.ticket_links(player.incident_id) == []
+
+    key, pasted = tracker.open_by_hand("Health check for the Redis session store")
+    assert key in ask(emulator, alice, channel, f"followup link 1 {pasted}", "is now linked to")
+    reply = wait_for(lambda: ticket_reply(emulator, channel, item_ts), what="the ticket in the item's thread")
+    assert "Linked: <" in shown(reply) and key in shown(reply) and "(open" in shown(reply)
+    assert tracker.created() == [], "linking creates nothing"
+    (comment,) = tracker.fake.calls(tracker.comment_op)
+    number = services.repo.incident(player.incident_id).number
+    assert "/archives/" in str(comment.body) and f"INC-{number}" in str(comment.body)
+    assert key in ask(emulator, alice, channel, f"followup link 1 {pasted}", "already has a ticket")
+
+    # A person finishes it in the tracker: the sync re-renders the same thread message, and the
+    # regenerated document shows it done.
+    tracker.finish(key)
+    assert services.followups.sync(utcnow(), force=True) == 1
+    wait_for(
+        lambda: "(done" in shown(emulator.message(channel, reply["ts"]) or {}), what="the thread says done"
+    )
+    assert [m["ts"] for m in emulator.replies(channel, item_ts) if ":ticket:" in shown(m)] == [reply["ts"]]
+    doc = services.postmortem.generate(player.incident_id, draft=True, requested_by=None, request_key=None)
+    assert key in doc.markdown and "(done" in doc.markdown
+
+
+def test_create_all_button_on_the_closing_summary_makes_one_ticket_per_item(
+    make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
+) -> None:
+    bot = make_bot()
+    services = bot.services
+    player = start_incident(bot, emulator, people, channels)
+    channel = player.channel
+    assert channel is not None
+    texts = [ITEM, "long: Move sessions to a managed Redis", "immediate: Alert on connection pool exhaustion"]
+    items = [add_item(player, emulator, people, t) for t in texts]
+    # The first item already has its ticket from its own button.
+    emulator.click_button(people["bob"], channel, items[0][1]["ts"], messages.CREATE)
+    wait_for(lambda: ticket_reply(emulator, channel, items[0][0]), what="the first ticket")
+    player.play((Command("14:00", "alice", "close"),))
+
+    def summary() -> dict[str, Any] | None:
+        return next((m for m in emulator.messages(channel) if _has_action(m, messages.CREATE_ALL)), None)
+
+    offer = wait_for(summary, what="the closing offer")
+    button = next(e for b in offer["blocks"] for e in b.get("elements", []) or [] if e.get("action_id"))
+    assert button["text"]["text"] == "Create tickets for all 2 action items"
+    bot.duplicate_deliveries(emulator, times=2)  # the click arrives twice
+    emulator.click_button(people["carol"], channel, offer["ts"], messages.CREATE_ALL)
+
+    def all_linked() -> list[Any] | None:
+        links = [x for x in services.repo.ticket_links(player.incident_id) if x.key]
+        return links if len(links) == 3 else None
+
+    links = wait_for(all_linked, what="a ticket for every item")
+    assert len(tracker.created()) == 3
+    assert len({link.key for link in links}) == 3
+    for (item_ts, _offer), link in zip(items, sorted(links, key=lambda x: x.id or 0), strict=True):
+        reply = wait_for(lambda ts=item_ts: ticket_reply(emulator, channel, ts), what="each thread's ticket")
+        assert link.key is not None and link.key in shown(reply)
+    replaced = emulator.message(channel, offer["ts"])
+    assert replaced is not None and "asked for tickets for 2 action items" in replaced["text"]
+    assert not _has_action(replaced, messages.CREATE_ALL), "the button is gone once used"
+
+
+def test_a_lost_create_answer_waits_a_lease_before_searching_but_a_rate_limit_does_not(
+    make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
+) -> None:
+    bot = make_bot()
+    services = bot.services
+    player = start_incident(bot, emulator, people, channels)
+    channel = player.channel
+    assert channel is not None
+    lease = services.settings.config.followups.claim_lease
+    waits = {}
+    for fault in ({"status": 503}, {"status": 429, "retry_after": 1}):
+        _ts, offer = add_item(player, emulator, people, f"short: item after a {fault['status']}")
+        tracker.fake.inject_fault(tracker.create_op, **fault)
+        before = utcnow()
+        emulator.click_button(people["bob"], channel, offer["ts"], messages.CREATE)
+        event_id = int(offer["blocks"][-1]["elements"][0]["value"])
+        row = wait_for(
+            lambda e=event_id: (
+                lambda r: r if r is not None and r.attempts and r.state == "pending" else None
+            )(services.repo.outbox_get(f"followups:create:{e}")),
+            what="the retry scheduled",
+        )
+        waits[fault["status"]] = (row.next_attempt_at - before).total_seconds()
+    assert waits[503] >= lease, "a 503 may come after the ticket was made: the index gets a lease"
+    assert waits[429] < lease / 2, "a rate limit did nothing: the usual back-off"
+    assert len(tracker.created(ok_only=True)) == 0

@@ -8,7 +8,16 @@ import pytest
 
 from bot.followups.github import GitHubTracker
 from bot.followups.jira import JiraTracker
-from bot.followups.trackers import DONE, IN_PROGRESS, OPEN, NewTicket, Tracker, TrackerError
+from bot.followups.trackers import (
+    DONE,
+    IN_PROGRESS,
+    MARKER_RE,
+    OPEN,
+    NewTicket,
+    Tracker,
+    TrackerError,
+    marker_for,
+)
 from tests.support.followups_support import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN
 
 
@@ -77,11 +86,11 @@ def test_errors_are_classified(tracker: Any) -> None:
     fake.inject_fault(op, status=429, retry_after=7)
     with pytest.raises(TrackerError) as exc:
         t.create(NewTicket(project=project, title="t", body="b"))
-    assert exc.value.retryable and exc.value.retry_after == 7
+    assert exc.value.retryable and exc.value.retry_after == 7 and exc.value.rate_limited
     fake.inject_fault(op, status=503)
     with pytest.raises(TrackerError) as exc:
         t.create(NewTicket(project=project, title="t", body="b"))
-    assert exc.value.retryable
+    assert exc.value.retryable and not exc.value.rate_limited  # it may have been created
     missing = "acme/nope" if kind == "github" else "NOPE"
     with pytest.raises(TrackerError) as exc:
         t.create(NewTicket(project=missing, title="t", body="b"))
@@ -90,6 +99,20 @@ def test_errors_are_classified(tracker: Any) -> None:
         fake.secondary_rate_limit("issues/create", retry_after=60)
         with pytest.raises(TrackerError) as exc:
             t.create(NewTicket(project=project, title="t", body="b"))
-        assert exc.value.retryable and exc.value.retry_after == 60
+        assert exc.value.retryable and exc.value.retry_after == 60 and exc.value.rate_limited
     with pytest.raises(TrackerError, match="not found"):
         t.check([missing])
+
+
+def test_markers_belong_to_one_item_of_one_installation(tracker: Any) -> None:
+    _kind, _fake, t, project = tracker
+    ours, staging = marker_for(7, 42, "U0PRODBOT"), marker_for(7, 42, "U0STAGEBOT")
+    assert ours == "incident-bot-u0prodbot-item-7-42" and MARKER_RE.match(ours)
+    longer = marker_for(7, 420, "U0PRODBOT")
+    assert longer.startswith(ours)
+    t.create(NewTicket(project=project, title="item 420", body="b", marker=longer))
+    t.create(NewTicket(project=project, title="staging's item 42", body="b", marker=staging))
+    assert t.find_by_marker(project, ours) is None, "item 420's or another installation's ticket"
+    mine = t.create(NewTicket(project=project, title="item 42", body="b", marker=ours))
+    found = t.find_by_marker(project, ours)
+    assert found is not None and found.key == mine.key
