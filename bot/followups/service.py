@@ -569,8 +569,8 @@ class FollowupService:
         if not force:
             self.repo.finish_claim(claim)
         calls = tracker.counter.total - before
-        for event_id in changed:  # the item's thread shows the ticket as it now stands
-            self.show(event_id)
+        if changed:  # each item's thread shows its ticket as it now stands, off the sweep's thread
+            self._background(lambda: [self.show(event_id) for event_id in changed])
         return calls
 
     def shutdown(self) -> None:
