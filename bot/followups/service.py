@@ -570,8 +570,12 @@ class FollowupService:
             self.repo.finish_claim(claim)
         calls = tracker.counter.total - before
         if changed:  # each item's thread shows its ticket as it now stands, off the sweep's thread
-            self._background(lambda: [self.show(event_id) for event_id in changed])
+            self._background(lambda: self._show_all(changed))
         return calls
+
+    def _show_all(self, event_ids: list[int]) -> None:
+        for event_id in event_ids:
+            self.show(event_id)
 
     def shutdown(self) -> None:
         with self._lock:

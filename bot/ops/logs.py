@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -44,25 +45,33 @@ class AddIncident(logging.Filter):
         return True
 
 
+# user:password@ in any URL, whatever the password's length (a short one is not searched for as is).
+_URL_PASSWORD = re.compile(r"(?<=://)([^:/@\s]*):(?!\*\*\*@)[^@\s/]+@")  # *** is masked already
+_SECRETS: list[str] = []  # what configure() was given: refusal lines are redacted with it too
+
+
+def redact(text: str, secrets: Iterable[str] | None = None) -> str:
+    """``text`` without the known secrets (6 characters and longer, exactly as they appear) and
+    without the password of any URL in it."""
+    for secret in _SECRETS if secrets is None else secrets:
+        if len(secret) >= 6:
+            text = text.replace(secret, "[redacted]")
+    return _URL_PASSWORD.sub(r"\1:[redacted]@", text)
+
+
 class RedactSecrets(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if len(s) >= 6]
+        self.secrets = list(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
-        redacted = message
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, "[redacted]")
+        redacted = redact(message, self.secrets)
         if redacted != message or record.exc_info:
             record.msg, record.args = redacted, None
         if record.exc_info:
             text = logging.Formatter().formatException(record.exc_info)
-            for secret in self.secrets:
-                text = text.replace(secret, "[redacted]")
-            record.exc_text, record.exc_info = text, None
+            record.exc_text, record.exc_info = redact(text, self.secrets), None
         return True
 
 
@@ -98,6 +107,7 @@ class TextFormatter(logging.Formatter):
 def error_line(text: str, fmt: str | None = None) -> None:
     """One line on stderr for a refusal (bad settings, cannot start): a JSON object when the log
     format is json (``fmt``, or ``LOG_FORMAT`` from the environment when settings could not load)."""
+    text = redact(text)
     if fmt is None:
         fmt = os.environ.get("LOG_FORMAT", "").strip().lower()
     if fmt == "json":
@@ -109,9 +119,10 @@ def error_line(text: str, fmt: str | None = None) -> None:
 
 
 def configure(level: str, fmt: str, secrets: Iterable[str]) -> None:
+    _SECRETS[:] = list(secrets)
     handler = logging.StreamHandler()
     handler.addFilter(AddIncident())
-    handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(RedactSecrets(_SECRETS))
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

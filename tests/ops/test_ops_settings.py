@@ -105,3 +105,28 @@ def test_the_database_password_never_reaches_a_log_line() -> None:
     assert "connecting to postgresql+psycopg://bot:[redacted]@db:5432/incidents" in text, text
     assert "raw password [redacted]" in text
     assert password not in text and "s3cret%2Fpa%40ss" not in text
+
+
+def test_short_url_passwords_and_refusal_lines_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = load_settings(
+        DATABASE_URL="postgresql://bot:abc@db:5432/incidents", SLACK_BOT_TOKEN="xoxb-0123456789-refusal"
+    )
+    out = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.configure("DEBUG", "text", settings.secrets())
+        root.handlers[0].setStream(out)  # type: ignore[attr-defined]
+        logging.getLogger("test").warning("cannot reach %s", "postgresql+psycopg://bot:abc@db/x")
+        logs.error_line(
+            f"incident-bot: cannot start: token {settings.slack_bot_token.get_secret_value()} "
+            "refused; database at postgresql://bot:abc@db:5432/incidents",
+            "text",
+        )
+    finally:
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+    logged, refusal = out.getvalue(), capsys.readouterr().err
+    assert "cannot reach postgresql+psycopg://bot:[redacted]@db/x" in logged, logged
+    assert refusal.strip() == (
+        "incident-bot: cannot start: token [redacted] refused; database at postgresql://bot:[redacted]@db:5432/incidents"
+    )
