@@ -48,7 +48,12 @@ class AlertService:
         self.bot_user_id = bot_user_id
         self.can_page = can_page
         self.cards = CardWorker(
-            repo, client, self.render, clock, every=settings.config.alerts.card_update_every
+            repo,
+            client,
+            self.render,
+            clock,
+            every=settings.config.alerts.card_update_every,
+            bot_user_id=bot_user_id,
         )
         # Declares (a channel, a card, invitations) and channel lines run here, after the ack.
         self.background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alerts")

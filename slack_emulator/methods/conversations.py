@@ -234,8 +234,12 @@ def _cursor_us(a: Args) -> int | None:
         raise ApiError("invalid_cursor") from exc
 
 
-def _msg_out(ctx: ApiContext, ch: Channel, ts: str) -> dict[str, Any]:
+def _msg_out(ctx: ApiContext, ch: Channel, ts: str, metadata: bool = False) -> dict[str, Any]:
+    """A stored message as history and replies show it: message metadata only when asked for
+    (``include_all_metadata``), as Slack does."""
     msg = copy.deepcopy(ch.msgs[ts])
+    if not metadata:
+        msg.pop("metadata", None)
     if ts in ch.pins:
         msg["pinned_to"] = [ch.id]
     return msg
@@ -272,7 +276,7 @@ def history(ctx: ApiContext, a: Args) -> dict[str, Any]:
     ]
     page, rest = selected[:limit], selected[limit:]
     out: dict[str, Any] = {
-        "messages": [_msg_out(ctx, ch, ts) for ts in page],
+        "messages": [_msg_out(ctx, ch, ts, a.bool("include_all_metadata")) for ts in page],
         "has_more": bool(rest),
         "pin_count": len(ch.pins),
         "channel_actions_ts": None,
@@ -307,7 +311,7 @@ def replies(ctx: ApiContext, a: Args) -> dict[str, Any]:
     room = max(limit - 1, 1)
     page, rest = selected[:room], selected[room:]
     return {
-        "messages": [_msg_out(ctx, ch, root)] + [_msg_out(ctx, ch, r) for r in page],
+        "messages": [_msg_out(ctx, ch, t, a.bool("include_all_metadata")) for t in [root, *page]],
         "has_more": bool(rest),
         "response_metadata": {"next_cursor": encode_cursor("next_ts", rest[0]) if rest else ""},
     }

@@ -197,3 +197,34 @@ def test_the_document_lists_the_alert_and_its_firing_and_resolved_rows(
     assert "- Alerts: ApiErrors: 5xx over 5% (alertmanager, 1 alert, first received" in summary
     assert "Alert firing: ApiErrors: 5xx over 5%" in doc.markdown
     assert "Alert resolved: ApiErrors: 5xx over 5%" in doc.markdown
+
+
+def test_a_card_posted_just_before_a_crash_is_adopted_not_posted_twice(
+    alert_bot: BotServer, emulator: Any, triage: dict[str, str]
+) -> None:
+    worker = alert_bot.services.alerts.cards
+    repo = worker.repo
+    real = repo.card_posted
+    lost: list[str] = []
+
+    def crash(group_id: int, ts: str | None) -> None:
+        """The process dies after Slack's answer, before the card's ts is committed."""
+        if ts and not lost:
+            lost.append(ts)
+            raise RuntimeError("killed")
+        real(group_id, ts)
+
+    repo.card_posted = crash  # type: ignore[method-assign]
+    p = group_of("a")
+    post(alert_bot, p)
+    wait_for(lambda: lost, what="the card posted, its ts lost")
+    (group,) = groups(alert_bot)
+    assert group.card_ts == "posting" and len(cards(emulator, triage["triage"])) == 1
+    # A minute later a worker (any replica) takes the stale claim over: it finds the card by its
+    # metadata in the channel's history and adopts it.
+    alert_bot.services.clock = lambda: datetime.now(UTC) + timedelta(seconds=61)
+    wait_for(lambda: groups(alert_bot)[0].card_ts == lost[0], what="the card adopted")
+    post(alert_bot, group_of("a", "b"))
+    card = card_shows(alert_bot, emulator, p.groupKey, "*2* firing")
+    assert card["ts"] == lost[0]
+    assert len(cards(emulator, triage["triage"])) == 1, "one card, updated in place"
