@@ -6,12 +6,13 @@ import io
 import logging
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.ops import logs
 from bot.serve import open_database
 from storage.db import make_engine, ping
@@ -87,20 +88,27 @@ def test_a_secret_and_its_file_together_are_refused(env: pytest.MonkeyPatch, tmp
     ]
 
 
-def test_the_database_password_never_reaches_a_log_line() -> None:
-    password = "s3cret/pa@ss"  # characters that are percent-encoded in the URL
-    url = make_url("postgresql+psycopg://bot@db:5432/incidents").set(password=password)
-    settings = load_settings(DATABASE_URL=url.render_as_string(hide_password=False))
+@contextmanager
+def logged_to(settings: Settings) -> Iterator[io.StringIO]:
+    """The bot's logging as ``serve`` configures it, written to a buffer; restored afterwards."""
     out = io.StringIO()
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:
         logs.configure("DEBUG", "text", settings.secrets())
         root.handlers[0].setStream(out)  # type: ignore[attr-defined]
-        logging.getLogger("test").debug("connecting to %s", settings.database_url)
-        logging.getLogger("test").debug("raw password %s", password)
+        yield out
     finally:
         root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+
+
+def test_the_database_password_never_reaches_a_log_line() -> None:
+    password = "s3cret/pa@ss"  # characters that are percent-encoded in the URL
+    url = make_url("postgresql+psycopg://bot@db:5432/incidents").set(password=password)
+    settings = load_settings(DATABASE_URL=url.render_as_string(hide_password=False))
+    with logged_to(settings) as out:
+        logging.getLogger("test").debug("connecting to %s", settings.database_url)
+        logging.getLogger("test").debug("raw password %s", password)
     text = out.getvalue()
     assert "connecting to postgresql+psycopg://bot:[redacted]@db:5432/incidents" in text, text
     assert "raw password [redacted]" in text
@@ -111,20 +119,13 @@ def test_short_url_passwords_and_refusal_lines_are_redacted(capsys: pytest.Captu
     settings = load_settings(
         DATABASE_URL="postgresql://bot:abc@db:5432/incidents", SLACK_BOT_TOKEN="xoxb-0123456789-refusal"
     )
-    out = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    try:
-        logs.configure("DEBUG", "text", settings.secrets())
-        root.handlers[0].setStream(out)  # type: ignore[attr-defined]
+    with logged_to(settings) as out:
         logging.getLogger("test").warning("cannot reach %s", "postgresql+psycopg://bot:abc@db/x")
         logs.error_line(
             f"incident-bot: cannot start: token {settings.slack_bot_token.get_secret_value()} "
             "refused; database at postgresql://bot:abc@db:5432/incidents",
             "text",
         )
-    finally:
-        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
     logged, refusal = out.getvalue(), capsys.readouterr().err
     assert "cannot reach postgresql+psycopg://bot:[redacted]@db/x" in logged, logged
     assert refusal.strip() == (
