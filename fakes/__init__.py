@@ -4,7 +4,7 @@ The bot never imports this package; tests and benches point the bot's HTTP clien
 served by `FakeServer`. See README.md.
 """
 
-from .base import ApiError, ControlError, FakeService, LoggedRequest
+from .base import ApiError, ControlError, FakeService, HeldRequest, LoggedRequest
 from .faults import Fault
 from .github import GitHubFake
 from .jira import JiraFake
@@ -18,6 +18,7 @@ __all__ = [
     "FakeService",
     "Fault",
     "GitHubFake",
+    "HeldRequest",
     "JiraFake",
     "LoggedRequest",
     "PagerDutyFake",

@@ -74,6 +74,16 @@ class LoggedRequest:
     at: float
 
 
+@dataclass
+class HeldRequest:
+    """A request whose work is done and whose answer a `delay_answer` fault is holding back."""
+
+    operation: str
+    path: str
+    body: Any
+    since: float
+
+
 Handler = Callable[[FakeRequest], Reply]
 
 
@@ -88,6 +98,7 @@ class FakeService:
         self.lock = threading.RLock()
         self.faults = Faults()
         self.requests: list[LoggedRequest] = []
+        self._held: list[HeldRequest] = []  # done, their answer held back (`delay_answer`)
         self._violations: list[str] = []
         self.response_problems: list[str] = []  # the fake's own answers that broke the spec
         self.handlers: dict[str, Handler] = {}
@@ -139,6 +150,11 @@ class FakeService:
                 for r in self.requests
                 if (operation is None or r.operation == operation) and (method is None or r.method == method)
             ]
+
+    def held(self, operation: str | None = None) -> list[HeldRequest]:
+        """Requests done but not yet answered (a `delay_answer` fault holds them), oldest first."""
+        with self.lock:
+            return [h for h in self._held if operation is None or h.operation == operation]
 
     def inject_fault(self, operation: str = "*", **kwargs: Any) -> Fault:
         known = {op.operation_id for c in self.checkers for op in c.operations}
@@ -210,7 +226,14 @@ class FakeService:
             return Reply(exc.status, body, exc.headers), op, principal
         finally:
             if fault is not None and fault.delay_answer:
-                await asyncio.sleep(fault.delay_answer)
+                held = HeldRequest(op.operation_id, path, check.body, time.time())
+                with self.lock:
+                    self._held.append(held)
+                try:
+                    await _hold(request, fault.delay_answer)
+                finally:
+                    with self.lock:
+                        self._held.remove(held)
         if self.validate_responses and 200 <= reply.status < 300:
             problems = checker.check_response(op, reply.status, reply.body)
             if problems:
@@ -256,8 +279,18 @@ class FakeService:
         )
 
 
+async def _hold(request: Request, seconds: float) -> None:
+    """Wait ``seconds`` before answering, or until the caller is gone (killed, timed out): nobody
+    is left to answer, and the server can stop without waiting out the hold."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(min(0.05, left))
+
+
 def control_routes(fake: FakeService) -> list[Route]:
-    """JSON control surface: reset, seed, state, requests, violations, faults, act/<action>."""
+    """JSON control surface: reset, seed, state, requests, held, violations, faults, act/<action>."""
 
     async def body(request: Request) -> dict[str, Any]:
         raw = await request.body()
@@ -296,6 +329,10 @@ def control_routes(fake: FakeService) -> list[Route]:
         operation = request.query_params.get("operation")
         return JSONResponse({"ok": True, "requests": [asdict(r) for r in fake.calls(operation)]})
 
+    async def held(request: Request) -> Response:
+        operation = request.query_params.get("operation")
+        return JSONResponse({"ok": True, "held": [asdict(h) for h in fake.held(operation)]})
+
     async def violations(request: Request) -> Response:
         return JSONResponse(
             {"ok": True, "violations": fake.violations, "response_problems": list(fake.response_problems)}
@@ -332,6 +369,7 @@ def control_routes(fake: FakeService) -> list[Route]:
         Route("/seed", seed, methods=["POST"]),
         Route("/state", state, methods=["GET"]),
         Route("/requests", requests, methods=["GET"]),
+        Route("/held", held, methods=["GET"]),
         Route("/violations", violations, methods=["GET"]),
         Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/act/{action}", act, methods=["POST"]),

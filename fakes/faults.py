@@ -18,7 +18,7 @@ class Fault:
       A latency longer than the client's timeout is a timeout.
     * `delay_answer`: do the work, then wait this long before answering: the other system has acted
       but the caller has not heard yet (kill the caller meanwhile: a crash between the vendor's
-      answer and the caller's commit).
+      answer and the caller's commit). The wait ends early when the caller disconnects.
     """
 
     operation: str = "*"

@@ -130,14 +130,7 @@ class Outbox:
         now = self.clock()
         row = self.repo.outbox_claim(key, self.owner, now, self.lease)
         if row is None:
-            current = self.repo.outbox_get(key)
-            state = current.state if current is not None else "missing"
-            return Outcome(
-                key,
-                state if state in ("done", "failed") else "busy",
-                result=current.result if current is not None else None,
-                error=current.last_error if current is not None else None,
-            )
+            return self._current(key)
         assert row.id is not None
         handler = self.handlers.get(row.kind)
         try:
@@ -157,6 +150,17 @@ class Outbox:
             log.warning("outbox %s finished after its lease was taken over", key)
         return Outcome(key, "done", result=result)
 
+    def _current(self, key: str) -> Outcome:
+        """The row as another worker left it: done, failed, or busy (held, or not due)."""
+        current = self.repo.outbox_get(key)
+        state = current.state if current is not None else "missing"
+        return Outcome(
+            key,
+            state if state in ("done", "failed") else "busy",
+            result=current.result if current is not None else None,
+            error=current.last_error if current is not None else None,
+        )
+
     def _retry(self, row: OutboxMessage, reason: str, after: float | None) -> Outcome:
         assert row.id is not None
         if row.attempts >= self.max_attempts:
@@ -165,7 +169,9 @@ class Outbox:
             return Outcome(row.key, "failed", error=error)
         delay = backoff(row.attempts, after, self.base_delay, self.max_delay, jitter=0.1)
         next_at = self.clock() + timedelta(seconds=delay)
-        self.repo.outbox_retry(row.id, self.owner, next_at, reason)
+        if not self.repo.outbox_retry(row.id, self.owner, next_at, reason):
+            log.warning("outbox %s: %s, after its lease was taken over", row.key, reason)
+            return self._current(row.key)
         log.info("outbox %s: %s; retry in %.0f s", row.key, reason, delay)
         return Outcome(row.key, "pending", error=reason, next_attempt_at=next_at)
 

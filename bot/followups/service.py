@@ -320,13 +320,20 @@ class FollowupService:
                 creating = True
                 ticket = tracker.create(self._new_ticket(incident, event, p, marker))
         except TrackerError as exc:
+            # Recorded on the link only while this worker still holds the claim: when its call
+            # outlived the lease, another worker has taken over and may have linked the ticket
+            # already (found by its marker); a late timeout must not turn it back into "pending".
+            assert row.id is not None
+            state = "pending" if exc.retryable else "error"
+            if not self.repo.update_ticket_link_while_claimed(
+                link.id, row.id, self.owner, state=state, error=exc.message
+            ):
+                log.info("item %s: %s, heard after another worker took over", link.event_id, exc.message)
             if exc.retryable:
-                self.repo.update_ticket_link(link.id, state="pending", error=exc.message)
                 after = exc.retry_after
                 if creating and not exc.rate_limited:  # it may exist: let the search index catch up
                     after = max(after or 0.0, self.config.claim_lease)
                 raise Retry(exc.message, after) from None
-            self.repo.update_ticket_link(link.id, state="error", error=exc.message)
             raise Refused(exc.message) from None
         self._store(link.id, ticket)
         return {"key": ticket.key, "url": ticket.url}

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from storage.db import session_scope
-from storage.models import Incident, TicketLink, TimelineEvent, TimelineMark
+from storage.models import Incident, OutboxMessage, TicketLink, TimelineEvent, TimelineMark
 from storage.stores import Store
 
 ACTION_ITEM = "action_item"
@@ -35,6 +35,25 @@ class FollowupStore(Store):
     def update_ticket_link(self, link_id: int, **values: Any) -> None:
         with session_scope(self.engine) as s:
             s.execute(update(TicketLink).where(col(TicketLink.id) == link_id).values(**values))
+
+    def update_ticket_link_while_claimed(
+        self, link_id: int, outbox_id: int, owner: str, **values: Any
+    ) -> bool:
+        """Update the link only while ``owner`` still holds the outbox row ``outbox_id``: a worker
+        whose claim was taken over (its tracker call outlived the lease) must not undo what the
+        worker that took over recorded. False when nothing was written."""
+        held = (
+            select(OutboxMessage.id)
+            .where(
+                col(OutboxMessage.id) == outbox_id,
+                col(OutboxMessage.state) == "claimed",
+                col(OutboxMessage.claimed_by) == owner,
+            )
+            .exists()
+        )
+        with session_scope(self.engine) as s:
+            result = s.execute(update(TicketLink).where(col(TicketLink.id) == link_id, held).values(**values))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def set_status_ts(self, link_id: int, ts: str) -> bool:
         """Remember the message showing the ticket's status, unless one is remembered already."""

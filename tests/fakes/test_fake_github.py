@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import httpx
@@ -239,3 +240,51 @@ def test_latency_and_timeout(gh: Fixture, gh_client: httpx.Client) -> None:
     gh[0].inject_fault("repos/get", latency=1.0)
     with pytest.raises(httpx.ReadTimeout):
         gh_client.get("/repos/acme/ops", timeout=0.2)
+
+
+def test_delay_answer_does_the_work_then_holds_the_answer_until_the_caller_leaves(
+    gh: Fixture, gh_client: httpx.Client
+) -> None:
+    fake, _server = gh
+    fake.inject_fault("issues/create", delay_answer=0.3)
+    start = time.monotonic()
+    assert _create(gh_client, "held")["number"] == 1
+    assert time.monotonic() - start >= 0.3
+    # A caller that gives up (or dies) while the answer is held: the issue exists all the same,
+    # and the request is logged as soon as the caller is gone, not after the whole hold.
+    assert fake.held() == []
+    fake.inject_fault("issues/create", delay_answer=30)
+    start = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        gh_client.post("/repos/acme/ops/issues", json={"title": "lost answer"}, timeout=0.3)
+    titles = [i["title"] for i in fake.state()["repos"]["acme/ops"]["issues"]]
+    assert titles == ["held", "lost answer"]
+    deadline = time.monotonic() + 5
+    while len(fake.calls("issues/create")) < 2:
+        assert time.monotonic() < deadline, "the held request was not released when its caller left"
+        time.sleep(0.02)
+    assert fake.calls("issues/create")[-1].status == 201
+    assert time.monotonic() - start < 10
+    assert fake.held() == []
+
+
+def test_held_answers_are_listed_while_held(gh: Fixture, gh_client: httpx.Client) -> None:
+    fake, server = gh
+    fake.inject_fault("issues/create", delay_answer=0.5)
+    answered: list[int] = []
+    thread = threading.Thread(
+        target=lambda: answered.append(_create(gh_client, "slow answer")["number"])  # type: ignore[arg-type]
+    )
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not fake.held("issues/create"):
+        assert time.monotonic() < deadline, "the held request was not listed"
+        time.sleep(0.01)
+    (held,) = fake.held()
+    assert held.operation == "issues/create" and held.body["title"] == "slow answer"
+    listed = httpx.get(f"{server.url}/_fake/held", params={"operation": "issues/create"}).json()["held"]
+    assert [h["body"]["title"] for h in listed] == ["slow answer"]
+    assert fake.state()["repos"]["acme/ops"]["issues"][0]["title"] == "slow answer"  # already made
+    assert fake.calls("issues/create") == [] and answered == []  # not yet answered
+    thread.join(5)
+    assert answered == [1] and fake.held() == []

@@ -1,4 +1,5 @@
-"""Fixtures for the follow-up tests: the GitHub and Jira fakes on loopback ports."""
+"""Fixtures for the follow-up tests: the GitHub and Jira fakes on loopback ports, and ``tracker``
+(each test using it runs once per tracker)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from fakes import FakeServer, GitHubFake, JiraFake
-from tests.support.followups_support import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN
+from tests.support.followups_support import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN, Tracker
 
 
 @pytest.fixture
@@ -31,3 +32,9 @@ def jira() -> Iterator[tuple[JiraFake, FakeServer]]:
         yield fake, server
     assert fake.violations == [], f"Jira spec violations: {fake.violations}"
     assert fake.response_problems == [], "the fake answered off-spec"
+
+
+@pytest.fixture(params=["github", "jira"])
+def tracker(request: pytest.FixtureRequest) -> Iterator[Tracker]:
+    fake, server = request.getfixturevalue(request.param)
+    yield Tracker(request.param, fake, server.url)

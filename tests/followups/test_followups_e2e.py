@@ -6,9 +6,7 @@ valid against the vendor's OpenAPI description (no violations) and that the fake
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,59 +18,25 @@ from bot.demo.run import Player
 from bot.demo.scenario import Command
 from bot.followups import messages
 from bot.followups.service import FollowupService
+from bot.followups.trackers import NewTicket, Ticket, TrackerError
 from storage.models import utcnow
-from tests.support.followups_support import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN
+from tests.support.followups_support import (
+    Tracker,
+    double_click,
+    has_action,
+    offer_in_thread,
+    status_text,
+)
 from tests.support.harness import BOT_TOKEN, SIGNING_SECRET, BotServer, wait_for
 from tests.support.lifecycle_support import answers
 
 ITEM = "short: Add a health check for the Redis session store"
 
 
-@dataclass
-class Tracker:
-    kind: str
-    fake: Any
-    url: str
-
-    @property
-    def create_op(self) -> str:
-        return "issues/create" if self.kind == "github" else "createIssue"
-
-    def created(self, ok_only: bool = False) -> list[Any]:
-        return [r for r in self.fake.calls(self.create_op) if not ok_only or r.status < 300]
-
-    @property
-    def comment_op(self) -> str:
-        return "issues/create-comment" if self.kind == "github" else "addComment"
-
-    def open_by_hand(self, title: str) -> tuple[str, str]:
-        """A person files a ticket in the tracker's web UI: (its key, what they paste into Slack)."""
-        if self.kind == "github":
-            issue = self.fake.create_issue("acme/ops", title, user="alice-gh")
-            return f"acme/ops#{issue['number']}", str(issue["html_url"])
-        key = str(self.fake.create_issue("OPS", title)["key"])
-        return key, key.lower()
-
-    def finish(self, key: str) -> None:
-        """A person closes the ticket in the tracker's web UI."""
-        if self.kind == "github":
-            repo, _, number = key.rpartition("#")
-            self.fake.close_issue(repo, int(number), by="alice-gh", assignee="alice-gh")
-        else:
-            self.fake.transition(key, to="Done", by=JIRA_EMAIL)
-
-
-@pytest.fixture(params=["github", "jira"])
-def tracker(request: pytest.FixtureRequest) -> Iterator[Tracker]:
-    fake, server = request.getfixturevalue(request.param)
-    yield Tracker(request.param, fake, server.url)
-
-
 def followup_settings(
     tracker: Tracker, emulator: Any, database_url: str, channels: dict[str, str], tmp_path: Path, **extra: Any
 ) -> Settings:
-    lines = ["[followups]", f'tracker = "{tracker.kind}"']
-    lines.append('repository = "acme/ops"' if tracker.kind == "github" else 'project = "OPS"')
+    lines = tracker.toml()
     lines += [f"{k} = {str(v).lower() if isinstance(v, bool) else repr(v)}" for k, v in extra.items()]
     config = tmp_path / "bot.toml"
     config.write_text("\n".join(lines) + "\n")
@@ -84,11 +48,8 @@ def followup_settings(
         "INCIDENT_ANNOUNCE_CHANNEL": channels["incidents"],
         "INCIDENT_OUTPUT_DIR": str(tmp_path / "postmortems"),
         "INCIDENT_BOT_CONFIG": str(config),
+        **tracker.env(),
     }
-    if tracker.kind == "github":
-        env.update(GITHUB_TOKEN=GH_TOKEN, GITHUB_API_URL=tracker.url)
-    else:
-        env.update(JIRA_URL=tracker.url, JIRA_EMAIL=JIRA_EMAIL, JIRA_API_TOKEN=JIRA_TOKEN)
     return load_settings(**env)
 
 
@@ -126,43 +87,8 @@ def add_item(
     ts = emu.post_message(people["carol"], player.channel, text).ts
     emu.add_reaction(people["alice"], player.channel, ts, "memo")
 
-    def offer() -> dict[str, Any] | None:
-        return next((m for m in emu.replies(player.channel, ts)[1:] if _has_action(m, messages.CREATE)), None)
-
-    return ts, wait_for(offer, what="the Create ticket button")
-
-
-def _has_action(message: dict[str, Any], action_id: str) -> bool:
-    return any(
-        e.get("action_id") == action_id
-        for b in message.get("blocks", [])
-        for e in b.get("elements", []) or []
-    )
-
-
-def double_click(emu: Any, user: str, channel: str, ts: str) -> None:
-    """Two clicks on the same button before the bot has answered either."""
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def click() -> None:
-        barrier.wait()
-        try:
-            emu.click_button(user, channel, ts, messages.CREATE)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=click) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert not errors, errors
-
-
-def status_text(emu: Any, channel: str, ts: str) -> str:
-    msg = emu.message(channel, ts)
-    return str(msg["text"]) if msg else ""
+    channel = player.channel
+    return ts, wait_for(lambda: offer_in_thread(emu, channel, ts), what="the Create ticket button")
 
 
 def shown(message: dict[str, Any]) -> str:
@@ -333,6 +259,43 @@ def test_two_replicas_and_a_crash_after_the_trackers_answer_still_make_one_ticke
     assert len(tracker.created()) == 1
 
 
+def test_a_late_timeout_after_a_takeover_leaves_the_linked_ticket_alone(
+    make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
+) -> None:
+    """A replica's create outlives its lease: the tracker made the ticket, the other replica took
+    over and linked it by its marker, then the first one's call times out. The ticket stays linked
+    (its thread does not go back to "pending")."""
+    first, second = make_bot(), make_bot()
+    player = start_incident(first, emulator, people, channels)
+    channel = player.channel
+    assert channel is not None
+    add_item(player, emulator, people)
+    service: FollowupService = first.services.followups
+    incident = first.services.repo.incident(player.incident_id)
+    request = service.request(incident, service.items(incident)[0][1].id or 0, people["bob"])
+    slow = service.tracker
+    assert slow is not None
+    real_create = slow.create
+    later = utcnow() + service.outbox.lease + timedelta(seconds=5)
+
+    def create_then_time_out(ticket: NewTicket) -> Ticket:
+        real_create(ticket)  # the tracker makes it; meanwhile the lease runs out
+        second.services.clock = lambda: later
+        second.services.followups.sweep(later)  # the other replica takes over and links it
+        raise TrackerError(f"{tracker.kind} create: ReadTimeout (tracker unreachable)", retryable=True)
+
+    slow.create = create_then_time_out  # type: ignore[method-assign]
+    service.create_now([request])
+    (link,) = first.services.repo.ticket_links(player.incident_id)
+    assert link.key and link.state == "open" and link.error is None, link
+    assert link.status_ts is not None
+    shown = status_text(emulator, channel, link.status_ts)
+    assert ":ticket: Ticket created" in shown and "pending" not in shown, shown
+    assert len(tracker.created()) == 1
+    row = first.services.repo.outbox_get(f"followups:create:{link.event_id}")
+    assert row is not None and row.state == "done" and row.result["key"] == link.key
+
+
 def test_private_incident_needs_confirmation_and_its_ticket_carries_no_channel_content(
     make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
 ) -> None:
@@ -419,7 +382,7 @@ def test_create_all_button_on_the_closing_summary_makes_one_ticket_per_item(
     player.play((Command("14:00", "alice", "close"),))
 
     def summary() -> dict[str, Any] | None:
-        return next((m for m in emulator.messages(channel) if _has_action(m, messages.CREATE_ALL)), None)
+        return next((m for m in emulator.messages(channel) if has_action(m, messages.CREATE_ALL)), None)
 
     offer = wait_for(summary, what="the closing offer")
     button = next(e for b in offer["blocks"] for e in b.get("elements", []) or [] if e.get("action_id"))
@@ -439,7 +402,7 @@ def test_create_all_button_on_the_closing_summary_makes_one_ticket_per_item(
         assert link.key is not None and link.key in shown(reply)
     replaced = emulator.message(channel, offer["ts"])
     assert replaced is not None and "asked for tickets for 2 action items" in replaced["text"]
-    assert not _has_action(replaced, messages.CREATE_ALL), "the button is gone once used"
+    assert not has_action(replaced, messages.CREATE_ALL), "the button is gone once used"
 
 
 def test_a_lost_create_answer_waits_a_lease_before_searching_but_a_rate_limit_does_not(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.followups.outbox import Outbox, Refused, Retry, backoff
+from bot.followups.outbox import LEASE, Outbox, Refused, Retry, backoff
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
@@ -134,3 +134,22 @@ def test_a_crashed_claim_is_taken_over_after_its_lease_and_the_late_worker_is_fe
     assert box_b.run("item").state == "done"
     assert not repo.outbox_done(claimed.id, "a", {"by": "a"}, clock())  # a's late answer is ignored
     assert repo.outbox_get("item").result == {"by": "b"}  # type: ignore[union-attr]
+
+
+def test_a_late_worker_whose_claim_was_taken_over_reports_the_row_as_the_new_worker_left_it(
+    repo: Repository,
+) -> None:
+    clock = Clock()
+    box_b = Outbox(repo, {"k": lambda row: {"by": "b"}}, owner="b", clock=clock)
+
+    def slow_then_lost(row: OutboxMessage) -> dict[str, Any]:
+        clock.advance(LEASE.total_seconds() + 1)  # a's call outlives its lease: b takes over, and finishes
+        assert box_b.run("item").state == "done"
+        raise Retry("timed out")  # then a hears its call failed
+
+    box_a = Outbox(repo, {"k": slow_then_lost}, owner="a", clock=clock)
+    box_a.enqueue("k", "item", {})
+    outcome = box_a.run("item")
+    assert outcome.state == "done" and outcome.result == {"by": "b"}  # not "pending": nothing rescheduled
+    row = repo.outbox_get("item")
+    assert row is not None and row.state == "done" and row.result == {"by": "b"}
