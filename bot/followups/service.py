@@ -474,32 +474,48 @@ class FollowupService:
             log.warning("could not offer a ticket for item %s: %s", event.id, exc)
 
     def show(self, event_id: int, status_ts: str | None = None) -> None:
-        """Render an item's ticket status in its thread: update the status message, or post it."""
-        link = self.repo.ticket_link(event_id)
-        if link is None or link.id is None:
-            return
+        """Render an item's ticket status in its thread: update the status message, or post it.
+
+        Replicas may render one item at once: a render that read the link just before another
+        replica changed it is followed by another (until what is shown is what is stored), and of
+        two status messages posted at once, the one not remembered is deleted."""
+        shown: tuple[Any, ...] | None = None
+        for _ in range(3):
+            link = self.repo.ticket_link(event_id)
+            if link is None or link.id is None:
+                return
+            content = (link.state, link.key, link.url, link.assignee, link.error)
+            if content == shown or not self._render(link, status_ts):
+                return
+            shown = content
+
+    def _render(self, link: TicketLink, status_ts: str | None) -> bool:
+        """One render of ``link`` in its item's thread; False when there is nowhere to show it."""
+        assert link.id is not None
         incident = self.repo.incident(link.incident_id)
-        if not incident.channel_id or not link.source_ts:
-            return
+        channel = incident.channel_id
+        if not channel or not link.source_ts:
+            return False
         event = self.repo.event_for_message(link.incident_id, link.source_ts)
-        text = item_text(event)[1] if event is not None else ""
-        fallback, blocks = messages.status(link, text)
-        client = self.client
+        fallback, blocks = messages.status(link, item_text(event)[1] if event is not None else "")
         if status_ts and link.status_ts is None and self.repo.set_status_ts(link.id, status_ts):
             link.status_ts = status_ts
         try:
-            if link.status_ts:
-                client.chat_update(
-                    channel=incident.channel_id, ts=link.status_ts, text=fallback, blocks=blocks
+            if link.status_ts is None:
+                thread = event.thread_ts if event is not None and event.thread_ts else link.source_ts
+                posted = self.client.chat_postMessage(
+                    channel=channel, thread_ts=thread, text=fallback, blocks=blocks
                 )
-                return
-            thread = event.thread_ts if event is not None and event.thread_ts else link.source_ts
-            posted = client.chat_postMessage(
-                channel=incident.channel_id, thread_ts=thread, text=fallback, blocks=blocks
-            )
-            self.repo.set_status_ts(link.id, str(posted["ts"]))
+                if self.repo.set_status_ts(link.id, str(posted["ts"])):
+                    return True
+                self.client.chat_delete(channel=channel, ts=str(posted["ts"]))  # another replica's won
+                link.status_ts = (self.repo.ticket_link(link.event_id) or link).status_ts
+            if link.status_ts:
+                self.client.chat_update(channel=channel, ts=link.status_ts, text=fallback, blocks=blocks)
+            return True
         except Exception as exc:
-            log.warning("could not show the ticket of item %s: %s", event_id, exc)
+            log.warning("could not show the ticket of item %s: %s", link.event_id, exc)
+            return False
 
     def after_close(self, incident: Incident) -> None:
         """On close: create every item's ticket (``create_on_close``) or offer to. Never raises."""

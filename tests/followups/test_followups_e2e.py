@@ -431,3 +431,72 @@ def test_a_lost_create_answer_waits_a_lease_before_searching_but_a_rate_limit_do
     assert waits[503] >= lease, "a 503 may come after the ticket was made: the index gets a lease"
     assert waits[429] < lease / 2, "a rate limit did nothing: the usual back-off"
     assert len(tracker.created(ok_only=True)) == 0
+
+
+def _replies_about_the_ticket(emu: Any, channel: str, item_ts: str) -> list[dict[str, Any]]:
+    return [m for m in emu.replies(channel, item_ts)[1:] if "Ticket" in m.get("text", "")]
+
+
+def test_a_render_that_read_the_item_just_before_another_replica_stored_its_ticket_is_redone(
+    make_bot: Any,
+    tracker: Tracker,
+    emulator: Any,
+    people: dict[str, str],
+    channels: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    services = (bot := make_bot()).services
+    player = start_incident(bot, emulator, people, channels)
+    channel = player.channel
+    assert channel is not None
+    item_ts, _offer = add_item(player, emulator, people)
+    incident = services.repo.incident(player.incident_id)
+    event_id = services.followups.items(incident)[0][1].id or 0
+    request = services.followups.request(incident, event_id, people["bob"])
+    repo, read = services.followups.repo, services.followups.repo.ticket_link
+    raced: list[bool] = []
+
+    def read_then_the_other_replica_commits(item: int) -> Any:
+        link = read(item)
+        if not raced:
+            raced.append(True)
+            services.followups.outbox.run(request.key or "")  # stores the ticket, shows nothing
+        return link
+
+    monkeypatch.setattr(repo, "ticket_link", read_then_the_other_replica_commits)
+    services.followups.show(event_id)
+    (status,) = _replies_about_the_ticket(emulator, channel, item_ts)
+    assert ":ticket: Ticket created" in shown(status), "what is shown is what is stored"
+
+
+def test_two_status_messages_posted_at_once_leave_one(
+    make_bot: Any,
+    tracker: Tracker,
+    emulator: Any,
+    people: dict[str, str],
+    channels: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    services = (bot := make_bot()).services
+    player = start_incident(bot, emulator, people, channels)
+    channel = player.channel
+    assert channel is not None
+    item_ts, _offer = add_item(player, emulator, people)
+    incident = services.repo.incident(player.incident_id)
+    event_id = services.followups.items(incident)[0][1].id or 0
+    request = services.followups.request(incident, event_id, people["bob"])
+    services.followups.outbox.run(request.key or "")
+    repo, remember = services.followups.repo, services.followups.repo.set_status_ts
+
+    def the_other_replica_posted_and_remembered_first(link_id: int, ts: str) -> bool:
+        theirs = services.client.chat_postMessage(
+            channel=channel, thread_ts=item_ts, text=":hourglass_flowing_sand: Ticket pending (their render)"
+        )
+        remember(link_id, str(theirs["ts"]))
+        return remember(link_id, ts)
+
+    monkeypatch.setattr(repo, "set_status_ts", the_other_replica_posted_and_remembered_first)
+    services.followups.show(event_id)
+    (status,) = _replies_about_the_ticket(emulator, channel, item_ts)
+    assert ":ticket: Ticket created" in shown(status)
+    assert status["ts"] == services.repo.ticket_link(event_id).status_ts
