@@ -500,3 +500,30 @@ def test_two_status_messages_posted_at_once_leave_one(
     (status,) = _replies_about_the_ticket(emulator, channel, item_ts)
     assert ":ticket: Ticket created" in shown(status)
     assert status["ts"] == services.repo.ticket_link(event_id).status_ts
+
+
+def test_followup_create_command_for_one_item_then_all(
+    make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
+) -> None:
+    services = (bot := make_bot()).services
+    player = start_incident(bot, emulator, people, channels)
+    channel = player.channel
+    assert channel is not None
+    items = [
+        add_item(player, emulator, people, t)[0] for t in (ITEM, "long: Move sessions to a managed Redis")
+    ]
+    alice = people["alice"]
+    ask(emulator, alice, channel, "followup create 3", "There is no action item 3")
+    ask(emulator, alice, channel, "followup create first", "is not an item number")
+    ask(emulator, alice, channel, "followup create", "Say which item")
+    assert tracker.created() == []
+    ask(emulator, alice, channel, "followup create 2", "Creating 1 ticket")
+    second = wait_for(lambda: ticket_reply(emulator, channel, items[1]), what="item 2's ticket")
+    assert ticket_reply(emulator, channel, items[0]) is None
+    ask(emulator, alice, channel, "followup create all", "Creating 1 ticket")
+    first = wait_for(lambda: ticket_reply(emulator, channel, items[0]), what="item 1's ticket")
+    assert len(tracker.created()) == 2
+    keys = {link.key for link in services.repo.ticket_links(player.incident_id)}
+    assert len(keys) == 2 and all(k and (k in shown(first) or k in shown(second)) for k in keys)
+    ask(emulator, alice, channel, "followup create all", "Every action item has a ticket already")
+    assert len(tracker.created()) == 2
