@@ -17,7 +17,7 @@ from bot.config import Settings, load_settings
 from bot.demo.run import Player
 from bot.demo.scenario import Command
 from bot.followups import messages
-from bot.followups.service import FollowupService
+from bot.followups.service import FollowupService, Request
 from bot.followups.trackers import NewTicket, Ticket, TrackerError
 from storage.models import utcnow
 from tests.support.followups_support import (
@@ -79,6 +79,27 @@ def start_incident(bot: BotServer, emu: Any, people: dict[str, str], channels: d
     return player
 
 
+def opened(
+    make_bot: Any, emu: Any, people: dict[str, str], channels: dict[str, str]
+) -> tuple[BotServer, Player, str]:
+    """A bot with follow-ups on and a declared incident: (the bot, the player, its channel)."""
+    bot = make_bot()
+    player = start_incident(bot, emu, people, channels)
+    assert player.channel is not None
+    return bot, player, player.channel
+
+
+def requested_item(
+    bot: BotServer, player: Player, emu: Any, people: dict[str, str]
+) -> tuple[str, int, Request]:
+    """An action item and its ticket asked for (queued, the tracker not called yet)."""
+    item_ts, _offer = add_item(player, emu, people)
+    followups = bot.services.followups
+    incident = bot.services.repo.incident(player.incident_id)
+    event_id = followups.items(incident)[0][1].id or 0
+    return item_ts, event_id, followups.request(incident, event_id, people["bob"])
+
+
 def add_item(
     player: Player, emu: Any, people: dict[str, str], text: str = ITEM
 ) -> tuple[str, dict[str, Any]]:
@@ -119,10 +140,7 @@ def ask(emu: Any, user: str, channel: str, command: str, words: str) -> str:
 def test_button_creates_one_ticket_despite_double_clicks_and_retries(
     make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
 ) -> None:
-    bot = make_bot()
-    player = start_incident(bot, emulator, people, channels)
-    channel = player.channel
-    assert channel is not None
+    bot, player, channel = opened(make_bot, emulator, people, channels)
     item_ts, offer = add_item(player, emulator, people)
     bot.duplicate_deliveries(emulator, times=2)  # Slack's at-least-once: every click twice
     double_click(emulator, people["bob"], channel, offer["ts"])
@@ -153,11 +171,8 @@ def test_button_creates_one_ticket_despite_double_clicks_and_retries(
 def test_tracker_down_never_blocks_close_or_document_and_ticket_follows_recovery(
     make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
 ) -> None:
-    bot = make_bot()
+    bot, player, channel = opened(make_bot, emulator, people, channels)
     services = bot.services
-    player = start_incident(bot, emulator, people, channels)
-    channel = player.channel
-    assert channel is not None
     _ts, offer = add_item(player, emulator, people)
     tracker.fake.inject_fault(tracker.create_op, status=503, times=100)
     emulator.click_button(people["bob"], channel, offer["ts"], messages.CREATE)
@@ -299,11 +314,8 @@ def test_a_late_timeout_after_a_takeover_leaves_the_linked_ticket_alone(
 def test_private_incident_needs_confirmation_and_its_ticket_carries_no_channel_content(
     make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
 ) -> None:
-    bot = make_bot()
+    bot, player, channel = opened(make_bot, emulator, people, channels)
     services = bot.services
-    player = start_incident(bot, emulator, people, channels)
-    channel = player.channel
-    assert channel is not None
     services.repo.update_incident(player.incident_id, is_private=True)
     _ts, offer = add_item(player, emulator, people, "short: Rotate the leaked key for customer ACME")
     emulator.click_button(people["bob"], channel, offer["ts"], messages.CREATE)
@@ -326,11 +338,8 @@ def test_private_incident_needs_confirmation_and_its_ticket_carries_no_channel_c
 def test_link_an_existing_ticket_and_its_state_follows_in_the_thread_and_the_document(
     make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
 ) -> None:
-    bot = make_bot()
+    bot, player, channel = opened(make_bot, emulator, people, channels)
     services = bot.services
-    player = start_incident(bot, emulator, people, channels)
-    channel = player.channel
-    assert channel is not None
     item_ts, _offer = add_item(player, emulator, people)
     alice = people["alice"]
     # Typing mistakes get a human answer and store nothing.
@@ -369,11 +378,8 @@ def test_link_an_existing_ticket_and_its_state_follows_in_the_thread_and_the_doc
 def test_create_all_button_on_the_closing_summary_makes_one_ticket_per_item(
     make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
 ) -> None:
-    bot = make_bot()
+    bot, player, channel = opened(make_bot, emulator, people, channels)
     services = bot.services
-    player = start_incident(bot, emulator, people, channels)
-    channel = player.channel
-    assert channel is not None
     texts = [ITEM, "long: Move sessions to a managed Redis", "immediate: Alert on connection pool exhaustion"]
     items = [add_item(player, emulator, people, t) for t in texts]
     # The first item already has its ticket from its own button.
@@ -408,11 +414,8 @@ def test_create_all_button_on_the_closing_summary_makes_one_ticket_per_item(
 def test_a_lost_create_answer_waits_a_lease_before_searching_but_a_rate_limit_does_not(
     make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
 ) -> None:
-    bot = make_bot()
+    bot, player, channel = opened(make_bot, emulator, people, channels)
     services = bot.services
-    player = start_incident(bot, emulator, people, channels)
-    channel = player.channel
-    assert channel is not None
     lease = services.settings.config.followups.claim_lease
     waits = {}
     for fault in ({"status": 503}, {"status": 429, "retry_after": 1}):
@@ -445,14 +448,9 @@ def test_a_render_that_read_the_item_just_before_another_replica_stored_its_tick
     channels: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    services = (bot := make_bot()).services
-    player = start_incident(bot, emulator, people, channels)
-    channel = player.channel
-    assert channel is not None
-    item_ts, _offer = add_item(player, emulator, people)
-    incident = services.repo.incident(player.incident_id)
-    event_id = services.followups.items(incident)[0][1].id or 0
-    request = services.followups.request(incident, event_id, people["bob"])
+    bot, player, channel = opened(make_bot, emulator, people, channels)
+    services = bot.services
+    item_ts, event_id, request = requested_item(bot, player, emulator, people)
     repo, read = services.followups.repo, services.followups.repo.ticket_link
     raced: list[bool] = []
 
@@ -477,14 +475,9 @@ def test_two_status_messages_posted_at_once_leave_one(
     channels: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    services = (bot := make_bot()).services
-    player = start_incident(bot, emulator, people, channels)
-    channel = player.channel
-    assert channel is not None
-    item_ts, _offer = add_item(player, emulator, people)
-    incident = services.repo.incident(player.incident_id)
-    event_id = services.followups.items(incident)[0][1].id or 0
-    request = services.followups.request(incident, event_id, people["bob"])
+    bot, player, channel = opened(make_bot, emulator, people, channels)
+    services = bot.services
+    item_ts, event_id, request = requested_item(bot, player, emulator, people)
     services.followups.outbox.run(request.key or "")
     repo, remember = services.followups.repo, services.followups.repo.set_status_ts
 
@@ -505,10 +498,8 @@ def test_two_status_messages_posted_at_once_leave_one(
 def test_followup_create_command_for_one_item_then_all(
     make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
 ) -> None:
-    services = (bot := make_bot()).services
-    player = start_incident(bot, emulator, people, channels)
-    channel = player.channel
-    assert channel is not None
+    bot, player, channel = opened(make_bot, emulator, people, channels)
+    services = bot.services
     items = [
         add_item(player, emulator, people, t)[0] for t in (ITEM, "long: Move sessions to a managed Redis")
     ]
