@@ -219,6 +219,17 @@ class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
             self.ws.channels[self.general_channel_id].members.append(uid)
             return uid
 
+    def add_usergroup(self, handle: str, name: str | None = None, users: Iterable[str] = ()) -> str:
+        """A user group people mention as ``@handle`` (``<!subteam^ID>`` in message text)."""
+        members = list(users)
+        with self.ws.lock:
+            for m in members:
+                if m not in self.ws.users:
+                    raise EmulatorError(f"unknown user {m}")
+            return self.ws.add_usergroup(
+                handle, name or handle, members, members[0] if members else "USLACKBOT"
+            )
+
     def add_channel(self, name: str, is_private: bool = False, members: Iterable[str] = ()) -> str:
         members = list(members)
         with self.ws.lock:

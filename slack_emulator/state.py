@@ -63,6 +63,7 @@ class Workspace:
         self.team_name = "Emulator Workspace"
         self._counter = itertools.count(1)
         self.users: dict[str, dict[str, Any]] = {}
+        self.usergroups: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, Channel] = {}
         self.files: dict[str, dict[str, Any]] = {}
         self.canvases: dict[str, dict[str, Any]] = {}
@@ -87,6 +88,34 @@ class Workspace:
         return prefix + digits.rjust(width, "0")
 
     # ------------------------------------------------------------------ users
+    def add_usergroup(self, handle: str, name: str, users: list[str], created_by: str) -> str:
+        """A user group (``@handle``), shaped as ``usergroups.list`` returns it."""
+        sid = self.new_id("S")
+        now = int(self.clock.now())
+        self.usergroups[sid] = {
+            "id": sid,
+            "team_id": self.team_id,
+            "is_usergroup": True,
+            "is_subteam": True,
+            "name": name,
+            "description": "",
+            "handle": handle,
+            "is_external": False,
+            "date_create": now,
+            "date_update": now,
+            "date_delete": 0,
+            "auto_type": None,
+            "auto_provision": False,
+            "enterprise_subteam_id": "",
+            "created_by": created_by,
+            "updated_by": created_by,
+            "deleted_by": None,
+            "prefs": {"channels": [], "groups": []},
+            "users": list(users),
+            "user_count": len(users),
+        }
+        return sid
+
     def add_user(
         self, name: str, real_name: str | None = None, is_bot: bool = False, bot_id: str | None = None
     ) -> str:

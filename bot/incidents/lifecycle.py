@@ -45,7 +45,6 @@ from bot.incidents.vocabulary import (
 from bot.slack import mrkdwn
 from bot.slack.client import slack_error
 from bot.slack.directory import Directory
-from bot.slack.mrkdwn import mentioned
 from bot.slack.text import escape, one_line, to_plain
 from storage.models import Incident, StatusUpdate, TimelineEvent, utcnow
 from storage.repository import DuplicateDelivery, Repository
@@ -338,9 +337,7 @@ class LifecycleService:
         chunk = events[(page - 1) * TIMELINE_PAGE_SIZE : page * TIMELINE_PAGE_SIZE]
         kinds = self.repo.active_kinds(incident.id or 0)
         names = Directory(self.client)
-        users, channels = mentioned(e.text for e in chunk)
-        names.users(users | {e.author_id or e.actor_id or "" for e in chunk})
-        names.channels(channels)
+        names.mentioned_in((e.text for e in chunk), (e.author_id or e.actor_id or "" for e in chunk))
         lines = [f"*Timeline of {ref}* (page {page} of {pages}, times in {self.tz.key}):"]
         for e in chunk:
             author = e.author_id or e.actor_id  # who wrote the message, not who marked it

@@ -138,6 +138,7 @@ class Collected:
     timezone_name: str = "UTC"
     extra: dict[str, object] = field(default_factory=dict)
     channels: dict[str, str] = field(default_factory=dict)  # channel id -> name
+    groups: dict[str, str] = field(default_factory=dict)  # user group id -> handle
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -163,9 +164,14 @@ def split_code(text: str) -> tuple[str, tuple[str, ...]]:
 class Text:
     """Slack markup → the document's text: plain (for logic) and converted blocks (for rendering)."""
 
-    def __init__(self, names: dict[str, str], channels: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        names: dict[str, str],
+        channels: dict[str, str] | None = None,
+        groups: dict[str, str] | None = None,
+    ) -> None:
         self.names = names
-        self.directory = Names(users=names, channels=dict(channels or {}))
+        self.directory = Names(users=names, channels=dict(channels or {}), groups=dict(groups or {}))
 
         self._parsed: dict[str, tuple[Block, ...]] = {}
 
@@ -359,7 +365,7 @@ class Sections:
 
     def __init__(self, c: Collected) -> None:
         self.c = c
-        self.t = Text(c.names, c.channels)
+        self.t = Text(c.names, c.channels, c.groups)
         self.all: dict[str, Section] = {key: Section(key, title) for key, title in SECTION_TITLES.items()}
         kinds_of = {e.message_ts: set(e.kinds) for e in c.events if e.message_ts}
         self._kinds_of = kinds_of

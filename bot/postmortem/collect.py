@@ -15,7 +15,6 @@ from bot.config import Settings
 from bot.postmortem.assemble import Collected, related_links, ts_time
 from bot.postmortem.model import Attachment, ChannelDigest, Entry, Link, MarkedEvent, Reply
 from bot.slack.directory import Directory
-from bot.slack.mrkdwn import mentioned
 from storage.models import ChannelMessage, Incident, TimelineEvent
 from storage.repository import Repository
 
@@ -168,14 +167,10 @@ def collect(
     wanted = {incident.declarer_id, *roles.values(), *digest.per_user}
     wanted |= {u.author_id for u in updates} | {a.owner_id for a in actions if a.owner_id}
     texts = [e.text for e in events] + [r.text for e in events for r in e.replies]
-    users, channels = mentioned(texts)
-    wanted |= (
-        users | {e.author_id or "" for e in events} | {r.user_id or "" for e in events for r in e.replies}
-    )
-    wanted.discard("")
+    wanted |= {e.author_id or "" for e in events} | {r.user_id or "" for e in events for r in e.replies}
     wanted.discard(services.bot_user_id)
-    resolved = names.users(wanted)
-    channel_names = names.channels(channels)
+    found = names.mentioned_in(texts, wanted)
+    resolved, channel_names, group_names = found.users, found.channels, found.groups
     digest.images = [
         Entry(
             text=i.text, at=i.at, who=resolved.get(i.who or "", i.who), permalink=i.permalink, files=i.files
@@ -192,6 +187,7 @@ def collect(
         digest=digest,
         names=dict(resolved),
         channels=dict(channel_names),
+        groups=dict(group_names),
         reactions=dict(settings.config.reactions),
         tz=settings.config.tz,
         draft=draft,

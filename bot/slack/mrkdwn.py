@@ -110,6 +110,7 @@ class Names:
 NO_NAMES = Names()
 _USER_ID = re.compile(r"<@([UW][A-Z0-9]{1,30})(?:\|[^<>\n]{0,200})?>")
 _CHANNEL_ID = re.compile(r"<#([CGD][A-Z0-9]{1,30})(\|[^<>\n]{0,200})?>")
+_GROUP_ID = re.compile(r"<!subteam\^([A-Z0-9]{1,30})(\|[^<>\n]{0,200})?>")
 
 
 def mentioned(texts: Iterable[str]) -> tuple[set[str], set[str]]:
@@ -122,6 +123,13 @@ def mentioned(texts: Iterable[str]) -> tuple[set[str], set[str]]:
         users.update(_USER_ID.findall(text))
         channels.update(cid for cid, label in _CHANNEL_ID.findall(text) if not label)
     return users, channels
+
+
+def mentioned_groups(texts: Iterable[str]) -> set[str]:
+    """User group ids a set of Slack texts mentions without their handle (``<!subteam^S…>``)."""
+    return {
+        sid for text in texts if "<!subteam^" in text for sid, label in _GROUP_ID.findall(text) if not label
+    }
 
 
 # --------------------------------------------------------------------------- parsing

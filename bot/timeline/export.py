@@ -54,11 +54,9 @@ def render(
 
 
 def readable(rows: Sequence[dict[str, Any]], directory: Directory) -> list[dict[str, Any]]:
-    users, channels = mrkdwn.mentioned(str(r.get("text") or "") for r in rows)
     people = {str(r["author"]) for r in rows if r.get("author")}
     people |= {str(u) for r in rows for u in r.get("captured_by") or ()}
-    directory.users(users | people)
-    directory.channels(channels)
+    directory.mentioned_in((str(r.get("text") or "") for r in rows), people)
     names = directory.names
     out = []
     for r in rows:

@@ -1,4 +1,4 @@
-"""auth.*, users.*, bookmarks.*, canvases.*."""
+"""auth.*, users.*, usergroups.*, bookmarks.*, canvases.*."""
 
 from __future__ import annotations
 
@@ -46,6 +46,23 @@ def users_list(ctx: ApiContext, a: Args) -> dict[str, Any]:
         "cache_ts": int(ctx.ws.clock.now()),
         "response_metadata": {"next_cursor": nxt},
     }
+
+
+@method("usergroups.list")
+def usergroups_list(ctx: ApiContext, a: Args) -> dict[str, Any]:
+    """The workspace's user groups (disabled ones only with ``include_disabled``; members only
+    with ``include_users``)."""
+    out = []
+    for group in ctx.ws.usergroups.values():
+        if group["date_delete"] and not a.bool("include_disabled"):
+            continue
+        shown = copy.deepcopy(group)
+        if not a.bool("include_users"):
+            shown.pop("users")
+        if not a.bool("include_count"):
+            shown.pop("user_count")
+        out.append(shown)
+    return {"usergroups": out}
 
 
 @method("bookmarks.add")

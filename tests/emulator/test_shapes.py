@@ -11,6 +11,7 @@ import jsonschema
 from slack_sdk import WebClient
 
 from slack_emulator import SlackEmulator, check_shape
+from tests.support.spec_data import load
 
 BUTTONS = [
     {"type": "section", "block_id": "sec", "text": {"type": "mrkdwn", "text": "*Incident*"}},
@@ -252,4 +253,28 @@ def test_api_responses_match_samples(
             assert check_shape(data, sample(f"api/{method}.json")) == [], method
             checked += 1
     assert checked >= 24
+    assert emu.violations == []
+
+
+def test_usergroups_list_matches_the_openapi_schema(
+    emu: SlackEmulator, client: WebClient, people: dict[str, str]
+) -> None:
+    spec = load("slack-api-specs/web-api/slack_web_openapi_v2.json")
+    schema = {
+        **spec["paths"]["/usergroups.list"]["get"]["responses"]["200"]["schema"],
+        "definitions": spec["definitions"],
+    }
+    sid = emu.add_usergroup("db-oncall", "Database on-call", [people["alice"], people["bob"]])
+    full = client.usergroups_list(include_users=True, include_count=True).data
+    jsonschema.Draft4Validator(schema).validate(full)
+    (group,) = full["usergroups"]
+    assert (group["id"], group["handle"], group["users"], group["user_count"]) == (
+        sid,
+        "db-oncall",
+        [people["alice"], people["bob"]],
+        2,
+    )
+    plain = client.usergroups_list().data
+    jsonschema.Draft4Validator(schema).validate(plain)
+    assert "users" not in plain["usergroups"][0] and "user_count" not in plain["usergroups"][0]
     assert emu.violations == []

@@ -147,6 +147,8 @@ def test_second_incident_reads_cleanly_rendered(
         "mag",
     )
     post(bob, "_Confirmed_ on ~staging~ production too", "mag", thread=finding)
+    oncall = emu.add_usergroup("db-oncall", "Database on-call", [bob])
+    post(carol, f"<!subteam^{oncall}> the pool is exhausted too", "mag")
     post(alice, "Root cause: the gateway's TLS certificate expired", "dart")
     post(alice, "Tracked in https://github.com/example/pay/issues/42 &amp; the vendor ticket")
     wait_for(lambda: len(bot.services.repo.active_kinds(inc.id)) >= 5, what="the marks")
@@ -177,6 +179,7 @@ def test_second_incident_reads_cleanly_rendered(
         assert "@Bob Brown the gateway answers <html> instead of JSON 🔥 👍 :partyparrot:" in known
         assert "@here @payments in #general" in known
         assert known.count("Confirmed on staging production too") == 1  # a marked reply: listed once
+        assert "@db-oncall the pool is exhausted too" in known  # a group mentioned without its handle
     assert "<del>staging</del>" in html and "<em>Confirmed</em>" in html
     md_html = read_markdown(doc.markdown)
     assert "Fixed, but" not in md_html[0]
@@ -206,8 +209,11 @@ def marked(bot: BotServer, emulator: Any, people, channels) -> tuple[Incident, s
         what="the incident",
     )
     join_public_channel(emulator, inc.channel_id, people.values())
+    search = emulator.add_usergroup("search-team", "Search", [people["carol"]])
     ts = emulator.post_message(
-        alice, inc.channel_id, f"<@{people['carol']}> the index in <#{channels['general']}> is *empty*"
+        alice,
+        inc.channel_id,
+        f"<@{people['carol']}> the index in <#{channels['general']}> is *empty* <!subteam^{search}>",
     ).ts
     emulator.add_reaction(bob, inc.channel_id, ts, "mag")
     emulator.add_reaction(bob, inc.channel_id, ts, "bulb")
@@ -230,7 +236,7 @@ def test_private_timeline_view_shows_names_author_and_every_kind(
     page = answers(emulator, alice)[-1]
     line = next(x for x in page.splitlines() if "index" in x)
     assert "_finding, hypothesis_" in line or "_hypothesis, finding_" in line, line  # every kind
-    assert "@Carol Chen the index in #general is empty" in line, line
+    assert "@Carol Chen the index in #general is empty @search-team" in line, line
     assert line.endswith("— Alice Adams"), line  # the message's author, not Bob who reacted
     assert "<@" not in page and "U000" not in page
     command(bot, emulator, alice, inc.channel_id, "timeline 9")
@@ -246,12 +252,12 @@ def test_exports_carry_names_and_readable_text(
     row = next(r for r in rows if "index" in (r["text"] or ""))
     assert row["author"] == people["alice"] and row["author_name"] == "Alice Adams"
     assert row["captured_by_names"] == ["Bob Brown"]
-    assert row["readable_text"] == "@Carol Chen the index in #general is empty"
+    assert row["readable_text"] == "@Carol Chen the index in #general is empty @search-team"
     assert export_timeline(settings, "INC-1", "csv", None, False) == 0
     table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     got = next(r for r in table if "index" in r["text"])
     assert (
         got["author_name"] == "Alice Adams"
-        and got["readable_text"] == "'@Carol Chen the index in #general is empty"
+        and got["readable_text"] == "'@Carol Chen the index in #general is empty @search-team"
     )  # formula-guarded
     assert got["author"] == people["alice"]

@@ -50,7 +50,7 @@ PRIVATE_TOO = {
 }
 
 
-API_CALL = r"client\.((?:auth|bookmarks|canvases|chat|conversations|files|pins|reactions|users|views)_[A-Za-z_0-9]+)\("
+API_CALL = r"client\.((?:auth|bookmarks|canvases|chat|conversations|files|pins|reactions|usergroups|users|views)_[A-Za-z_0-9]+)\("
 
 
 def called_methods() -> set[str]:
