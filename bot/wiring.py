@@ -128,6 +128,9 @@ class Services:
             incident_id, draft=draft, requested_by=requested_by, request_key=request_key
         )
 
+    def catch_up_documents(self, now: datetime) -> list[int]:
+        return self.postmortem.catch_up(now, self.documents.has_room, self.documents.submit)
+
     def offer_followup(self, incident: Incident, event: TimelineEvent) -> None:
         self.followups.offer(incident, event)
 
@@ -154,6 +157,7 @@ class Services:
             reconcile=self.reconcile,
             followup_counts=self.followups.counts,
             sweep_followups=self.followups.sweep,
+            sweep_documents=self.catch_up_documents,
             owner=owner,
             clock=clock,
             stale_after=stale_after,

@@ -421,8 +421,9 @@ class LifecycleService:
             self._say(
                 updated,
                 outcome,
-                ":warning: Too many investigation documents are being generated right now. "
-                "Run `/incident postmortem` in a minute; the incident stays closed.",
+                ":warning: Too many investigation documents are being generated right now; this "
+                "one will be written within a few minutes (or run `/incident postmortem`). "
+                "The incident stays closed.",
             )
         return outcome
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 
 # A revision whose generation has shown no sign of life for this long is taken over by a rerun.
 GENERATION_STALE_AFTER = timedelta(seconds=120)
+# Closes whose final document was never written are caught up for this long, once an hour each.
+CATCH_UP_WINDOW = timedelta(days=7)
+CATCH_UP_EVERY = timedelta(hours=1)
 
 
 class DocumentBusy(IncidentBotError):
@@ -117,6 +121,39 @@ class PostmortemService:
         repo.finish_claim(claim)
         log.info("INC-%s: investigation document revision %s published", incident.number, doc.revision)
         return doc
+
+    def catch_up(
+        self, now: datetime, has_room: Callable[[], bool], submit: Callable[[Callable[[], None]], bool]
+    ) -> list[int]:
+        """Queue the final document of every recent close that has none: the process died before
+        writing it, or the document worker was full. One attempt per incident per hour across
+        replicas (a claim), only while the worker has room; returns the incidents queued."""
+        queued: list[int] = []
+        owed = self.repo.documents_owed(now - CATCH_UP_WINDOW, now - GENERATION_STALE_AFTER)
+        for incident_id, closed in owed:
+            if not has_room():
+                break
+            key = f"close:{incident_id}:{closed.timestamp():.0f}"
+            if not self.repo.claim(f"catch-up:{key}", kind="document-catch-up", stale_after=CATCH_UP_EVERY):
+                continue
+            if submit(functools.partial(self._catch_up_one, incident_id, key)):
+                queued.append(incident_id)
+        return queued
+
+    def _catch_up_one(self, incident_id: int, key: str) -> None:
+        try:
+            doc = self.generate(incident_id, draft=False, requested_by=None, request_key=key)
+            log.info(
+                "INC-%s: wrote the final document its close never got (revision %s)",
+                self.repo.incident(incident_id).number,
+                doc.revision,
+            )
+        except DocumentBusy:
+            return
+        except Exception:
+            log.exception(
+                "incident %s: catching up its final document failed; trying again later", incident_id
+            )
 
     def build(
         self, incident_id: int, *, draft: bool, offline: bool = False

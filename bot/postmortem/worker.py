@@ -70,6 +70,10 @@ class DocumentWorker:
     def pending(self) -> int:
         return self._pending
 
+    def has_room(self) -> bool:
+        with self._idle:
+            return self._pending < self._capacity
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Until no job runs or waits (tests, shutdown); False if ``timeout`` passed first."""
         with self._idle:

@@ -97,6 +97,7 @@ class ReminderSweeper:
         reconcile: Reconcile,
         followup_counts: FollowupCounts | None = None,
         sweep_followups: Callable[[datetime], None] | None = None,
+        sweep_documents: Callable[[datetime], object] | None = None,
         owner: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         stale_after: timedelta = REMINDER_CLAIM_STALE_AFTER,
@@ -109,6 +110,8 @@ class ReminderSweeper:
         # their counts feed the follow-up reminder. Both absent: follow-ups are not wired.
         self.followup_counts = followup_counts
         self.sweep_followups = sweep_followups
+        # The final documents closes never got (bot.postmortem.catch_up), queued off this thread.
+        self.sweep_documents = sweep_documents
         self.owner = owner or instance_name()
         self.clock = clock
         self.stale_after = stale_after
@@ -193,6 +196,11 @@ class ReminderSweeper:
         now = now or self.clock()
         if self.sweep_followups is not None:
             self.sweep_followups(now)
+        if self.sweep_documents is not None:
+            try:
+                self.sweep_documents(now)
+            except Exception:
+                log.exception("catching up the documents failed")
         done: list[Sent] = []
         try:  # deliveries past Slack's retries (real time: ``now`` may be a test's clock)
             self.repo.prune_deliveries()

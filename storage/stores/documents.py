@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage.db import session_scope
-from storage.models import ActionItem, Document
+from storage.models import ActionItem, Document, Incident, Milestone
 from storage.stores import Store
 
 
@@ -75,6 +76,35 @@ class DocumentStore(Store):
             return s.exec(
                 select(Document).where(Document.incident_id == incident_id).order_by(col(Document.revision))
             ).all()
+
+    def documents_owed(self, closed_after: datetime, closed_before: datetime) -> list[tuple[int, datetime]]:
+        """(incident id, when it was closed) of closed incidents with no final document published
+        since that close, closed within [closed_after, closed_before)."""
+        published_since = (
+            select(Document.id)
+            .where(
+                col(Document.incident_id) == col(Incident.id),
+                col(Document.state) == "published",
+                col(Document.draft).is_(False),
+                col(Document.created_at) >= col(Milestone.updated_at),
+            )
+            .exists()
+        )
+        with session_scope(self.engine) as s:
+            rows = s.exec(
+                select(Incident.id, Milestone.updated_at)
+                .join(Milestone, col(Milestone.incident_id) == col(Incident.id))
+                .where(
+                    col(Incident.is_closed).is_(True),
+                    col(Incident.state) == "active",
+                    col(Milestone.name) == "closed",
+                    col(Milestone.updated_at) >= closed_after,
+                    col(Milestone.updated_at) < closed_before,
+                    ~published_since,
+                )
+                .order_by(col(Milestone.updated_at))
+            ).all()
+        return [(int(i or 0), at) for i, at in rows]
 
     def action_items(self, incident_id: int) -> Sequence[ActionItem]:
         with session_scope(self.engine) as s:
