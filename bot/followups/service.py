@@ -313,9 +313,17 @@ class FollowupService:
             raise Refused("the action item's message is gone")
         marker = marker_for(incident.number, link.event_id, self.installation)
         assert MARKER_RE.match(marker)
+        # A retry also looks for the unscoped marker earlier versions wrote: during a rolling
+        # upgrade an older replica may have made the first attempt.
+        unscoped = marker_for(incident.number, link.event_id)
+        markers = [marker, unscoped] if row.attempts > 1 and unscoped != marker else [marker]
         creating = False
         try:
-            ticket = tracker.find_by_marker(p["project"], marker)
+            ticket = None
+            for searched in markers:
+                ticket = tracker.find_by_marker(p["project"], searched)
+                if ticket is not None:
+                    break
             if ticket is None:
                 creating = True
                 ticket = tracker.create(self._new_ticket(incident, event, p, marker))

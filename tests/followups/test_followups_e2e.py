@@ -18,7 +18,7 @@ from bot.demo.run import Player
 from bot.demo.scenario import Command
 from bot.followups import messages
 from bot.followups.service import FollowupService, Request
-from bot.followups.trackers import NewTicket, Ticket, TrackerError
+from bot.followups.trackers import NewTicket, Ticket, TrackerError, marker_for
 from storage.models import utcnow
 from tests.support.followups_support import (
     Tracker,
@@ -518,3 +518,26 @@ def test_followup_create_command_for_one_item_then_all(
     assert len(keys) == 2 and all(k and (k in shown(first) or k in shown(second)) for k in keys)
     ask(emulator, alice, channel, "followup create all", "Every action item has a ticket already")
     assert len(tracker.created()) == 2
+
+
+def test_a_retry_finds_the_ticket_an_older_replica_made_under_the_unscoped_marker(
+    make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
+) -> None:
+    bot, player, _channel = opened(make_bot, emulator, people, channels)
+    services = bot.services
+    _item_ts, event_id, request = requested_item(bot, player, emulator, people)
+    key = request.key or ""
+    tracker.fake.inject_fault(tracker.create_op, status=503)
+    assert services.followups.outbox.run(key).state == "pending"
+    # Meanwhile a replica of the previous version (markers without the bot's user id) made it.
+    number = services.repo.incident(player.incident_id).number
+    older = services.followups.tracker
+    assert older is not None
+    project = "acme/ops" if tracker.kind == "github" else "OPS"
+    made = older.create(NewTicket(project=project, title="x", body="b", marker=marker_for(number, event_id)))
+    later = utcnow() + timedelta(hours=1)
+    services.clock = lambda: later
+    assert services.followups.outbox.run(key).state == "done"
+    link = services.repo.ticket_link(event_id)
+    assert link is not None and link.key == made.key
+    assert len(tracker.tickets()) == 1
