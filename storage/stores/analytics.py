@@ -71,6 +71,20 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _action_counts() -> Any:
+    """Per incident: its action items (``total``) and how many are done (``done``)."""
+    done = case((col(ActionItem.done).is_(True), 1), else_=0)
+    return (
+        sa_select(
+            col(ActionItem.incident_id).label("incident_id"),
+            func.sum(done).label("done"),
+            func.count().label("total"),
+        )
+        .group_by(col(ActionItem.incident_id))
+        .subquery("a")
+    )
+
+
 class AnalyticsStore(Store):
     def incident_facts(self, since: datetime, until: datetime) -> list[IncidentFacts]:
         """Active incidents declared in [since, until), with milestones and action-item counts."""
@@ -87,16 +101,7 @@ class AnalyticsStore(Store):
             .group_by(col(Milestone.incident_id))
             .subquery("m")
         )
-        done = case((col(ActionItem.done).is_(True), 1), else_=0)
-        a = (
-            sa_select(
-                col(ActionItem.incident_id).label("incident_id"),
-                func.sum(done).label("done"),
-                func.count().label("total"),
-            )
-            .group_by(col(ActionItem.incident_id))
-            .subquery("a")
-        )
+        a = _action_counts()
         declared = func.coalesce(m.c.declared, col(Incident.created_at))
         q = (
             sa_select(
@@ -146,16 +151,7 @@ class AnalyticsStore(Store):
                 return func.extract("epoch", end - start)
             return (func.julianday(end) - func.julianday(start)) * 86400.0
 
-        done = case((col(ActionItem.done).is_(True), 1), else_=0)
-        a = (
-            sa_select(
-                col(ActionItem.incident_id).label("incident_id"),
-                func.sum(done).label("done"),
-                func.count().label("total"),
-            )
-            .group_by(col(ActionItem.incident_id))
-            .subquery("a")
-        )
+        a = _action_counts()
         declared = func.coalesce(stones["declared"].at, col(Incident.created_at))
         q = sa_select(
             col(Incident.number),
