@@ -24,53 +24,43 @@ CREATE_ALL = "followup_create_all"
 TRACKER_NAMES = {"github": "GitHub", "jira": "Jira"}
 
 
+Message = tuple[str, list[dict[str, Any]]]  # (fallback text, blocks)
+
+
 def _blocks(blocks: list[Block]) -> list[dict[str, Any]]:
     return [b.to_dict() for b in blocks]
 
 
-def offer(event_id: int, item_text: str, tracker: str) -> tuple[str, list[dict[str, Any]]]:
-    """The thread reply under a new action item."""
-    text = f":memo: Action item recorded: {escape(one_line(item_text, 200))}"
+def _with_button(text: str, button: ButtonElement, block_id: str | None = None) -> Message:
+    """A line of mrkdwn with one button under it."""
     return text, _blocks(
-        [
-            SectionBlock(text=MarkdownTextObject(text=text)),
-            ActionsBlock(
-                block_id=f"followup:{event_id}",
-                elements=[
-                    ButtonElement(
-                        text=f"Create ticket in {TRACKER_NAMES.get(tracker, tracker)}",
-                        action_id=CREATE,
-                        value=str(event_id),
-                    )
-                ],
-            ),
-        ]
+        [SectionBlock(text=MarkdownTextObject(text=text)), ActionsBlock(block_id=block_id, elements=[button])]
     )
 
 
-def status(link: TicketLink, item_text: str) -> tuple[str, list[dict[str, Any]]]:
+def offer(event_id: int, item_text: str, tracker: str) -> Message:
+    """The thread reply under a new action item."""
+    text = f":memo: Action item recorded: {escape(one_line(item_text, 200))}"
+    name = TRACKER_NAMES.get(tracker, tracker)
+    button = ButtonElement(text=f"Create ticket in {name}", action_id=CREATE, value=str(event_id))
+    return _with_button(text, button, f"followup:{event_id}")
+
+
+def status(link: TicketLink, item_text: str) -> Message:
     """The item's ticket as it stands: created (with its URL), pending, or refused."""
     item = escape(one_line(item_text, 200))
     if link.key and link.url:
         state = STATE_LABELS.get(link.state, link.state)
         who = f", assigned to {escape(link.assignee)}" if link.assignee else ""
         verb = "Linked" if link.linked else "Ticket created"
-        text = f":ticket: {verb}: <{link.url}|{escape(link.key)}> ({state}{who}) for: {item}"
-        return text, _blocks([SectionBlock(text=MarkdownTextObject(text=text))])
+        return notice(f":ticket: {verb}: <{link.url}|{escape(link.key)}> ({state}{who}) for: {item}")
     if link.state == "error":
         text = (
             f":warning: The ticket for “{item}” was not created: {escape(link.error or 'refused')}. "
             "Fix the follow-up settings, then press the button to try again."
         )
-        return text, _blocks(
-            [
-                SectionBlock(text=MarkdownTextObject(text=text)),
-                ActionsBlock(
-                    block_id=f"followup-retry:{link.event_id}",
-                    elements=[ButtonElement(text="Try again", action_id=CREATE, value=str(link.event_id))],
-                ),
-            ]
-        )
+        button = ButtonElement(text="Try again", action_id=CREATE, value=str(link.event_id))
+        return _with_button(text, button, f"followup-retry:{link.event_id}")
     why = f" ({escape(link.error)})" if link.error else ""
     text = (
         f":hourglass_flowing_sand: Ticket pending for “{item}”{why}. "
@@ -79,54 +69,33 @@ def status(link: TicketLink, item_text: str) -> tuple[str, list[dict[str, Any]]]
     return text, _blocks([ContextBlock(elements=[MarkdownTextObject(text=text)])])
 
 
-def notice(text: str) -> tuple[str, list[dict[str, Any]]]:
-    """A plain line that replaces a message with buttons (a replacement keeps the old blocks
-    unless it brings its own)."""
+def notice(text: str) -> Message:
+    """A plain line; as a replacement it brings its own blocks, so a message's buttons go."""
     return text, _blocks([SectionBlock(text=MarkdownTextObject(text=text))])
 
 
-def create_all(incident_id: int, count: int, ref: str) -> tuple[str, list[dict[str, Any]]]:
+def create_all(incident_id: int, count: int, ref: str) -> Message:
     noun = "action item" if count == 1 else "action items"
     text = f":memo: {ref} has {count} {noun} without a ticket."
-    return text, _blocks(
-        [
-            SectionBlock(text=MarkdownTextObject(text=text)),
-            ActionsBlock(
-                block_id=f"followup-all:{incident_id}",
-                elements=[
-                    ButtonElement(
-                        text=f"Create tickets for all {count} {noun}",
-                        action_id=CREATE_ALL,
-                        value=str(incident_id),
-                        style="primary",
-                    )
-                ],
-            ),
-        ]
+    button = ButtonElement(
+        text=f"Create tickets for all {count} {noun}",
+        action_id=CREATE_ALL,
+        value=str(incident_id),
+        style="primary",
     )
+    return _with_button(text, button, f"followup-all:{incident_id}")
 
 
-def private_confirmation(event_id: int, ref: str, place: str) -> tuple[str, list[dict[str, Any]]]:
+def private_confirmation(event_id: int, ref: str, place: str) -> Message:
     text = (
         f":lock: {ref} is private and no private repository or project is configured. "
         f"The ticket would go to *{escape(place)}* with a neutral title and only links back to Slack "
         "(no channel content). Create it?"
     )
-    return text, _blocks(
-        [
-            SectionBlock(text=MarkdownTextObject(text=text)),
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text="Create the ticket",
-                        action_id=CREATE_CONFIRMED,
-                        value=str(event_id),
-                        style="danger",
-                    )
-                ]
-            ),
-        ]
+    button = ButtonElement(
+        text="Create the ticket", action_id=CREATE_CONFIRMED, value=str(event_id), style="danger"
     )
+    return _with_button(text, button)
 
 
 def listing(rows: list[tuple[int, str, TicketLink | None]], ref: str) -> str:
