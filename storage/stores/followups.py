@@ -82,18 +82,14 @@ class FollowupStore(Store):
                 .order_by(col(TicketLink.id))
             ).all()
 
-    def set_ticket_states(self, states: dict[int, tuple[str, str | None, str | None]], now: datetime) -> int:
-        """Store synced (state, raw state, assignee) per link id; returns how many changed."""
-        changed = 0
+    def set_ticket_states(self, states: dict[int, tuple[str, str | None, str | None]], now: datetime) -> None:
+        """Store synced (state, raw state, assignee) per link id (the sync tells what changed)."""
         with session_scope(self.engine) as s:
             rows = s.exec(select(TicketLink).where(col(TicketLink.id).in_(list(states)))).all()
             for row in rows:
-                state, raw, assignee = states[row.id or 0]
-                if (row.state, row.raw_state, row.assignee) != (state, raw, assignee):
-                    changed += 1
-                row.state, row.raw_state, row.assignee, row.synced_at = state, raw, assignee, now
+                row.state, row.raw_state, row.assignee = states[row.id or 0]
+                row.synced_at = now
                 s.add(row)
-        return changed
 
     def action_item_events(self, incident_id: int) -> Sequence[TimelineEvent]:
         """The incident's visible timeline events marked as action items, oldest first."""
