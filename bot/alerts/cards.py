@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -113,8 +113,8 @@ class CardWorker:
             assert group.id is not None
             now = self.clock()
             if group.card_ts is None or group.card_ts == POSTING:
-                posting = group.card_ts == POSTING and group.card_updated_at is not None
-                if posting and _aware(group.card_updated_at) >= stale_before:
+                started = group.card_updated_at if group.card_ts == POSTING else None
+                if started is not None and started >= stale_before:
                     continue  # another worker is posting it right now
                 if not self.posts.allow(group.channel_id):
                     continue
@@ -159,7 +159,7 @@ class CardWorker:
 
     def _posted_card(self, group: AlertGroup) -> str | None:
         """The ts of this group's card if a previous attempt posted it (our bot, our metadata)."""
-        claimed = _aware(group.card_updated_at or group.first_received_at)
+        claimed = group.card_updated_at or group.first_received_at
         oldest = f"{(claimed - timedelta(seconds=5)).timestamp():.6f}"
         cursor: str | None = None
         try:
@@ -205,9 +205,3 @@ class CardWorker:
         except Exception as exc:
             log.warning("alert group %s: could not update its card: %s", group.id, slack_error(exc))
             self.repo.card_update_failed(group.id)
-
-
-def _aware(at: datetime | None) -> datetime:
-    """SQLite hands back naive UTC datetimes."""
-    assert at is not None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
