@@ -224,8 +224,7 @@ class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
         members = list(users)
         with self.ws.lock:
             for m in members:
-                if m not in self.ws.users:
-                    raise EmulatorError(f"unknown user {m}")
+                self._user(m)
             return self.ws.add_usergroup(
                 handle, name or handle, members, members[0] if members else "USLACKBOT"
             )
@@ -240,8 +239,7 @@ class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
             except ApiError as exc:
                 raise EmulatorError(f"channel name {name!r}: {exc.error}") from exc
             for m in members:
-                if m not in self.ws.users:
-                    raise EmulatorError(f"unknown user {m}")
+                self._user(m)
             creator = members[0] if members else self.bot_user_id
             return self.ws.add_channel(name, is_private, creator, members).id
 
