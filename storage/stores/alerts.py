@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, or_, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -124,14 +124,10 @@ class AlertStore(Store):
             q = select(AlertGroup).where(AlertGroup.incident_id == incident_id)
             return list(s.exec(q.order_by(col(AlertGroup.first_received_at))).all())
 
-    def cards_due(self, stale_before: datetime | None = None, limit: int = 200) -> list[AlertGroup]:
-        """Groups whose card is missing or behind, least recently shown first; with
-        ``stale_before``, also those whose post was claimed before it and never finished."""
-        stuck = (
-            and_(col(AlertGroup.card_ts) == POSTING, col(AlertGroup.card_updated_at) < stale_before)
-            if stale_before is not None
-            else false()
-        )
+    def cards_due(self, stale_before: datetime, limit: int = 200) -> list[AlertGroup]:
+        """Groups whose card is missing or behind, least recently shown first, and those whose
+        post was claimed before ``stale_before`` and never finished."""
+        stuck = and_(col(AlertGroup.card_ts) == POSTING, col(AlertGroup.card_updated_at) < stale_before)
         with session_scope(self.engine) as s:
             q = select(AlertGroup).where(
                 or_(
