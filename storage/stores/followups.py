@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, update
 from sqlmodel import col, select
 
 from storage.db import session_scope
@@ -15,6 +15,20 @@ from storage.models import Incident, OutboxMessage, TicketLink, TimelineEvent, T
 from storage.stores import Store
 
 ACTION_ITEM = "action_item"
+
+
+def _visible_action_item() -> Any:
+    """A timeline event that is not hidden and still carries an action-item mark."""
+    marked = (
+        select(TimelineMark.id)
+        .where(
+            col(TimelineMark.event_id) == col(TimelineEvent.id),
+            TimelineMark.kind == ACTION_ITEM,
+            col(TimelineMark.removed_at).is_(None),
+        )
+        .exists()
+    )
+    return and_(col(TimelineEvent.hidden).is_(False), marked)
 
 
 class FollowupStore(Store):
@@ -98,14 +112,7 @@ class FollowupStore(Store):
                 select(TimelineEvent)
                 .where(
                     TimelineEvent.incident_id == incident_id,
-                    col(TimelineEvent.hidden).is_(False),
-                    select(TimelineMark.id)
-                    .where(
-                        col(TimelineMark.event_id) == col(TimelineEvent.id),
-                        TimelineMark.kind == ACTION_ITEM,
-                        col(TimelineMark.removed_at).is_(None),
-                    )
-                    .exists(),
+                    _visible_action_item(),
                 )
                 .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
             ).all()
@@ -119,14 +126,7 @@ class FollowupStore(Store):
             items = s.exec(
                 select(TimelineEvent.incident_id, TimelineEvent.id).where(
                     col(TimelineEvent.incident_id).in_(list(incident_ids)),
-                    col(TimelineEvent.hidden).is_(False),
-                    select(TimelineMark.id)
-                    .where(
-                        col(TimelineMark.event_id) == col(TimelineEvent.id),
-                        TimelineMark.kind == ACTION_ITEM,
-                        col(TimelineMark.removed_at).is_(None),
-                    )
-                    .exists(),
+                    _visible_action_item(),
                 )
             ).all()
             done = set(
