@@ -7,7 +7,7 @@ VALIDATE_STAMP := $(VENV)/.installed-validate
 PIP_LOCKED := $(BIN)/pip install --quiet --require-hashes
 UV_COMPILE := $(BIN)/uv pip compile --quiet pyproject.toml --universal --python-version 3.11 --generate-hashes
 
-.PHONY: demo test lint bench clean lock validate-deploy image-smoke audit
+.PHONY: demo test chromium lint bench clean lock validate-deploy image image-smoke audit
 
 # Dependencies come from the lock (hashes checked); the project itself is installed on top without
 # resolving anything again. `make lock` regenerates the locks after a change to pyproject.toml.
@@ -29,12 +29,18 @@ demo: $(STAMP)
 
 # The browser tests (tests/web) drive Debian's Chromium headless: installed here when absent.
 CHROMIUM := $(shell command -v chromium 2>/dev/null)
-test: $(STAMP)
+chromium:
 ifeq ($(CHROMIUM),)
 	@echo "installing Debian's chromium for the browser tests (needs root and apt-get)"
-	apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+	apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji >/dev/null
 endif
-	$(BIN)/pytest
+
+# The suite over TEST_WORKERS processes (pytest-xdist): two on a two-core machine (more push
+# tests past Slack's own deadlines, such as the 3 s acknowledgement). Each worker has its own temp folders, ports,
+# emulators and databases. TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 2
+test: $(STAMP) chromium
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -46,6 +52,19 @@ lint: $(STAMP)
 # own Go SDK and every manifest checked against Kubernetes' schemas (offline).
 validate-deploy: $(VALIDATE_STAMP)
 	$(BIN)/python scripts/validate-deploy
+
+# The image, labelled with its release: VERSION, the commit, the build time, where the source is
+# (the remote's URL without any user or token in it).
+# IMAGE_BUILD=podman build --format docker  for podman.
+IMAGE ?= incident-bot
+IMAGE_BUILD ?= docker build
+image:
+	$(IMAGE_BUILD) $(IMAGE_BUILD_ARGS) -t $(IMAGE):$$(cat VERSION) .
+
+IMAGE_BUILD_ARGS = --build-arg VERSION="$$(cat VERSION)" \
+	--build-arg REVISION="$$(git rev-parse HEAD)" \
+	--build-arg CREATED="$$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	--build-arg SOURCE="$$(git config --get remote.origin.url | sed -E 's,//[^/@]*@,//,' || true)"
 
 # Build the image with podman and run it against the emulator and PostgreSQL (slow; not in CI).
 image-smoke: $(STAMP)

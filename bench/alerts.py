@@ -98,7 +98,10 @@ def main() -> int:
     emu.start()
     triage = emu.add_channel("alerts-triage")
     tmp = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
-    (tmp / "bot.toml").write_text(f'[alerts]\ntriage_channel = "{triage}"\n', encoding="utf-8")
+    (tmp / "bot.toml").write_text(
+        f'[alerts]\ntriage_channel = "{triage}"\nnew_groups_per_minute = {max(30, args.groups)}\n',
+        encoding="utf-8",
+    )
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "ALERTS_"))}
     env.update(

@@ -24,7 +24,9 @@ Reported:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import select
 import socket
 import statistics
 import subprocess
@@ -46,6 +48,23 @@ from slack_emulator import SlackEmulator  # noqa: E402
 SIGNING_SECRET = "bench-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-bench-bot-token-0123456789"
 MB = 1_000_000
+ALERTS_BEARER = "bench-alerts-bearer-0123456789"
+# Every route of the app (bot/ops/http_boundary.py declares their limits), with the method it takes.
+ROUTES = [
+    ("POST", "/slack/events"),
+    ("POST", "/alerts/alertmanager"),
+    ("POST", "/alerts/grafana"),
+    ("POST", "/ui/auth/logout"),
+    ("POST", "/ui/auth/logout/everywhere"),
+    *(
+        ("GET", path)
+        for path in (
+            "/healthz", "/livez", "/readyz", "/metrics", "/ui/", "/ui/incidents/1", "/ui/analytics",
+            "/ui/analytics.csv", "/ui/signin", "/ui/auth/login", "/ui/auth/callback", "/ui/static/style.css",
+            "/status", "/status.json", "/status/feed.atom",
+        )
+    ),
+]  # fmt: skip
 SLACK_CHECK_EVERY = 60.0  # bot.ops.health: a good auth.test is trusted this long
 
 
@@ -62,11 +81,47 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+class PeakRss:
+    """A process's VmRSS before, and at its peak while the block runs (sampled every 10 ms)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.before = self.peak = rss_mb(pid)
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, rss_mb(self.pid))
+
+    def __enter__(self) -> PeakRss:
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._sampler.join()
+
+
 class Serve:
     def __init__(self, emu: SlackEmulator, folder: Path) -> None:
         self.folder = folder
         self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "ALERTS_"))}
+        triage = emu.add_channel("alerts-triage")
+        (folder / "bot.toml").write_text(
+            f'[alerts]\ntriage_channel = "{triage}"\n\n[[statuspage.components]]\nid = "api"\nname = "API"\n',
+            encoding="utf-8",
+        )
+        env.update(
+            # every route on: the web UI and alert intake too
+            INCIDENT_WEB_URL=f"http://127.0.0.1:{self.port}",
+            SLACK_CLIENT_ID=emu.oauth_client_id,
+            SLACK_CLIENT_SECRET=emu.oauth_client_secret,
+            INCIDENT_WEB_SESSION_SECRET="bench-web-session-secret-0123456789abcdef",
+            INCIDENT_BOT_CONFIG=str(folder / "bot.toml"),
+            ALERTS_BEARER_TOKEN=ALERTS_BEARER,
+        )
         env.update(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
@@ -108,15 +163,22 @@ class Serve:
         self.log.close()
 
 
-def post_chunked(port: int, total: int, chunk: int = 64 * 1024) -> int:
+def post_chunked(
+    port: int,
+    total: int,
+    chunk: int = 64 * 1024,
+    method: str = "POST",
+    path: str = "/slack/events",
+    extra: str = "",
+) -> int:
     sock = socket.create_connection(("127.0.0.1", port))
     sock.settimeout(30)
     frame = f"{chunk:x}\r\n".encode() + b"{" * chunk + b"\r\n"
     sent = 0
     try:
         sock.sendall(
-            b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n{extra}".encode()
+            + b"Transfer-Encoding: chunked\r\n\r\n"
         )
         while sent < total:
             sock.sendall(frame)
@@ -131,34 +193,109 @@ def post_chunked(port: int, total: int, chunk: int = 64 * 1024) -> int:
 
 
 def body_attack(serve: Serve, concurrent: int, size: int) -> None:
-    before = peak = rss_mb(serve.proc.pid)
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.wait(0.01):
-            peak = max(peak, rss_mb(serve.proc.pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     taken: list[int] = []
     started = time.monotonic()
     threads = [
         threading.Thread(target=lambda: taken.append(post_chunked(serve.port, size)))
         for _ in range(concurrent)
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with PeakRss(serve.proc.pid) as rss:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     elapsed = time.monotonic() - started
-    stop.set()
-    sampler.join()
     print(
-        f"body attack, {concurrent} x {size // MB} MB: RSS {before:.0f} MB -> peak {peak:.0f} MB "
-        f"(+{peak - before:.1f} MB); sent before the server stopped reading (socket buffers included): {', '.join(f'{t / MB:.1f} MB' for t in taken)}; "
+        f"body attack, {concurrent} x {size // MB} MB: RSS {rss.before:.0f} MB -> peak {rss.peak:.0f} MB "
+        f"(+{rss.peak - rss.before:.1f} MB); sent before the server stopped reading (socket buffers included): {', '.join(f'{t / MB:.1f} MB' for t in taken)}; "
         f"{elapsed:.2f} s"
     )
+
+
+def every_route_body(serve: Serve, size: int) -> None:
+    """A ``size`` chunked body to every route at once (alert intake with its bearer token, so the
+    body cap, not the credentials, refuses it)."""
+    taken: dict[str, int] = {}
+
+    def attack(method: str, path: str) -> None:
+        extra = f"Authorization: Bearer {ALERTS_BEARER}\r\n" if path.startswith("/alerts/") else ""
+        taken[f"{method} {path}"] = post_chunked(serve.port, size, method=method, path=path, extra=extra)
+
+    threads = [threading.Thread(target=attack, args=route) for route in ROUTES]
+    started = time.monotonic()
+    with PeakRss(serve.proc.pid) as rss:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    worst = max(taken, key=lambda k: taken[k])
+    print(
+        f"{size // MB} MB chunked body on each of {len(ROUTES)} routes at once: RSS {rss.before:.0f} MB -> peak "
+        f"{rss.peak:.0f} MB (+{rss.peak - rss.before:.1f} MB); most sent before the server stopped reading: "
+        f"{taken[worst] / MB:.1f} MB ({worst}, socket buffers included); {time.monotonic() - started:.2f} s"
+    )
+
+
+def closed(s: socket.socket) -> bool:
+    """Read what the server sent; whether it has closed the connection."""
+    s.setblocking(False)
+    try:
+        while data := s.recv(65536):
+            del data
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def every_route_drip(serve: Serve, every: float = 5.0, limit: float = 40.0) -> None:
+    """On every route at once: a request declaring a 1 000-byte body, then 1 byte every ``every`` s
+    (without credentials; intake also with them, and /slack/events, which has none to check): how
+    long each connection stays open, while /healthz is polled."""
+    cases = [(m, p, "") for m, p in ROUTES] + [
+        ("POST", p, f"Authorization: Bearer {ALERTS_BEARER}\r\n")
+        for p in ("/alerts/alertmanager", "/alerts/grafana")
+    ]
+    socks: list[tuple[str, socket.socket, float]] = []
+    for method, path, extra in cases:
+        s = socket.create_connection(("127.0.0.1", serve.port))
+        s.sendall(f"{method} {path} HTTP/1.1\r\nHost: bot\r\n{extra}Content-Length: 1000\r\n\r\n{{".encode())
+        socks.append((f"{method} {path}{' (bearer)' if extra else ''}", s, time.monotonic()))
+    open_for: dict[str, float] = {}
+    health: list[float] = []
+    last_drip = time.monotonic()
+    with httpx.Client() as http:
+        while len(open_for) < len(socks) and time.monotonic() - socks[0][2] < limit:
+            t = time.perf_counter()
+            try:
+                ok = http.get(f"{serve.base}/healthz", timeout=5).status_code == 200
+                health.append(time.perf_counter() - t if ok else float("inf"))
+            except httpx.HTTPError:
+                health.append(float("inf"))
+            live = [(name, s, at) for name, s, at in socks if name not in open_for]
+            readable, _, _ = select.select([s for _, s, _ in live], [], [], 0.2)
+            for name, s, at in live:
+                if s in readable and closed(s):
+                    open_for[name] = time.monotonic() - at
+            if time.monotonic() - last_drip >= every:
+                last_drip = time.monotonic()
+                for name, s, _ in socks:
+                    if name not in open_for:
+                        with contextlib.suppress(OSError):
+                            s.send(b"a")
+    for _, s, _ in socks:
+        s.close()
+    still = [name for name, _, _ in socks if name not in open_for]
+    slowest = max(open_for, key=lambda k: open_for[k])
+    failed = sum(1 for h in health if h == float("inf"))
+    print(
+        f"1 byte per {every:.0f} s on {len(socks)} requests at once: closed within {open_for[slowest]:.1f} s "
+        f"(slowest {slowest}); open after {limit:.0f} s: {still or 'none'}; /healthz answered "
+        f"{len(health) - failed}/{len(health)} polls, slowest {max(health) * 1000:.0f} ms"
+    )
+    for name in sorted(open_for, key=lambda k: open_for[k]):
+        print(f"  {name}: {open_for[name]:.1f} s")
 
 
 def ack_latencies(emu: SlackEmulator, user: str, channel: str, while_: Callable[[], bool]) -> list[float]:
@@ -377,6 +514,7 @@ def main() -> None:
     ap.add_argument("--large", type=int, default=0, help="recorded messages per large document (0: skip)")
     ap.add_argument("--documents", type=int, default=1, help="large documents generated at once")
     ap.add_argument("--only-large", action="store_true")
+    ap.add_argument("--only-routes", action="store_true", help="only the every-route body and drip attacks")
     args = ap.parse_args()
 
     emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
@@ -392,6 +530,10 @@ def main() -> None:
             if args.only_large:
                 print(f"{args.documents} document(s) of {args.large} recorded messages generated at once:")
                 large_documents(serve, emu, users, general_id, args.large, args.documents)
+                return
+            every_route_body(serve, 300 * MB)
+            every_route_drip(serve)
+            if args.only_routes:
                 return
             body_attack(serve, 1, args.body_mb * MB)
             body_attack(serve, 3, args.body_mb * MB)

@@ -13,8 +13,6 @@ open and the month-count queries it made.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
 import statistics
 import sys
@@ -28,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 
 import warnings  # noqa: E402
 
-from itsdangerous import TimestampSigner  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
 
@@ -85,11 +82,23 @@ def seed(engine: Any, incidents: int, events: int) -> None:
             f"""INSERT INTO milestones (incident_id, name, at, source, updated_at)
                 SELECT x, '{name}', {at(off)}, 'bench', {ts} FROM ({seq}) s"""
         )
-    stmts.append(
-        f"""INSERT INTO action_items (incident_id, text, horizon, done, created_at)
-            SELECT x, 'fix it', 'short', CASE WHEN x % 3 = 0 THEN {true} ELSE {false} END, {ts}
-            FROM ({seq}) s"""
-    )
+    # One action item per incident, stored as the bot stores them: a message's event marked 📝,
+    # every third with a done ticket.
+    stmts += [
+        f"""INSERT INTO timeline_events (incident_id, at, source, kind, text, plain_text, files, hidden,
+            source_deleted, message_ts, dedupe_key, created_at)
+            SELECT x, {ts}, 'reaction', 'action_item', 'fix it', 'fix it', '[]', {false}, {false},
+                   x || '.000100', 'bench-item-' || x, {ts}
+            FROM ({seq}) s""",
+        """INSERT INTO timeline_marks (event_id, kind, reaction, user_id, created_at)
+            SELECT id, 'action_item', 'memo', 'U1', created_at FROM timeline_events
+            WHERE dedupe_key LIKE 'bench-item-%'""",
+        f"""INSERT INTO ticket_links (incident_id, event_id, source_ts, tracker, project, key, state, linked,
+            created_at)
+            SELECT incident_id, id, message_ts, 'github', 'acme/ops', 'acme/ops#' || incident_id, 'done',
+                   {false}, created_at
+            FROM timeline_events WHERE dedupe_key LIKE 'bench-item-%' AND incident_id % 3 = 0""",
+    ]
     rest = events - BIG_EVENTS
     ev_seq = seq.replace(":n", ":m")
     stmts.append(
@@ -212,9 +221,10 @@ def main() -> int:
     services.clock = lambda: datetime(2026, 12, 31, tzinfo=UTC)
     from bot.web.app import create_web_app
 
-    app = create_web_app(services.settings, services.repo, services.client, services.now)
-    session = {"uid": "U1", "team": "T1", "name": "bench", "csrf": "c", "exp": int(time.time()) + 3600}
-    cookie = TimestampSigner(SECRET).sign(base64.b64encode(json.dumps(session).encode())).decode()
+    app = create_web_app(services.settings, services.repo, services.client, services.now, services.access)
+    from bot.web.sessions import Person
+
+    cookie, _ = app.state.ui.sessions.open(Person("U1", "T1", "bench"), "bench")
     from starlette.applications import Starlette
     from starlette.routing import Mount
 
@@ -237,19 +247,27 @@ def main() -> int:
         get(path)  # warm
         p50, p95, worst = timed(lambda p=path: get(p), n)
         print(f"{label:38} {p50:7.1f}  {p95:7.1f}  {worst:7.1f}   {target}")
+    from bot.analytics.slices import Slice
     from bot.web import views
 
     now = services.clock()
     for period in ("month", "week"):  # uncached: query + summary + chart, every time
         cpu = time.process_time()
-        p50, p95, worst = timed(lambda p=period: views.analytics_page(services.repo, "year", p, now), 6)
+        p50, p95, worst = timed(
+            lambda p=period: views.analytics_page(
+                services.repo, "year", p, now, Slice(), services.settings.config
+            ),
+            6,
+        )
         cpu_ms = (time.process_time() - cpu) * 1000 / 6
         print(
             f"{'analytics, uncached: year per ' + period:38} {p50:7.1f}  {p95:7.1f}  {worst:7.1f}   ≤ 1000"
             f"   (this process's CPU: {cpu_ms:.0f} ms per page)"
         )
     cpu = time.process_time()
-    p50, p95, worst = timed(lambda: views.analytics_rows(services.repo, "year", "week", now), 6)
+    p50, p95, worst = timed(
+        lambda: views.analytics_rows(services.repo, "year", "week", now, Slice(), services.settings.config), 6
+    )
     cpu_ms = (time.process_time() - cpu) * 1000 / 6
     print(
         f"{'  of which query + summary':38} {p50:7.1f}  {p95:7.1f}  {worst:7.1f}            (CPU {cpu_ms:.0f} ms)"

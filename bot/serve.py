@@ -1,114 +1,49 @@
-"""`serve`: check everything first, then run. Any start-up problem is one clear line and exit 2."""
+"""`serve`: check everything first, then run. Any start-up problem is one clear line and exit 2.
+
+The running application (Bolt and its listeners, every capability, the scheduler, uvicorn: most
+of a start's CPU) is imported only once the cheap checks of ``bot.startup`` have passed, so a
+refusal costs a fraction of a start (and so does each test of one)."""
 
 from __future__ import annotations
 
-import errno
 import logging
 import signal
-import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import uvicorn
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from sqlalchemy.engine import Engine, make_url
 
-from bot.alerts import intake
 from bot.config import Settings
-from bot.followups.service import check_followups
 from bot.ops import logs
-from bot.ops.build import VERSION
-from bot.ops.health import HealthCheck
-from bot.ops.http_limits import raise_open_file_limit, uvicorn_options
-from bot.ops.metrics import MetricsServer, start_metrics_server
-from bot.reminders.scheduler import Scheduler
-from bot.slack.app import IncidentBotApp, accepting, create_asgi, create_bolt_app
-from bot.slack.client import make_client, slack_error
-from bot.slack.socket_mode import SocketModeError, SocketModeRunner, check_app_token
-from bot.wiring import Services, build_services
-from storage.db import make_engine, ping
-from storage.migrate import upgrade
+from bot.ops.build import describe
+from bot.slack.client import make_client
+from bot.startup import (
+    StartupError,
+    check_announce_channel,
+    check_port_free,
+    check_slack,
+    open_database,
+    resolve_announce_channel,
+)
+
+if TYPE_CHECKING:
+    from bot.ops.health import HealthCheck
+    from bot.ops.metrics import MetricsServer
+    from bot.slack.app import IncidentBotApp
+    from bot.slack.socket_mode import SocketModeRunner
+    from bot.wiring import Services
+
+__all__ = [
+    "Runtime",
+    "StartupError",
+    "open_database",
+    "prepare",
+    "serve",
+    "start_background",
+    "start_socket_mode",
+]
 
 log = logging.getLogger(__name__)
-
-
-class StartupError(Exception):
-    """A reason not to start, as one human line."""
-
-
-def redacted_url(database_url: str) -> str:
-    try:
-        return make_url(database_url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable DATABASE_URL>"
-
-
-def open_database(settings: Settings) -> Engine:
-    try:
-        engine = make_engine(settings.database_url)
-        ping(engine)
-    except Exception as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
-        for secret in settings.secrets():
-            reason = reason.replace(secret, "[redacted]")
-        raise StartupError(
-            f"database unreachable at {redacted_url(settings.database_url)}: {reason}"
-        ) from exc
-    try:
-        before, after = upgrade(engine)
-    except Exception as exc:
-        raise StartupError(f"database migration failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
-    if before != after:
-        log.info("database schema upgraded from %s to %s", before or "empty", after)
-    return engine
-
-
-def check_slack(settings: Settings) -> dict[str, str]:
-    assert settings.slack_bot_token is not None
-    quick = make_client(
-        settings.slack_bot_token.get_secret_value(), settings.slack_api_url, timeout=4, patient=False
-    )
-    try:
-        auth = quick.auth_test()
-    except SlackApiError as exc:
-        raise StartupError(f"Slack rejected SLACK_BOT_TOKEN: auth.test answered {slack_error(exc)}") from exc
-    except Exception as exc:
-        raise StartupError(
-            f"cannot reach the Slack API at {settings.slack_api_url}: {type(exc).__name__}"
-        ) from exc
-    return {"user_id": auth["user_id"], "team_id": auth.get("team_id", ""), "bot_id": auth.get("bot_id", "")}
-
-
-def check_announce_channel(settings: Settings, client: WebClient) -> None:
-    """INCIDENT_ANNOUNCE_CHANNEL exists, is not archived, and the bot can post there: a member, or a
-    public channel (the manifest's ``chat:write.public``). A private channel the bot is not in is
-    invisible to it (``channel_not_found``)."""
-    channel = settings.announce_channel
-    if not channel:
-        return
-    where = f"INCIDENT_ANNOUNCE_CHANNEL {channel}"
-    try:
-        info = client.conversations_info(channel=channel)["channel"]
-    except SlackApiError as exc:
-        error = slack_error(exc)
-        if error == "channel_not_found":
-            raise StartupError(
-                f"{where}: no such channel visible to the bot (use the channel ID, C0…; "
-                "for a private channel, /invite the bot there first)"
-            ) from exc
-        raise StartupError(f"{where}: conversations.info answered {error}") from exc
-    except Exception as exc:
-        raise StartupError(f"{where}: cannot check it: {type(exc).__name__}") from exc
-    if info.get("is_archived"):
-        raise StartupError(f"{where}: #{info.get('name', channel)} is archived")
-    if info.get("is_private") and not info.get("is_member"):
-        raise StartupError(f"{where}: the bot is not a member of #{info.get('name', channel)}: /invite it")
-    if not info.get("is_member"):
-        log.info(
-            "the bot is not a member of the announcement channel #%s: it posts there as a public "
-            "channel (chat:write.public); /invite it to see replies",
-            info.get("name", channel),
-        )
 
 
 @dataclass
@@ -124,12 +59,30 @@ def prepare(settings: Settings) -> Runtime:
         raise StartupError("; ".join(problems))
     engine = open_database(settings)
     auth = check_slack(settings)
+    from bot.alerts import intake
+    from bot.followups.service import check_followups
+    from bot.ops.health import HealthCheck
+    from bot.wiring import build_services
+
     check_followups(settings, StartupError)
     assert settings.slack_bot_token is not None
     client: WebClient = make_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    settings = resolve_announce_channel(settings, client)
     check_announce_channel(settings, client)
-    services = build_services(settings, engine, client, bot_user_id=auth["user_id"])
-    problems = services.alerts.problems(intake_on=intake.configured(settings)) + services.paging.problems()
+    services = build_services(
+        settings,
+        engine,
+        client,
+        bot_user_id=auth["user_id"],
+        workspace_url=auth["url"] or None,
+        slack_auth=auth,
+    )
+    problems = (
+        services.alerts.problems(intake_on=intake.configured(settings))
+        + services.paging.problems()
+        + services.statuspage.sync.problems()
+        + services.statuspage.mailer.problems()
+    )
     if problems:
         raise StartupError("; ".join(problems))
     health = HealthCheck(engine, client)
@@ -137,27 +90,11 @@ def prepare(settings: Settings) -> Runtime:
     return Runtime(services, health)
 
 
-def check_port_free(host: str, port: int) -> None:
-    """Bind the address once (as uvicorn will, SO_REUSEADDR too): taken or not ours is a
-    StartupError, before anything is started."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    family, kind, proto, _name, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            reason = "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-            raise StartupError(f"cannot listen on {host}:{port}: {reason}") from exc
-
-
 def serve(
     settings: Settings, socket_mode: bool = False, port: int | None = None, host: str | None = None
 ) -> int:
     logs.configure(settings.log_level, settings.log_format, settings.secrets())
+    startup = logs.StartupLog(log, f"incident-bot {describe()} starting")  # the first line: which release
     use_socket = socket_mode or settings.slack_app_token is not None
     host = host or settings.host
     port = port or settings.port
@@ -166,19 +103,32 @@ def serve(
             raise StartupError("--socket-mode needs SLACK_APP_TOKEN (the app-level token, xapp-…)")
         check_port_free(host, port)
         runtime = prepare(settings)
+        from bot.slack.app import create_asgi, create_bolt_app
+
         bolt = create_bolt_app(runtime.services)
+        open_spool(bolt)
         start_background(runtime.services, bolt)  # heartbeats begin before any event can arrive
         sockets = start_socket_mode(bolt, settings, runtime.health) if use_socket else None
         metrics = _metrics_server(settings)
     except StartupError as exc:
+        startup.failed()
         logs.error_line(f"incident-bot: cannot start: {exc}", settings.log_format)
         return 2
+    except BaseException:
+        startup.failed()
+        raise
+    startup.started()
+    import uvicorn
+
+    from bot.ops.http_limits import raise_open_file_limit, uvicorn_options
+    from bot.reminders.scheduler import Scheduler
+
     asgi = create_asgi(bolt, runtime.health, serve_metrics=metrics is None)
     scheduler = Scheduler(runtime.services.reminder_sweeper()).start()
     runtime.health.extra["scheduler"] = scheduler.health
     log.info(
         "incident-bot %s serving on %s:%s (%s)%s",
-        VERSION,
+        describe(),
         host,
         port,
         "socket mode" if use_socket else "http",
@@ -212,6 +162,8 @@ def _metrics_server(settings: Settings) -> MetricsServer | None:
     """/metrics on METRICS_PORT, when set (then the main port does not serve it)."""
     if settings.metrics_port is None:
         return None
+    from bot.ops.metrics import start_metrics_server
+
     try:
         return start_metrics_server(settings.metrics_port, settings.host)
     except OSError as exc:
@@ -220,12 +172,28 @@ def _metrics_server(settings: Settings) -> MetricsServer | None:
         ) from exc
 
 
+def open_spool(bolt: IncidentBotApp) -> None:
+    """This replica's spool, taken (and any deliveries left in it replayed) before anything is served."""
+    from bot.slack.app import open_intake
+    from bot.slack.spool import SpoolError
+
+    try:
+        open_intake(bolt)
+    except SpoolError as exc:
+        raise StartupError(f"{exc} (set INCIDENT_SPOOL_DIR to a writable local folder)") from exc
+
+
 def start_background(services: Services, bolt: IncidentBotApp) -> None:
     """The timeline's threads, beside the scheduler: heartbeats while the listener pool takes work,
     and a catch-up of open incidents (what happened while no bot was recording)."""
+    from bot.slack.app import accepting
+
     services.timeline.start_background(accepting(bolt.listener_runner.listener_executor))
     services.alerts.start()
     services.paging.start()
+    services.statuspage.sync.start()
+    services.statuspage.mailer.start()
+    services.workflows.start_background()
 
 
 def stop_recording(bolt: IncidentBotApp, services: Services) -> None:
@@ -235,6 +203,10 @@ def stop_recording(bolt: IncidentBotApp, services: Services) -> None:
     services.documents.shutdown(wait=True)  # the documents already started are written
     services.alerts.stop()
     services.paging.stop()
+    services.statuspage.sync.stop()
+    services.statuspage.mailer.stop()
+    services.timeline.confirmer.stop()  # a burst's summary waiting for its end is posted now
+    services.workflows.stop()
     heartbeat = services.timeline.heartbeat
     if heartbeat is not None:
         heartbeat.stop()
@@ -242,6 +214,8 @@ def stop_recording(bolt: IncidentBotApp, services: Services) -> None:
 
 def start_socket_mode(bolt: IncidentBotApp, settings: Settings, health: HealthCheck) -> SocketModeRunner:
     """Check the app token, open the socket, and report its state in /healthz as `socket_mode`."""
+    from bot.slack.socket_mode import SocketModeError, SocketModeRunner, check_app_token
+
     assert settings.slack_app_token is not None
     token = settings.slack_app_token.get_secret_value()
     try:

@@ -1,4 +1,4 @@
-"""`python -m fakes github|jira|pagerduty --port N`."""
+"""`python -m fakes github|jira|pagerduty|statuspage --port N`."""
 
 import sys
 

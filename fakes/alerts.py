@@ -67,6 +67,7 @@ class GrafanaAlert(AlertmanagerAlert):
 
 
 class GrafanaPayload(AlertmanagerPayload):
+    version: Literal["1"] = "1"  # type: ignore[assignment]  # Grafana's own payload version
     alerts: list[GrafanaAlert]  # type: ignore[assignment]
     orgId: int = 1
     state: Literal["alerting", "ok"]
@@ -148,7 +149,6 @@ def grafana_payload(
     """Grafana's webhook contact point body for `alerts` (dashboard/panel/silence links per alert)."""
     base = alertmanager_payload(alerts, receiver=receiver, group_by=group_by, external_url=grafana_url)
     firing = sum(1 for a in alerts if a.status == "firing")
-    name = base.commonLabels.get("alertname", "alerts")
     gal = []
     for a in alerts:
         silence = f"{grafana_url}/alerting/silence/new?alertmanager=grafana&matcher=alertname%3D{a.labels['alertname']}"
@@ -161,13 +161,17 @@ def grafana_payload(
                 values=values if values is not None else {"A": 1.0},
             )
         )
-    title = f"[{'FIRING' if firing else 'RESOLVED'}:{firing or len(alerts)}] {name}"
+    resolved = len(alerts) - firing
+    state = f"FIRING:{firing}" + (f", RESOLVED:{resolved}" if resolved else "") if firing else "RESOLVED"
+    extra = [v for k, v in sorted(base.commonLabels.items()) if k not in base.groupLabels]
+    subject = " ".join(v for _k, v in sorted(base.groupLabels.items()))  # Grafana's default title
+    title = f"[{state}] {subject} " + (f"({' '.join(extra)})" if extra else "")
     message = "\n".join(
         f"{'Firing' if a.status == 'firing' else 'Resolved'}: {a.annotations.get('summary', a.labels['alertname'])}"
         for a in alerts
     )
     return GrafanaPayload(
-        **{k: v for k, v in base.model_dump().items() if k != "alerts"},
+        **{k: v for k, v in base.model_dump().items() if k not in ("alerts", "version")},
         alerts=gal,
         orgId=org_id,
         state="alerting" if firing else "ok",

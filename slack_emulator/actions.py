@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from . import payloads
-from .blockkit import interactive_elements
+from .blockkit import assign_ids, interactive_elements
 from .delivery import Deliverer, Delivery
+from .elements import action_for, input_action, view_state
 from .formatting import typed_text
 from .methods import ApiError
 from .methods.chat import changed_copy, message_event
@@ -62,28 +63,6 @@ class UserActions:
         """What a person typed, as Slack sends it (entities, mention markup)."""
         names = {str(u.get("name")): uid for uid, u in self.ws.users.items() if not u.get("deleted")}
         return typed_text(text, names, label)
-
-    def join_channel(self, user: str, channel: str) -> Delivery:
-        """A person joins a public channel themselves; member_joined_channel follows."""
-        with self.ws.lock:
-            self._user(user)
-            ch = self.ws.channels.get(channel)
-            if ch is None:
-                raise _err(f"unknown channel {channel}")
-            if ch.info.get("is_private"):
-                raise _err(f"{channel} is private: someone in it must invite {user}")
-            if user in ch.members:
-                raise _err(f"{user} is already in {channel}")
-            ch.members.append(user)
-            event = {
-                "type": "member_joined_channel",
-                "user": user,
-                "channel": channel,
-                "channel_type": "C",
-                "team": self.ws.team_id,
-                "event_ts": self.clock.next_ts(),
-            }
-        return self.deliver_event(event)
 
     def _apply(self, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         try:
@@ -248,6 +227,8 @@ class UserActions:
         selected_option_value: str | None = None,
         selected_user: str | None = None,
     ) -> Delivery:
+        """A click on an element of a message; on a checkboxes element ``value`` is the option the
+        person ticks or unticks (the payload carries the group's selection after the click)."""
         with self.ws.lock:
             self._user(user)
             ch = self.ws.channels.get(channel)
@@ -255,13 +236,20 @@ class UserActions:
             if ch is None or msg is None:
                 raise _err(f"no message {message_ts} in {channel}")
             found = [
-                (b, e) for b, e in interactive_elements(msg.get("blocks", [])) if e["action_id"] == action_id
+                (b, e)
+                for b, e in interactive_elements(msg.get("blocks", []))
+                if e["action_id"] == action_id
+                # checkboxes sharing an action id in several blocks: the one holding the option clicked
+                and (
+                    e.get("type") != "checkboxes"
+                    or any(o.get("value") == value for o in e.get("options", []))
+                )
             ]
             if not found:
                 raise _err(f"message {message_ts} has no element with action_id {action_id!r}")
             block_id, el = found[0]
             action_ts = self.clock.next_ts()
-            action, state = _action_for(el, block_id, action_ts, value, selected_option_value, selected_user)
+            action, state = action_for(el, block_id, action_ts, value, selected_option_value, selected_user)
             trigger = self.ws.new_trigger(user)
             url = self.ws.new_response_url(self.base_url, channel, user, message_ts)
             payload = payloads.block_actions(
@@ -276,6 +264,33 @@ class UserActions:
                 {block_id: {action_id: state}} if state else {},
             )
         return self._send_interaction(payload, Delivery(trigger_id=trigger, ts=message_ts))
+
+    def click_ephemeral(self, user: str, ts: str, action_id: str, value: str | None = None) -> Delivery:
+        """Click a button of an ephemeral message shown to ``user`` (its ``ts``). As Slack sends it:
+        the container says ``is_ephemeral``, and the payload has no ``message`` (Slack keeps no copy
+        of an ephemeral message); the response URL can replace or delete that ephemeral."""
+        with self.ws.lock:
+            self._user(user)
+            shown = [
+                e for e in self.ws.ephemerals if e["ts"] == ts and e["user"] == user and not e.get("deleted")
+            ]
+            if not shown:
+                raise _err(f"no ephemeral message {ts} shown to {user}")
+            eph = shown[0]
+            found = [
+                (b, e)
+                for b, e in interactive_elements(eph.get("blocks") or [])
+                if e["action_id"] == action_id
+            ]
+            if not found:
+                raise _err(f"ephemeral message {ts} has no element with action_id {action_id!r}")
+            block_id, el = found[0]
+            action, _ = action_for(el, block_id, self.clock.next_ts(), value, None, None)
+            trigger = self.ws.new_trigger(user)
+            url = self.ws.new_response_url(self.base_url, eph["channel"], user, ts)
+            self.ws.response_urls[url.rsplit("/", 1)[1]]["ephemeral"] = True
+            payload = payloads.ephemeral_block_actions(self.ws, self.app_id, user, eph, action, url, trigger)
+        return self._send_interaction(payload, Delivery(trigger_id=trigger, ts=ts))
 
     def send_signed(
         self,
@@ -321,7 +336,7 @@ class UserActions:
     def submit_view(self, user: str, view_id: str, values: dict[str, dict[str, Any]]) -> Delivery:
         with self.ws.lock:
             view = self._open_view(user, view_id)
-            state = _view_state(view, values)
+            state = view_state(view, values)
             shown = copy.deepcopy(view)
             shown["state"] = {"values": state}
             trigger = self.ws.new_trigger(user)
@@ -329,6 +344,30 @@ class UserActions:
         d = self._send_interaction(payload, Delivery(trigger_id=trigger, view_id=view_id))
         self._after_submission(view_id, d)
         return d
+
+    def view_action(
+        self, user: str, view_id: str, block_id: str, values: dict[str, dict[str, Any]]
+    ) -> Delivery:
+        """A person changes the input of ``block_id`` in an open modal, the form filled in so far
+        being ``values`` ({block_id: {action_id: value}}, this block's new value among them). Slack
+        sends a ``block_actions`` (container ``view``, the view with its state) only when that input
+        block has ``dispatch_action``; otherwise the change stays in the form and nothing is sent."""
+        with self.ws.lock:
+            view = self._open_view(user, view_id)
+            block = next((b for b in view.get("blocks", []) if b.get("block_id") == block_id), None)
+            if block is None or block.get("type") != "input" or not isinstance(block.get("element"), dict):
+                raise _err(f"view {view_id} has no input block {block_id!r}")
+            if not block.get("dispatch_action"):
+                raise _err(f"input block {block_id!r} has no dispatch_action: Slack would send nothing")
+            el = block["element"]
+            if el.get("action_id") not in values.get(block_id, {}):
+                raise _err(f"values hold no new value for {block_id!r}/{el.get('action_id')!r}")
+            state = view_state(view, values, partial=True)
+            view["state"] = {"values": copy.deepcopy(state)}  # what views.update may preserve
+            action = input_action(el, block_id, self.clock.next_ts(), values[block_id][el["action_id"]])
+            trigger = self.ws.new_trigger(user)
+            payload = payloads.view_block_actions(self.ws, self.app_id, user, view, action, trigger)
+        return self._send_interaction(payload, Delivery(trigger_id=trigger, view_id=view_id))
 
     def close_view(self, user: str, view_id: str) -> Delivery:
         with self.ws.lock:
@@ -402,8 +441,16 @@ class UserActions:
             original = ch.msgs.get(info["message_ts"] or "") if ch else None
             fields: dict[str, Any] = {"text": str(body.get("text", ""))}
             if "blocks" in body:
-                fields["blocks"] = body["blocks"]
-            if ch is not None and original is not None and body.get("delete_original"):
+                fields["blocks"] = assign_ids(body["blocks"])
+            shown = [
+                e for e in self.ws.ephemerals
+                if info.get("ephemeral") and e["ts"] == info["message_ts"] and e["user"] == info["user"]
+            ]  # fmt: skip
+            if shown and body.get("delete_original"):
+                shown[0]["deleted"] = True
+            elif shown and body.get("replace_original"):
+                shown[0].update(fields)
+            elif ch is not None and original is not None and body.get("delete_original"):
                 self.ws.remove_message(ch, original["ts"])
             elif ch is not None and original is not None and body.get("replace_original"):
                 original.update(fields)
@@ -423,102 +470,3 @@ class UserActions:
         for event in emitted:
             self.emit_event(event)
         return 200, {"ok": True}
-
-
-def _option_by_value(el: dict[str, Any], value: str | None) -> dict[str, Any]:
-    options = list(el.get("options", []))
-    for group in el.get("option_groups", []):
-        options.extend(group.get("options", []))
-    for opt in options:
-        if opt.get("value") == value:
-            return copy.deepcopy(opt)
-    raise _err(f"element {el.get('action_id')!r} has no option with value {value!r}")
-
-
-def _action_for(
-    el: dict[str, Any], block_id: str, action_ts: str, value: str | None, option: str | None, user: str | None
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    kind = el.get("type", "button")
-    action: dict[str, Any] = {
-        "action_id": el["action_id"],
-        "block_id": block_id,
-        "type": kind,
-        "action_ts": action_ts,
-    }
-    state: dict[str, Any] | None = None
-    if kind == "button":
-        action["text"] = copy.deepcopy(el.get("text"))
-        if value is not None or "value" in el:
-            action["value"] = value if value is not None else el["value"]
-        if "style" in el:
-            action["style"] = el["style"]
-    elif kind in ("static_select", "overflow", "radio_buttons"):
-        action["selected_option"] = _option_by_value(el, option if option is not None else value)
-        state = {"type": kind, "selected_option": action["selected_option"]}
-    elif kind == "users_select":
-        action["selected_user"] = user or value
-        state = {"type": kind, "selected_user": action["selected_user"]}
-    elif kind == "conversations_select":
-        action["selected_conversation"] = value
-    elif kind == "channels_select":
-        action["selected_channel"] = value
-    elif kind == "datepicker":
-        action["selected_date"] = value
-    else:
-        action["value"] = value
-    if "placeholder" in el and kind != "button":
-        action["placeholder"] = copy.deepcopy(el["placeholder"])
-    return action, state
-
-
-def _element_state(el: dict[str, Any], given: Any) -> dict[str, Any]:
-    kind = el.get("type")
-    if kind == "plain_text_input":
-        return {"type": kind, "value": given}
-    if kind in ("static_select", "radio_buttons"):
-        return {"type": kind, "selected_option": None if given is None else _option_by_value(el, given)}
-    if kind == "multi_static_select":
-        return {"type": kind, "selected_options": [_option_by_value(el, g) for g in given or []]}
-    if kind == "users_select":
-        return {"type": kind, "selected_user": given}
-    if kind == "multi_users_select":
-        return {"type": kind, "selected_users": list(given or [])}
-    if kind == "conversations_select":
-        return {"type": kind, "selected_conversation": given}
-    if kind == "channels_select":
-        return {"type": kind, "selected_channel": given}
-    if kind == "datepicker":
-        return {"type": kind, "selected_date": given}
-    if kind == "timepicker":
-        return {"type": kind, "selected_time": given}
-    if kind == "checkboxes":
-        if isinstance(given, bool):
-            chosen = copy.deepcopy(el.get("options", [])) if given else []
-        else:
-            chosen = [_option_by_value(el, g) for g in given or []]
-        return {"type": kind, "selected_options": chosen}
-    return {"type": kind, "value": given}
-
-
-def _view_state(view: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Slack's view.state.values for this submission, from {block_id: {action_id: value}}."""
-    inputs = {
-        (b.get("block_id"), b["element"].get("action_id")): (b, b["element"])
-        for b in view.get("blocks", [])
-        if b.get("type") == "input" and isinstance(b.get("element"), dict)
-    }
-    for block_id, by_action in values.items():
-        for action_id in by_action:
-            if (block_id, action_id) not in inputs:
-                raise _err(f"view {view['id']} has no input block {block_id!r} with action_id {action_id!r}")
-    state: dict[str, dict[str, Any]] = {}
-    for (block_id, action_id), (block, el) in inputs.items():
-        given = values.get(block_id, {}).get(action_id)
-        if (
-            given in (None, "", [], False)
-            and not block.get("optional", False)
-            and el.get("type") != "checkboxes"
-        ):
-            raise _err(f"required input {block_id!r}/{action_id!r} left empty (Slack would not submit)")
-        state.setdefault(block_id, {})[action_id] = _element_state(el, given)
-    return state

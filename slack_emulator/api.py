@@ -102,6 +102,8 @@ def _dispatch(emu: SlackEmulator, method: str, args: dict[str, Any], auth_header
             result = handler(ctx, Args(args))
     except ApiError as exc:
         return exc.status, {"ok": False, "error": exc.error, **exc.extra}, {}
+    if fault is not None and fault.delay_answer:
+        emu.faults.hold(fault.delay_answer)
     return 200, {"ok": True, **result}, {}
 
 

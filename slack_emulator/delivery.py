@@ -1,5 +1,6 @@
 """Deliveries to the bot, with Slack's retry behaviour: signed HTTP requests to the Request URL(s)
-(transport "http"), or envelopes over the app's Socket Mode connections (transport "socket")."""
+(transport "http"), or envelopes over the app's Socket Mode connections (transport "socket"), or
+whichever of the two the app connected with (transport "auto")."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from .socket_mode import Envelope, SocketConnection, SocketHub, envelope_for
 log = logging.getLogger("slack_emulator.delivery")
 
 MODES = ("round_robin", "broadcast")
-TRANSPORTS = ("http", "socket")
+TRANSPORTS = ("http", "socket", "auto")
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Delivery:
     error: str | None = None
     dropped: bool = False
     view_id: str | None = None
+    file_id: str | None = None
     results: list[Delivery] = field(default_factory=list)
 
     @property
@@ -119,6 +121,19 @@ class Deliverer:
                 return True
             return False
 
+    def route(self) -> str:
+        """The transport the next delivery takes ("auto": Socket Mode while the app has a
+        connection open, or has had one and there is no Request URL to fall back on)."""
+        if self.transport != "auto":
+            return self.transport
+        if self.sockets is not None and self.sockets.open_connections():
+            return "socket"
+        with self._lock:
+            has_urls = bool(self.request_urls)
+        if not has_urls and self.sockets is not None and self.sockets.last_closed is not None:
+            return "socket"
+        return "http"
+
     def post_raw(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         return self._client.post(url, content=body, headers=headers, timeout=self.ack_timeout)
 
@@ -126,7 +141,7 @@ class Deliverer:
         self, body: bytes, content_type: str, *, kind: str, retry: bool, template: Delivery | None = None
     ) -> Delivery:
         """Deliver to one URL/connection (round robin) or to all (broadcast); returns the Delivery."""
-        if self.transport == "socket":
+        if self.route() == "socket":
             return self._send_socket(body, content_type, kind, retry, template)
         urls: list[str | None]
         if self.mode == "broadcast":
@@ -154,7 +169,9 @@ class Deliverer:
         for attempt in range(max_attempts):
             url = fixed_url or self._next_url()
             if url is None:
-                d.error = "no request_urls configured"
+                d.error = "no request_urls configured" + (
+                    " and the app has no Socket Mode connection" if self.transport == "auto" else ""
+                )
                 break
             if attempt:
                 time.sleep(self.retry_delays[attempt - 1])

@@ -20,16 +20,23 @@ from .clock import Clock
 from .delivery import Deliverer, Delivery
 from .faults import Fault, Faults
 from .home import HomeActions
+from .inspection import Inspection
+from .membership import MembershipActions
 from .methods import load_all
 from .methods.conversations import check_name
 from .methods.openid import OpenIdConnect
 from .payloads import event_envelope
 from .ratelimit import RateLimiter
 from .socket_mode import SocketHub
-from .state import Call, Workspace
+from .state import Workspace
+from .uploads import UploadActions
+from .usergroups import UserGroupActions
 
 log = logging.getLogger("slack_emulator")
 RATE_LIMIT_CLOCKS = ("real", "simulated")
+# Event types sent only to an app subscribed to them by name (`event_subscriptions`): an app
+# answers one it has no listener for with an error, and Slack would retry it.
+NOT_BY_DEFAULT = frozenset({"app_mention", "file_shared"})
 
 
 class _Server(uvicorn.Server):
@@ -48,7 +55,15 @@ class EmulatorError(ValueError):
     """A test/driver asked for something Slack's UI would not allow (unknown user, missing action...)."""
 
 
-class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
+class SlackEmulator(
+    UserActions,
+    MembershipActions,
+    UploadActions,
+    UserGroupActions,
+    HomeActions,
+    Inspection,
+    OpenIdConnect,
+):
     def __init__(
         self,
         signing_secret: str = "s3cret",
@@ -67,11 +82,13 @@ class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
         socket_reconnect_wait: float = 5.0,
     ) -> None:
         """`transport`: "http" POSTs signed requests to `request_urls`; "socket" sends envelopes over
-        the app's open Socket Mode connections (never HTTP; `deliver_raw` stays a raw HTTP POST).
+        the app's open Socket Mode connections (never HTTP; `deliver_raw` stays a raw HTTP POST);
+        "auto" uses Socket Mode while the app has a connection open (or, with no `request_urls`,
+        once it has connected), HTTP otherwise: whichever way the app connected.
         `socket_reconnect_wait`: with no connection open, how long after the last one closed a
         delivery waits for the app to reconnect before the attempt fails."""
         load_all()
-        # None: deliver every event type the emulator produces except app_mention. Otherwise only
+        # None: deliver every event type the emulator produces but NOT_BY_DEFAULT. Otherwise only
         # these (manifest names like "message.channels" / "reaction_added", or plain "message").
         self.event_subscriptions: set[str] | None = (
             set(event_subscriptions) if event_subscriptions is not None else None
@@ -182,6 +199,23 @@ class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
         self.stop()
 
     # ------------------------------------------------------------------ config
+    def credentials(self) -> dict[str, Any]:
+        """What an app needs to talk to this emulator: its URLs, ids and (fake, local-only) secrets."""
+        return {
+            "api_url": self.api_url,
+            "control_url": f"{self.base_url}/_emulator/",
+            "team_id": self.team_id,
+            "app_id": self.app_id,
+            "bot_user_id": self.bot_user_id,
+            "signing_secret": self.signing_secret,
+            "bot_token": self.bot_token,
+            "app_token": self.app_token,
+            "oauth_client_id": self.oauth_client_id,
+            "oauth_client_secret": self.oauth_client_secret,
+            "transport": self.transport,
+            "request_urls": self.request_urls,
+        }
+
     @property
     def request_urls(self) -> list[str]:
         return list(self.deliverer.request_urls)
@@ -219,15 +253,31 @@ class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
             self.ws.channels[self.general_channel_id].members.append(uid)
             return uid
 
-    def add_usergroup(self, handle: str, name: str | None = None, users: Iterable[str] = ()) -> str:
-        """A user group people mention as ``@handle`` (``<!subteam^ID>`` in message text)."""
-        members = list(users)
+    def change_user(
+        self, user: str, *, guest: str | None = None, deactivated: bool | None = None
+    ) -> Delivery:
+        """An admin changes a person, as users.info then describes them: ``guest`` "multi"
+        (``is_restricted``), "single" (``is_ultra_restricted`` too) or "" (a full member again);
+        ``deactivated`` (``deleted``). ``user_change`` follows, with the whole user."""
         with self.ws.lock:
-            for m in members:
-                self._user(m)
-            return self.ws.add_usergroup(
-                handle, name or handle, members, members[0] if members else "USLACKBOT"
-            )
+            found = self.ws.users.get(user)
+            if found is None:
+                raise EmulatorError(f"unknown user {user}")
+            if guest is not None:
+                if guest not in ("", "multi", "single"):
+                    raise EmulatorError(f"guest must be 'multi', 'single' or '', not {guest!r}")
+                found["is_restricted"] = guest != ""
+                found["is_ultra_restricted"] = guest == "single"
+            if deactivated is not None:
+                found["deleted"] = deactivated
+            found["updated"] = int(self.ws.clock.now())
+            event = {
+                "type": "user_change",
+                "user": copy.deepcopy(found),
+                "cache_ts": found["updated"],
+                "event_ts": self.clock.next_ts(),
+            }
+        return self.deliver_event(event)
 
     def add_channel(self, name: str, is_private: bool = False, members: Iterable[str] = ()) -> str:
         members = list(members)
@@ -248,7 +298,7 @@ class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
         subs = self.event_subscriptions
         kind = str(event.get("type"))
         if subs is None:
-            return kind != "app_mention"
+            return kind not in NOT_BY_DEFAULT
         if kind == "message":
             wire = {"group": "message.groups", "im": "message.im"}.get(
                 str(event.get("channel_type")), "message.channels"
@@ -317,116 +367,6 @@ class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
     def deliveries(self) -> list[Delivery]:
         return list(self.deliverer.log)
 
-    # ------------------------------------------------------------------ inspection
-    def messages(self, channel: str, include_replies: bool = False) -> list[dict[str, Any]]:
-        with self.ws.lock:
-            ch = self._ch(channel)
-            tss = sorted(ch.msgs, key=_us) if include_replies else list(ch.top)
-            return [copy.deepcopy(ch.msgs[t]) for t in tss]
-
-    def replies(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
-        with self.ws.lock:
-            ch = self._ch(channel)
-            if thread_ts not in ch.msgs:
-                return []
-            return [copy.deepcopy(ch.msgs[t]) for t in [thread_ts, *ch.threads.get(thread_ts, [])]]
-
-    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
-        with self.ws.lock:
-            msg = self._ch(channel).msgs.get(ts)
-            return copy.deepcopy(msg) if msg is not None else None
-
-    def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[dict[str, Any]]:
-        with self.ws.lock:
-            return [
-                copy.deepcopy(e)
-                for e in self.ws.ephemerals
-                if (channel is None or e["channel"] == channel) and (user is None or e["user"] == user)
-            ]
-
-    @property
-    def response_url_posts(self) -> list[dict[str, Any]]:
-        with self.ws.lock:
-            return copy.deepcopy(self.ws.response_url_posts)
-
-    @property
-    def views(self) -> dict[str, dict[str, Any]]:
-        with self.ws.lock:
-            return copy.deepcopy(self.ws.views)
-
-    def channel(self, id: str) -> dict[str, Any]:
-        with self.ws.lock:
-            ch = self._ch(id)
-            out = self.ws.channel_out(ch, self.bot_user_id, num_members=True)
-            return out
-
-    def find_channel(self, name: str) -> dict[str, Any] | None:
-        with self.ws.lock:
-            ch = self.ws.find_channel(name.lstrip("#"))
-            return self.ws.channel_out(ch, self.bot_user_id, num_members=True) if ch else None
-
-    def channels(self) -> list[dict[str, Any]]:
-        with self.ws.lock:
-            return [
-                self.ws.channel_out(c, self.bot_user_id, num_members=True) for c in self.ws.channels.values()
-            ]
-
-    def dm_channel(self, user: str) -> str | None:
-        """The id of the bot's DM with `user`, if the bot has opened one."""
-        with self.ws.lock:
-            for ch in self.ws.channels.values():
-                if ch.is_im and ch.info["user"] == user:
-                    return ch.id
-            return None
-
-    def members(self, channel: str) -> list[str]:
-        with self.ws.lock:
-            return list(self._ch(channel).members)
-
-    def pins(self, channel: str) -> list[str]:
-        with self.ws.lock:
-            return list(self._ch(channel).pins)
-
-    def reactions(self, channel: str, ts: str) -> list[dict[str, Any]]:
-        with self.ws.lock:
-            msg = self._ch(channel).msgs.get(ts)
-            return copy.deepcopy(msg.get("reactions", [])) if msg else []
-
-    def user(self, user_id: str) -> dict[str, Any]:
-        with self.ws.lock:
-            return copy.deepcopy(self.ws.users[user_id])
-
-    @property
-    def files(self) -> dict[str, dict[str, Any]]:
-        with self.ws.lock:
-            return {k: copy.deepcopy(v) for k, v in self.ws.files.items() if v.get("uploaded")}
-
-    @property
-    def canvases(self) -> dict[str, dict[str, Any]]:
-        with self.ws.lock:
-            return copy.deepcopy(self.ws.canvases)
-
-    def bookmarks(self, channel: str) -> list[dict[str, Any]]:
-        with self.ws.lock:
-            return copy.deepcopy(self._ch(channel).bookmarks)
-
-    @property
-    def calls(self) -> list[Call]:
-        with self.ws.lock:
-            return list(self.ws.calls)
-
-    def calls_to(self, method: str) -> list[Call]:
-        return [c for c in self.calls if c.method == method]
-
-    def reset_calls(self) -> None:
-        with self.ws.lock:
-            self.ws.calls.clear()
-
-    @property
-    def violations(self) -> list[str]:
-        with self.ws.lock:
-            return list(self.ws.violations) + list(self.sockets.violations)
-
     # ------------------------------------------------------------------ Socket Mode
     def socket_connections(self) -> list[dict[str, Any]]:
         """The app's open Socket Mode connections: id, envelopes sent, draining (told to disconnect),
@@ -469,8 +409,13 @@ class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
         retry_after: int = 1,
         latency: float = 0.0,
         times: int = 1,
+        delay_answer: float = 0.0,
     ) -> None:
-        self.faults.add(Fault(method, error, http_status, ratelimited, retry_after, latency, times))
+        """The next ``times`` calls of ``method`` ("*": any) fail, wait ``latency`` first, or
+        (``delay_answer``) are done and answered only that many seconds later, or at ``clear_faults``."""
+        self.faults.add(
+            Fault(method, error, http_status, ratelimited, retry_after, latency, times, delay_answer)
+        )
 
     def drop_deliveries(self, n: int) -> None:
         with self.deliverer._lock:
@@ -504,12 +449,6 @@ class SlackEmulator(UserActions, HomeActions, OpenIdConnect):
         if ch is None:
             raise EmulatorError(f"unknown channel {channel}")
         return ch
-
-
-def _us(ts: str) -> int:
-    from .clock import ts_to_us
-
-    return ts_to_us(ts)
 
 
 def check_name_ws(emu: SlackEmulator, name: str) -> None:

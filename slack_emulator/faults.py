@@ -15,12 +15,22 @@ class Fault:
     retry_after: int = 1
     latency: float = 0.0
     times: int = 1
+    # Do the work, then hold the answer this long (or until the faults are cleared): the caller
+    # cannot tell whether Slack acted, as when it dies or times out between the two.
+    delay_answer: float = 0.0
 
 
 class Faults:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._cleared = threading.Event()
+
+    def hold(self, seconds: float) -> None:
+        """Hold an answer back ``seconds``, or until ``clear()``."""
+        with self._lock:
+            cleared = self._cleared
+        cleared.wait(seconds)
 
     def add(self, fault: Fault) -> None:
         if fault.times < 1:
@@ -42,3 +52,5 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._cleared.set()
+            self._cleared = threading.Event()

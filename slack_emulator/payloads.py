@@ -108,6 +108,59 @@ def block_actions(
     }
 
 
+def view_block_actions(
+    ws: Workspace, app_id: str, user: str, view: dict[str, Any], action: dict[str, Any], trigger_id: str
+) -> dict[str, Any]:
+    """An input of an open modal changed (its block has ``dispatch_action``): no channel, no
+    response_url; the view as shown, with the state so far."""
+    return {
+        "type": "block_actions",
+        "user": user_ref(ws, user),
+        "api_app_id": app_id,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": trigger_id,
+        "team": team_ref(ws),
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": copy.deepcopy(view),
+        "actions": [action],
+    }
+
+
+def ephemeral_block_actions(
+    ws: Workspace,
+    app_id: str,
+    user: str,
+    ephemeral: dict[str, Any],
+    action: dict[str, Any],
+    response_url: str,
+    trigger_id: str,
+) -> dict[str, Any]:
+    """A click on an ephemeral message: no ``message`` in the payload, ``is_ephemeral`` true."""
+    channel = ephemeral["channel"]
+    return {
+        "type": "block_actions",
+        "user": user_ref(ws, user),
+        "api_app_id": app_id,
+        "token": VERIFICATION_TOKEN,
+        "container": {
+            "type": "message",
+            "message_ts": ephemeral["ts"],
+            "channel_id": channel,
+            "is_ephemeral": True,
+        },
+        "trigger_id": trigger_id,
+        "team": team_ref(ws),
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel, "name": ws.channels[channel].info["name"]},
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [action],
+    }
+
+
 def view_payload(
     ws: Workspace, app_id: str, kind: str, user: str, view: dict[str, Any], trigger_id: str | None
 ) -> dict[str, Any]:

@@ -13,31 +13,12 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
+from storage.urls import normalise_url
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 CONNECT_TIMEOUT_S = 5
 PING_IDLE_AFTER_S = 1.0
 _SQLITE_LOCKS: WeakKeyDictionary[Engine, AbstractContextManager[bool]] = WeakKeyDictionary()
-
-
-# What managed PostgreSQL services (Heroku, Render, Fly, …) and libpq hand out, mapped to the
-# driver this package installs (psycopg 3): SQLAlchemy has no "postgres" dialect, and a bare
-# "postgresql" means psycopg2 on SQLAlchemy 2.0.
-_POSTGRES_SCHEMES = ("postgres", "postgresql")
-PG_DRIVER = "postgresql+psycopg"
-
-
-def normalise_url(database_url: str) -> str:
-    """``postgres://`` and ``postgresql://`` as ``postgresql+psycopg://``; anything else unchanged."""
-    scheme, sep, rest = database_url.partition("://")
-    if sep and scheme.lower() in _POSTGRES_SCHEMES:
-        return f"{PG_DRIVER}://{rest}"
-    return database_url
-
-
-def libpq_url(database_url: str) -> str:
-    """The URL as libpq tools (psql, pg_dump) take it: without SQLAlchemy's ``+driver``."""
-    scheme, sep, rest = normalise_url(database_url).partition("://")
-    return f"{scheme.split('+', 1)[0]}{sep}{rest}"
 
 
 def make_engine(database_url: str) -> Engine:

@@ -1,29 +1,66 @@
-"""Alembic migrations, run from code so `serve` and `db upgrade` share one path."""
+"""Alembic migrations, run from code so `serve` and `db upgrade` share one path.
+
+A database at a revision this code does not know was migrated by a newer release: it is never
+migrated here (Alembic cannot), and this code runs on it only when the database's compatibility
+record allows this release (storage/compat.py).
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from storage.compat import check_newer
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_ID = 7_215_042  # advisory lock so replicas starting together migrate one at a time
+_WORK_ITEM = re.compile(r"\s*\(issue \d+\)$")  # a landed title may name one; output never does
 
 
-def _config(engine: Engine) -> Config:
+@dataclass(frozen=True)
+class Migration:
+    revision: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What `upgrade` did: the revisions before and after, the migrations it applied (oldest first),
+    and, for a database a newer release migrated, the oldest release it declares compatible."""
+
+    before: str | None
+    after: str | None
+    applied: tuple[Migration, ...] = ()
+    newer_min_version: str | None = None
+
+
+def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     return cfg
 
 
+def _scripts(engine: Engine) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(engine))
+
+
+def _migration(script: Script) -> Migration:
+    return Migration(script.revision, _WORK_ITEM.sub("", script.doc or ""))
+
+
 def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(_config(engine)).get_current_head()
+    return _scripts(engine).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -31,24 +68,42 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def history(engine: Engine) -> list[tuple[str, str, bool]]:
-    """Every migration, newest first: (revision, its message, whether it is the database's current)."""
+def known(engine: Engine, revision: str | None) -> bool:
+    """Whether this code has the migration (an empty database counts as known)."""
+    return revision is None or revision in {s.revision for s in _scripts(engine).walk_revisions()}
+
+
+def history(engine: Engine) -> list[tuple[Migration, bool]]:
+    """Every migration, newest first, and whether it is the database's current."""
     current = current_revision(engine)
-    script = ScriptDirectory.from_config(_config(engine))
-    return [(rev.revision, rev.doc or "", rev.revision == current) for rev in script.walk_revisions()]
+    return [(_migration(s), s.revision == current) for s in _scripts(engine).walk_revisions()]
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str | None]:
-    """Apply pending migrations; returns (before, after) revisions."""
-    before = current_revision(engine)
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_ID})
-            try:
-                command.upgrade(_config(engine), "head")
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_ID})
-                conn.commit()
-    else:
-        command.upgrade(_config(engine), "head")
-    return before, current_revision(engine)
+@contextmanager
+def _one_at_a_time(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_ID})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_ID})
+            conn.commit()
+
+
+def upgrade(engine: Engine, version: str | None = None) -> Upgrade:
+    """Apply pending migrations. A database at a revision this code does not know is left as it is:
+    returned as such when its record lets release ``version`` run on it, else NewerSchemaError."""
+    with _one_at_a_time(engine):
+        before = current_revision(engine)
+        if not known(engine, before):
+            assert before is not None
+            minimum = check_newer(engine, before, head_revision(engine), version)
+            return Upgrade(before, before, newer_min_version=minimum)
+        scripts = _scripts(engine)
+        pending = list(scripts.iterate_revisions("head", before or "base"))
+        command.upgrade(alembic_config(engine), "head")
+        after = current_revision(engine)
+    return Upgrade(before, after, tuple(_migration(s) for s in reversed(pending) if s.revision != before))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -71,6 +71,9 @@ class Incident(SQLModel, table=True):
     dedupe_key: str | None = Field(default=None, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    incident_type: str = Field(
+        default="default", sa_column=Column(Text, nullable=False, server_default="default")
+    )
 
 
 class Milestone(SQLModel, table=True):
@@ -167,6 +170,9 @@ class StatusUpdate(SQLModel, table=True):
 
 
 class ActionItem(SQLModel, table=True):
+    """Unused: nothing writes it. Action items are 📝-marked timeline events and their tickets
+    (``storage.stores.followups.action_item_counts``); the table is to be dropped in a later release."""
+
     __tablename__ = "action_items"
     __table_args__ = (UniqueConstraint("incident_id", "source_ts"),)
 
@@ -191,6 +197,24 @@ class ProcessedEvent(SQLModel, table=True):
     state: str = "processing"  # processing | done
     claimed_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
     done_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
+class ViewTarget(SQLModel, table=True):
+    """A modal the bot opened, by the ``external_id`` it gave it (random, recorded before the
+    view opens): for whom, for what (its callback id), and what it acts on (an incident, an
+    alert group, the channel it was opened from). A submission acts on this record, never on the
+    ``private_metadata`` that comes back with it."""
+
+    __tablename__ = "view_targets"
+    __table_args__ = (Index("ix_view_targets_opened_at", "opened_at"),)  # pruning
+
+    external_id: str = Field(primary_key=True, max_length=255)
+    purpose: str
+    user_id: str
+    incident_id: int | None = None
+    alert_group_id: int | None = None
+    channel_id: str | None = None
+    opened_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
 
 
 class ChannelMessage(SQLModel, table=True):
@@ -411,3 +435,255 @@ class AlertRecord(SQLModel, table=True):
     silence_url: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     received_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
     resolved_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
+class SchemaCompat(SQLModel, table=True):
+    """The oldest release that may run on this database: one row, written by the migrations (a
+    migration that breaks the previous release raises it). Code that finds a migration revision it
+    does not know reads it to decide whether to run (docs/operate/schema-compatibility.md)."""
+
+    __tablename__ = "schema_compat"
+
+    id: int | None = Field(default=None, primary_key=True)
+    min_version: str
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser of the web UI. The cookie holds a random token; only its SHA-256 is here,
+    so a copy of the database opens no session. Revoked or expired rows let nobody in."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(index=True)
+    team_id: str
+    name: str
+    user_agent: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    expires_at: datetime = Field(sa_column=_ts_column())
+    checked_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
+class SearchEntry(SQLModel, table=True):
+    """One searchable text of an incident: its title (``title``), its recorded facts (``facts``:
+    summary, impact, root cause, fix, resolution), a visible timeline event (``event``) or its
+    latest document (``document``). ``ref_id`` is the incident's, the event's or the document's id.
+
+    Written only by the database's own triggers (migration 0008), never by the code: every writer,
+    this release, the previous one or a second replica, keeps it in step in the same transaction.
+    The full-text index over ``body`` is engine-specific and not modelled: an FTS5 table
+    ``search_fts`` (SQLite) or a generated ``tsv`` column with a GIN index (PostgreSQL).
+    """
+
+    __tablename__ = "search_entries"
+    __table_args__ = (UniqueConstraint("source", "ref_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    source: str
+    ref_id: int
+    body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class SearchIncident(SQLModel, table=True):
+    """One incident as the ranking reads it (migration 0016): its title, its recorded facts, a
+    bounded digest of its timeline (the first events' text, up to 32,000 characters) and the start
+    of its latest document, each a column the rank weighs. Written only by the database's own
+    triggers on ``search_entries``, like it. Its full-text index is engine-specific and not
+    modelled: an FTS5 table ``search_fts_incidents`` (SQLite) or a generated weighted ``tsv``
+    column with a GIN index (PostgreSQL)."""
+
+    __tablename__ = "search_incidents"
+
+    incident_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+        )
+    )
+    title: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    facts: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    events: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    events_upto: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    document: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class PublicIncident(SQLModel, table=True):
+    """An incident as the public status page tells it (one per incident): its public title, state
+    (investigating → identified → monitoring → resolved) and the impact per component now. Never
+    its internal title, people or channel. A private incident's stays off the public page."""
+
+    __tablename__ = "public_incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", unique=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    state: str
+    impacts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    started_at: datetime = Field(sa_column=_ts_column())
+    updated_at: datetime = Field(sa_column=_ts_column())
+    resolved_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
+class PublicUpdate(SQLModel, table=True):
+    """One public update of a ``PublicIncident``: the state, message and impacts it published.
+    ``dedupe_key`` is the Slack delivery that posted it (a retry adds nothing)."""
+
+    __tablename__ = "public_updates"
+    __table_args__ = (Index("ix_public_updates_incident_at", "public_incident_id", "posted_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_incident_id: int = Field(foreign_key="public_incidents.id")
+    state: str
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    impacts: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    author_id: str
+    dedupe_key: str = Field(unique=True, max_length=255)
+    posted_at: datetime = Field(sa_column=_ts_column())
+
+
+class MaintenanceWindow(SQLModel, table=True):
+    """A scheduled maintenance window on the public status page: its public title and message, the
+    component ids it covers, and when (``starts_at`` ≤ t < ``ends_at``: under maintenance)."""
+
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (Index("ix_maintenance_windows_ends_at", "ends_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+    components: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    starts_at: datetime = Field(sa_column=_ts_column())
+    ends_at: datetime = Field(sa_column=_ts_column())
+    created_at: datetime = Field(sa_column=_ts_column())
+
+
+class MaintenanceReminder(SQLModel, table=True):
+    """One row per reminder of a maintenance window, per channel it goes to: inserting it first
+    (unique key) makes each go out once across replicas, as ``ReminderClaim`` does for incidents.
+    ``state``: "sending" (a claim left so by a crashed process is taken over once stale), "sent",
+    or "failed" (Slack refused for good; ``error`` says why)."""
+
+    __tablename__ = "maintenance_reminders"
+    __table_args__ = (UniqueConstraint("window_id", "slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    window_id: int = Field(foreign_key="maintenance_windows.id", index=True)
+    slot: str = Field(max_length=200)
+    state: str = "sending"
+    claimed_by: str | None = None
+    claimed_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+    sent_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+    error: str | None = None
+
+
+class IncidentField(SQLModel, table=True):
+    """One custom field's value on one incident (a row per incident x field, so analytics can
+    filter and group by it). ``value`` is JSON: a string, a number, or a list of strings."""
+
+    __tablename__ = "incident_fields"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "name", name="uq_incident_fields_incident_name"),
+        Index("ix_incident_fields_name", "name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False))
+    name: str
+    value: Any = Field(sa_column=Column(JSON, nullable=False))
+    set_by: str | None = None
+    set_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class IncidentChecklist(SQLModel, table=True):
+    """A checklist posted in an incident's channel: its name in the type's config, the heading and
+    role it had then, and its message. Once per incident and name (a redelivery posts nothing)."""
+
+    __tablename__ = "incident_checklists"
+    __table_args__ = (UniqueConstraint("incident_id", "name", name="uq_incident_checklists_incident_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False))
+    name: str
+    heading: str
+    role: str | None = None
+    message_ts: str | None = None
+    started_by: str | None = None
+    started_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class ChecklistItemState(SQLModel, table=True):
+    """One item of a posted checklist, as the config said when it was posted, and who ticked it
+    when (both None while open)."""
+
+    __tablename__ = "checklist_items"
+    __table_args__ = (UniqueConstraint("checklist_id", "position", name="uq_checklist_items_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    checklist_id: int = Field(sa_column=Column(Integer, ForeignKey("incident_checklists.id"), nullable=False))
+    position: int
+    text: str
+    required: bool = False
+    role: str | None = None
+    done_by: str | None = None
+    done_at: datetime | None = Field(default=None, sa_column=_ts_column(nullable=True))
+
+
+class IncidentEmbedding(SQLModel, table=True):
+    """An incident's text as the optional model's embedding endpoint placed it (``[assist]``), for
+    "similar incidents" beside the full-text rank: one row per incident, rewritten when the text
+    sent (its ``digest``) or the ``model`` changes. ``vector`` is the unit-length list of floats;
+    cosine similarity is computed in Python (no vector extension needed)."""
+
+    __tablename__ = "incident_embeddings"
+
+    incident_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    )
+    model: str = Field(max_length=200)
+    digest: str = Field(max_length=64)
+    vector: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    embedded_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())
+
+
+class WorkflowEvent(SQLModel, table=True):
+    """One thing that happened to an incident as the workflow rules see it (declared, a severity,
+    status, type, field or role change), with the incident as it was right after: the history
+    `incident-bot workflows try` replays. ``key`` is unique to the event (a retried delivery or a
+    second replica records it once)."""
+
+    __tablename__ = "workflow_events"
+    __table_args__ = (Index("ix_workflow_events_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=255)
+    incident_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True)
+    )
+    kind: str
+    at: datetime = Field(sa_column=_ts_column())
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    snapshot: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class WorkflowRun(SQLModel, table=True):
+    """One run of a rule on an incident: unique per ``run_key`` (``<incident>:<rule>:once`` for a rule
+    that runs once per incident), so replicas and restarts start it once. Its steps are outbox rows
+    (``steps`` holds their keys); their outcome is read from there."""
+
+    __tablename__ = "workflow_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_key: str = Field(unique=True, max_length=255)
+    incident_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True)
+    )
+    rule: str
+    trigger: str
+    event_at: datetime = Field(sa_column=_ts_column())
+    not_before: datetime = Field(sa_column=_ts_column())
+    steps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts_column())

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bot.config import Settings, load_settings
+from tests.support.databases import PostgresDatabases, SqliteTemplate
 from tests.support.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TRANSPORTS, BotServer
 
 # Keep the machine's own settings out of the tests.
@@ -37,6 +35,7 @@ MISSING_FILE_WORDS = ("not present", "no such file", "not found", "missing", "do
 _skipped_for_missing_files: list[str] = []
 
 
+SLOW_TEST_TIMEOUT_S = 600
 E2E_FIXTURES = {"emulator", "bot"}  # a real Slack emulator over HTTP, the real bot behind it
 
 
@@ -47,6 +46,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         names = set(getattr(item, "fixturenames", ()))
         if names & E2E_FIXTURES or "_e2e" in item.path.name:
             item.add_marker(pytest.mark.e2e)
+        # Tests that start processes wait on them (each within its own deadline): on a loaded
+        # machine their whole run outlasts the suite's 120 s per test. Their own timeout marker wins.
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TEST_TIMEOUT_S))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -55,29 +58,71 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The repository stands alone: a test skipped for a missing file or directory fails the run."""
+    """The repository stands alone: a test skipped for a missing file or directory fails the run.
+    The throw-away databases are all dropped: one that could not be fails the run too."""
+    _SQLITE_TEMPLATE.close()
+    problems = _POSTGRES.close() if _POSTGRES is not None else []
+    if problems:
+        print("\n" + "\n".join(problems))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if _skipped_for_missing_files:
         print("\nskipped for a missing file (the repository must stand alone):")
         print("\n".join(_skipped_for_missing_files))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+_SQLITE_TEMPLATE = SqliteTemplate()
+_POSTGRES = PostgresDatabases(PG_URL) if PG_URL else None
+
+
+class NewDatabase:
+    """``new_database(name)``: an empty database; ``new_database.migrated(name)``: one at the
+    schema the bot's own migrations make (a copy of a template this process migrated once)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: list[str] = []
+
+    def __call__(self, name: str) -> str:
+        return self._make(name, migrated=False)
+
+    def migrated(self, name: str) -> str:
+        return self._make(name, migrated=True)
+
+    def _make(self, name: str, migrated: bool) -> str:
+        if _POSTGRES is None:
+            path = self.folder / f"{name}.db"
+            if migrated:
+                _SQLITE_TEMPLATE.copy_to(path)
+            return f"sqlite:///{path}"
+        self.made.append(_POSTGRES.create(migrated=migrated))
+        return _POSTGRES.url(self.made[-1])
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh database per test: a SQLite file, or a throw-away PostgreSQL database."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'incident-bot.db'}"
-        return
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"ib_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+def new_database(tmp_path: Path) -> Iterator[NewDatabase]:
+    """Makes fresh databases, by name: SQLite files, or throw-away PostgreSQL databases (dropped
+    after the test, in the background)."""
+    made = NewDatabase(tmp_path)
     try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield made
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        if _POSTGRES is not None:
+            for name in made.made:
+                _POSTGRES.drop_later(name)
+
+
+MIGRATES_AT_START = {"settings", "web"}  # fixtures whose bot migrates the test's database as it starts
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, new_database: NewDatabase) -> str:
+    """A fresh database per test: a SQLite file, or a throw-away PostgreSQL database. Empty, unless
+    the test runs the bot through the ``settings`` or ``web`` fixture: then already at the schema the bot's
+    start would migrate it to (the start still runs its migration step and schema check)."""
+    if MIGRATES_AT_START & set(request.fixturenames):
+        return new_database.migrated("incident-bot")
+    return new_database("incident-bot")
 
 
 @pytest.fixture

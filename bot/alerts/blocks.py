@@ -45,9 +45,21 @@ def _link(url: str, label: str) -> str | None:
     return f"<{url.replace('|', '%7C').replace('>', '%3E')}|{label}>"
 
 
+def _shown(incident: Incident) -> str:
+    """The incident as the card names it: a private one's number and channel stay with its members."""
+    if incident.is_private:
+        return "a private incident"
+    return f"*{incident_ref(incident)}* <#{incident.channel_id}>"
+
+
 def card(
-    group: AlertGroup, alerts: list[AlertRecord], incident: Incident | None = None, can_page: bool = False
+    group: AlertGroup,
+    alerts: list[AlertRecord],
+    incident: Incident | None = None,
+    can_page: bool = False,
+    maintenance: str | None = None,
 ) -> list[Block]:
+    """``maintenance``: the window the group arrived during (it is marked, and still triaged)."""
     firing, resolved = counts(alerts)
     icon = ":white_check_mark:" if firing == 0 else ":rotating_light:"
     out: list[Block] = [
@@ -84,16 +96,16 @@ def card(
         status += f" (+{group.truncated} not sent)"
     status += f" · {severity_text(group.severity)} · {group.source}"
     context = [status, " · ".join(x for x in links if x)]
+    if maintenance:
+        context.insert(0, f":wrench: *During maintenance:* {maintenance}")
     if group.triage == "declared" and incident is not None:
         context.append(
-            f"Declared as *{incident_ref(incident)}* <#{incident.channel_id}> by <@{group.triaged_by}>"
+            f"Declared as {_shown(incident)} by <@{group.triaged_by}>"
             if group.triaged_by
-            else f"Auto-declared as *{incident_ref(incident)}* <#{incident.channel_id}>"
+            else f"Auto-declared as {_shown(incident)}"
         )
     elif group.triage == "attached" and incident is not None:
-        context.append(
-            f"Attached to *{incident_ref(incident)}* <#{incident.channel_id}> by <@{group.triaged_by}>"
-        )
+        context.append(f"Attached to {_shown(incident)} by <@{group.triaged_by}>")
     elif group.triage == "ignored":
         context.append(f"Ignored by <@{group.triaged_by}>")
     out.append(ContextBlock(elements=[MarkdownTextObject(text=one_line(c, 2900)) for c in context if c]))
@@ -123,7 +135,6 @@ def attach_modal(group: AlertGroup) -> View:
     return View(
         type="modal",
         callback_id=ATTACH_CALLBACK,
-        private_metadata=str(group.id),
         title=PlainTextObject(text="Attach alert"),
         submit=PlainTextObject(text="Attach"),
         close=PlainTextObject(text="Cancel"),

@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
+from bot.ops.failures import job_failed
 from bot.slack.client import slack_error
 from storage.models import AlertGroup
 from storage.repository import Repository
@@ -100,7 +101,7 @@ class CardWorker:
             try:
                 self.flush()
             except Exception:
-                log.exception("alert cards: a pass failed; trying again")
+                job_failed("alert-cards")
                 self._stop.wait(1.0)
 
     def flush(self) -> int:

@@ -1,4 +1,5 @@
-"""Intake bodies: Alertmanager's webhook (version 4) and Grafana's webhook contact point.
+"""Intake bodies: Alertmanager's webhook (version 4) and Grafana's webhook contact point (the same
+shape with Grafana's own payload version, "1", and Grafana's fields).
 
 Parsed strictly enough that a wrong shape is refused with the reason (400), loosely enough that
 fields a newer sender adds are ignored. Times are RFC 3339; Alertmanager's "no end yet" is the
@@ -7,10 +8,13 @@ zero time ``0001-01-01T00:00:00Z``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.ops.request_values import bounded_time
 
 MAX_ALERTS = 1000
 MAX_LABELS = 100
@@ -54,19 +58,17 @@ class IncomingAlert(BaseModel):
     @field_validator("startsAt", "endsAt")
     @classmethod
     def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("needs a time zone (RFC 3339)")
-        return v.astimezone(UTC) if v is not None else None
+        return bounded_time(v) if v is not None else None
 
 
 class AlertNotification(BaseModel):
-    """What both senders share (Alertmanager's webhook_config body)."""
+    """What both senders share (Alertmanager's webhook_config body); each names its versions."""
 
     model_config = ConfigDict(extra="ignore")
 
-    version: Literal["4"]
+    version: str
     groupKey: str = Field(min_length=1, max_length=1000)
-    truncatedAlerts: int = Field(default=0, ge=0)
+    truncatedAlerts: int = Field(default=0, ge=0, le=1_000_000_000)
     status: Literal["firing", "resolved"]
     receiver: str = Field(default="", max_length=500)
     groupLabels: dict[str, str] = Field(default_factory=dict)
@@ -85,7 +87,18 @@ class AlertNotification(BaseModel):
         return f"{name}: {summary}" if summary else name
 
 
+class AlertmanagerNotification(AlertNotification):
+    version: Literal["4"]
+
+
+# Grafana's default title starts with the group's state ("[FIRING:2]", "[FIRING:1, RESOLVED:1]",
+# "[RESOLVED]"), which the card shows itself, always current.
+GRAFANA_STATE_PREFIX = re.compile(r"^\s*\[(?:FIRING|RESOLVED)(?::\d+)?(?:, RESOLVED:\d+)?\]\s*")
+
+
 class GrafanaNotification(AlertNotification):
+    # "1": Grafana's webhook payload version; "4": its Alertmanager-compatible (Mimir) webhook.
+    version: Literal["1", "4"]
     orgId: int | None = None
     state: str | None = None
     title_: str | None = Field(default=None, alias="title", max_length=1000)
@@ -93,7 +106,10 @@ class GrafanaNotification(AlertNotification):
 
     @property
     def title(self) -> str:
-        return self.title_ or super().title
+        """Grafana's title without its state prefix; when nothing but the label values in
+        parentheses is left (no group labels), the alert's name and summary, as for Alertmanager."""
+        own = GRAFANA_STATE_PREFIX.sub("", self.title_ or "").strip()
+        return own if own and not own.startswith("(") else super().title
 
 
 class BadNotification(ValueError):
@@ -101,7 +117,7 @@ class BadNotification(ValueError):
 
 
 def parse(source: str, body: bytes) -> AlertNotification:
-    model: type[AlertNotification] = GrafanaNotification if source == "grafana" else AlertNotification
+    model: type[AlertNotification] = GrafanaNotification if source == "grafana" else AlertmanagerNotification
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:

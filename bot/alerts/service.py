@@ -4,28 +4,36 @@ an incident (declare, attach, auto-declare) whose record the alerts then feed.""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 
-from bot.alerts import blocks
+from bot.alerts import blocks, floods
 from bot.alerts.cards import CardWorker
 from bot.alerts.payloads import AlertNotification
 from bot.alerts.routing import route
 from bot.config import Settings
 from bot.errors import IncidentBotError
+from bot.incidents.commands import clean_title
 from bot.incidents.declare import DeclareResult, IncidentService
 from bot.incidents.vocabulary import Milestone, incident_ref
+from bot.ops.failures import job_failed
+from bot.present import formats
 from bot.slack.client import slack_error
 from bot.slack.text import escape, one_line
+from bot.statuspage.maintenance import covering
 from storage.models import AlertGroup, AlertRecord, Incident, TimelineEvent, utcnow
 from storage.repository import Repository
-from storage.stores.alerts import Ingested
+from storage.stores.alerts import OVERFLOW, Ingested
 
 log = logging.getLogger(__name__)
+EXPIRE_EVERY = 3600.0  # seconds between two retention sweeps of one process
 
 
 class NoTriageChannel(Exception):
@@ -42,8 +50,11 @@ class AlertService:
         clock: Callable[[], datetime] = utcnow,
         bot_user_id: str = "",
         can_page: Callable[[], bool] = lambda: False,
+        happened: Callable[[Incident, str, dict[str, Any]], None] = lambda incident, event, detail: None,
     ) -> None:
         self.repo, self.client, self.settings, self.incidents = repo, client, settings, incidents
+        self.happened = happened
+        """Told each alert group attached to an incident (the workflow rules' ``alert_attached``)."""
         self.clock = clock
         self.bot_user_id = bot_user_id
         self.can_page = can_page
@@ -57,6 +68,8 @@ class AlertService:
         )
         # Declares (a channel, a card, invitations) and channel lines run here, after the ack.
         self.background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alerts")
+        self._auto_declaring = threading.Lock()  # the auto-declare limit's check and claim, together
+        self._next_expiry = 0.0
 
     def start(self) -> None:
         self.cards.start()
@@ -79,9 +92,14 @@ class AlertService:
         return []
 
     # -- intake ---------------------------------------------------------------------------------
-    def receive(self, source: str, n: AlertNotification) -> Ingested:
-        """Record one notification (fast: the sender waits); Slack work happens after."""
+    def receive(self, source: str, n: AlertNotification) -> Ingested | None:
+        """Record one notification (fast: the sender waits); Slack work happens after. None: its
+        group is new and its sender over the new-group limit, so it is counted on a summary card."""
         now = self.clock()
+        cfg = self.settings.config.alerts
+        if time.monotonic() >= self._next_expiry:
+            self._next_expiry = time.monotonic() + EXPIRE_EVERY
+            self.background.submit(self._expire)
         labels = {**n.groupLabels, **n.commonLabels}
         where = route(self.settings.config, labels)
         if where.channel is None:
@@ -91,7 +109,7 @@ class AlertService:
             source=source,
             status=n.status,
             receiver=n.receiver,
-            title=one_line(n.title, 200),
+            title=clean_title(n.title),  # plain text, as a typed title: no mentions, no links
             group_labels=n.groupLabels,
             common_labels=n.commonLabels,
             common_annotations=n.commonAnnotations,
@@ -101,6 +119,12 @@ class AlertService:
             severity=where.severity,
             auto_declare=where.auto_declare,
         )
+        if self.repo.alert_group_by_key(n.groupKey) is None and floods.over_new_group_limit(
+            self.repo, cfg, source, now
+        ):
+            floods.summarise(self.repo, template, now)
+            self.cards.wake()
+            return None
         records = [
             AlertRecord(
                 group_id=0,
@@ -124,7 +148,12 @@ class AlertService:
             self._record_alerts(incident, got.fired, got.resolved)
             if got.resolved:
                 self.background.submit(self._say_resolved, incident, group, got.resolved)
-        if group.auto_declare and group.triage == "open" and any(a.status == "firing" for a in records):
+        if (
+            group.auto_declare
+            and group.triage == "open"
+            and group.status == "firing"
+            and any(a.status == "firing" for a in records)
+        ):
             self.background.submit(self._auto_declare, group.id or 0)
         self.cards.wake()
         return got
@@ -155,6 +184,8 @@ class AlertService:
         self._set_milestones(incident, group, alerts)
         self._record_alerts(incident, [a for a in alerts if a.status == "firing"], [])
         self.cards.wake()
+        if not result.duplicate:
+            self.happened(incident, "alert_attached", {"key": f"alert-group:{group_id}", "group": group_id})
         return result
 
     def attach(self, group_id: int, incident: Incident, user_id: str) -> Incident:
@@ -171,6 +202,7 @@ class AlertService:
             f"({sum(a.status == 'firing' for a in alerts)} firing)",
         )
         self.cards.wake()
+        self.happened(incident, "alert_attached", {"key": f"alert-group:{group_id}", "group": group_id})
         return incident
 
     def ignore(self, group_id: int, user_id: str) -> None:
@@ -181,13 +213,30 @@ class AlertService:
 
     def _auto_declare(self, group_id: int) -> None:
         try:
-            result = self.declare(group_id, None)
+            with self._auto_declaring:
+                if not floods.auto_declare_allowed(self.repo, self.settings.config.alerts, self.clock()):
+                    log.warning(
+                        "alert group %s: not auto-declared, [alerts] auto_declare_max reached; "
+                        "its card waits for a person",
+                        group_id,
+                    )
+                    return
+                result = self.declare(group_id, None)
         except IncidentBotError:
             return  # another replica (or a person) got there first
         except Exception:
             log.exception("alert group %s: auto-declare failed", group_id)
             return
         log.info("alert group %s auto-declared %s", group_id, incident_ref(result.incident))
+
+    def _expire(self) -> None:
+        try:
+            gone = floods.expire(self.repo, self.settings.config.alerts, self.clock())
+        except Exception:
+            job_failed("alert-retention")
+            return
+        if gone:
+            log.info("alert groups: %s resolved groups past [alerts] retention_days deleted", gone)
 
     # -- the record ---------------------------------------------------------------------------------
     def _set_milestones(self, incident: Incident, group: AlertGroup, alerts: list[AlertRecord]) -> None:
@@ -251,9 +300,29 @@ class AlertService:
     # -- reading --------------------------------------------------------------------------------
     def render(self, group: AlertGroup) -> tuple[str, list[Block]]:
         assert group.id is not None
+        if group.triage == OVERFLOW:
+            return floods.summary_card(group, self.settings.config.alerts.new_groups_per_minute)
         alerts = self.repo.alerts_of(group.id)
         incident = self.repo.incident(group.incident_id) if group.incident_id else None
-        return blocks.card_text(group, alerts), blocks.card(group, alerts, incident, self.can_page())
+        during = self.during_maintenance(group)
+        text = blocks.card_text(group, alerts) + (" (during maintenance)" if during else "")
+        return escape(text), blocks.card(group, alerts, incident, self.can_page(), during)
+
+    def during_maintenance(self, group: AlertGroup) -> str | None:
+        """The maintenance window(s) covering the group's components when it first arrived, as
+        the card says it, or None."""
+        config = self.settings.config.statuspage
+        if not any(c.alert_labels for c in config.components):
+            return None
+        labels = {**group.group_labels, **group.common_labels}
+        found = covering(config, self.repo.maintenance_covering(group.first_received_at), labels)
+        return (
+            "; ".join(
+                f"{escape(w.title)} ({escape(', '.join(names))}), until {formats.when(w.ends_at, zone=True)}"
+                for w, names in found
+            )
+            or None
+        )
 
     def _group(self, group_id: int) -> AlertGroup:
         group = self.repo.alert_group(group_id)

@@ -1,28 +1,30 @@
-"""`/incident stats [30d|90d|quarter]`: the period's summary, with its chart as an image."""
+"""`/incident stats [30d|90d|quarter]`: the period's summary, with a text chart per week."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from slack_sdk import WebClient
-
-from bot.analytics.charts import chart_png
 from bot.analytics.core import (
     DURATIONS,
     LABELS,
     BadWindow,
     Totals,
+    buckets,
     human,
     metric_pairs,
     summarise,
     totals,
     window_days,
 )
+from bot.analytics.message import stats_blocks
+from bot.analytics.slices import BadSlice, Breakdown, breakdowns, facts_of, parse_slice
 from bot.errors import UsageError
+from bot.incidents.access import Action
+from bot.incidents.types import FieldConfig, TypeConfig
 from bot.slack.client import slack_error
 from bot.slack.commands import CommandContext, Subcommand, Where
 from storage.models import utcnow
@@ -35,22 +37,36 @@ log = logging.getLogger(__name__)
 class Stats:
     days: int
     label: str
+    filters: tuple[tuple[str, str], ...] = ()
 
 
 def parse_stats(rest: str) -> Stats:
+    """``[30d|90d|quarter] [type=NAME] [FIELD=VALUE …]``: the filters are checked against the
+    config when the command runs (``slices.parse_slice``)."""
+    window: str | None = None
+    filters: list[tuple[str, str]] = []
+    for token in rest.split():
+        name, eq, value = token.partition("=")
+        if eq:
+            if not name or not value:
+                raise UsageError(f"`{token}`: a filter is NAME=VALUE, e.g. `type=security`.")
+            filters.append((name, value))
+        elif window is None:
+            window = token
+        else:
+            raise UsageError(f"One period at a time: `{window}` or `{token}`.")
     try:
-        days = window_days(rest or None)
+        days = window_days(window)
     except BadWindow as exc:
         raise UsageError(str(exc)) from exc
-    label = (rest or "30d").strip().lower()
-    return Stats(days, "last quarter" if label == "quarter" else f"last {days} days")
+    label = (window or "30d").strip().lower()
+    return Stats(days, "last quarter" if label == "quarter" else f"last {days} days", tuple(filters))
 
 
-def summary_text(t: Totals, label: str, since: datetime) -> str:
+def summary_text(t: Totals, label: str, since: datetime, of: str = "") -> str:
     sev = " · ".join(f"{k.upper()} {v}" for k, v in t.by_severity.items())
-    lines = [
-        f"*Incidents, {label}* (since {since:%Y-%m-%d}): {t.count} declared" + (f" ({sev})" if sev else "")
-    ]
+    heading = f"Incidents ({of}), {label}" if of else f"Incidents, {label}"
+    lines = [f"*{heading}* (since {since:%Y-%m-%d}): {t.count} declared" + (f" ({sev})" if sev else "")]
     for key in DURATIONS:
         st = t.stats[key]
         if st.n:
@@ -61,33 +77,52 @@ def summary_text(t: Totals, label: str, since: datetime) -> str:
     return "\n".join(lines)
 
 
+def breakdown_text(tables: Sequence[Breakdown]) -> str:
+    """``*By type*`` then a line per group: its incidents and median time to fix and downtime."""
+    lines = []
+    for table in tables:
+        lines.append(f"*{table.title}*")
+        for g in table.groups:
+            fix, down = g.stats["fix"], g.stats["downtime"]
+            lines.append(
+                f"• {g.name}: {g.count} incident{'s' if g.count != 1 else ''} · time to fix "
+                f"{human(fix.median) if fix.n else '—'} · downtime {human(down.median) if down.n else '—'}"
+            )
+    return "\n".join(lines)
+
+
 class StatsReporter:
-    """Posts the period's summary with its chart into a channel."""
+    """Posts the period's summary with its per-week text chart where the command was run."""
 
     def __init__(
-        self, repo: Repository, client: WebClient, *, clock: Callable[[], datetime] = utcnow
+        self,
+        repo: Repository,
+        *,
+        types: Mapping[str, TypeConfig] | None = None,
+        fields: Mapping[str, FieldConfig] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.repo = repo
-        self.client = client
+        self.types = dict(types or {})
+        self.fields = dict(fields or {})
         self.clock = clock
 
     def post(self, ctx: CommandContext, args: Stats) -> None:
+        try:
+            where = parse_slice(args.filters, self.types, self.fields)
+        except BadSlice as exc:
+            raise UsageError(str(exc)) from exc
         now = self.clock()
         since = now - timedelta(days=args.days)
-        facts = self.repo.incident_durations(since, now + timedelta(seconds=1), metric_pairs())
-        text = summary_text(totals(facts), args.label, since)
-        png = chart_png(summarise(facts, "week"), f"Incidents per week, {args.label}")
+        facts = facts_of(self.repo, since, now + timedelta(seconds=1), metric_pairs(), where, self.fields)
+        text = summary_text(totals(facts), args.label, since, where.label(self.fields))
+        more = breakdown_text(breakdowns(facts, self.types, self.fields))
+        blocks = stats_blocks(text, summarise(facts, "week"), buckets(since, now, "week"), "week", more)
         try:
-            self.client.files_upload_v2(
-                channel=ctx.channel_id,
-                content=png,
-                filename=f"incident-stats-{args.days}d.png",
-                title=f"Incident stats, {args.label}",
-                initial_comment=text,
-            )
+            ctx.respond(text=text, blocks=[b.to_dict() for b in blocks], response_type="in_channel")
         except Exception as exc:
-            log.info("could not post the stats chart in %s: %s", ctx.channel_id, slack_error(exc))
-            ctx.reply(f"{text}\n_(The chart could not be posted here: {slack_error(exc)}.)_")
+            log.info("could not post the stats in %s: %s", ctx.channel_id, slack_error(exc))
+            ctx.reply(text)
 
 
 def stats_command(ctx: CommandContext, args: Stats) -> None:
@@ -97,10 +132,11 @@ def stats_command(ctx: CommandContext, args: Stats) -> None:
 COMMANDS = (
     Subcommand(
         "stats",
-        "/incident stats [30d|90d|quarter]",
-        "Incident counts, time to detect/identify/fix and downtime, with a chart.",
+        "/incident stats [30d|90d|quarter] [type=NAME] [FIELD=VALUE]",
+        "Incident counts, time to detect/identify/fix and downtime, week by week; by type and field.",
         parse_stats,
         stats_command,
         Where.ANYWHERE,
+        action=Action.READ,
     ),
 )

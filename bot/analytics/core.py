@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from bot.incidents.metrics import METRICS, metrics
-from storage.stores.analytics import IncidentFacts
+from bot.present.formats import duration
+from storage.stores.analytics import GroupStats, IncidentFacts, percentile
 
 Period = Literal["week", "month"]
 DURATIONS: tuple[str, ...] = ("detect", "identify", "fix", "downtime")
@@ -57,21 +57,20 @@ def seconds_of(f: IncidentFacts) -> dict[str, float | None]:
     return {k: (v.total_seconds() if v is not None else None) for k, v in durations(f.milestones).items()}
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear-interpolated percentile (numpy's default); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def bucket_of(at: datetime, period: Period) -> date:
     day = at.astimezone(UTC).date()
     if period == "week":
         return day - timedelta(days=day.weekday())
     return day.replace(day=1)
+
+
+def buckets(since: datetime, until: datetime, period: Period) -> list[date]:
+    """Every bucket from the one holding ``since`` to the one holding ``until``, empty ones too."""
+    out, b, last = [], bucket_of(since, period), bucket_of(until, period)
+    while b <= last:
+        out.append(b)
+        b = b + timedelta(days=7) if period == "week" else (b + timedelta(days=32)).replace(day=1)
+    return out
 
 
 @dataclass(frozen=True)
@@ -113,6 +112,22 @@ def summarise(facts: Iterable[IncidentFacts], period: Period) -> list[Row]:
     return rows
 
 
+def rows_from_groups(groups: Iterable[GroupStats]) -> list[Row]:
+    """The database's per-period aggregates (``duration_summary``) as ``summarise`` gives them."""
+    rows = [
+        Row(
+            bucket=g.bucket,
+            severity=g.severity if g.severity is not None else ALL,
+            count=g.count,
+            actions_open=g.actions_open,
+            actions_done=g.actions_done,
+            stats={k: Stat(*g.durations[k]) for k in DURATIONS},
+        )
+        for g in groups
+    ]
+    return sorted(rows, key=lambda r: (r.bucket, r.severity == ALL, r.severity))
+
+
 @dataclass(frozen=True)
 class Totals:
     count: int
@@ -141,17 +156,8 @@ def totals(facts: Sequence[IncidentFacts]) -> Totals:
 
 
 def human(seconds: float | None) -> str:
-    """30s, 12m, 3h 05m, 2d 4h; an em dash for no value."""
-    if seconds is None:
-        return "—"
-    s = round(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
+    """A duration as every surface writes it (``30 min``, ``1 h 05 min``); an em dash for none."""
+    return duration(seconds)
 
 
 CSV_HEADER = [

@@ -8,12 +8,14 @@ boundary (``bot.slack.app``), which tells the person.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 
-from bot.errors import DATABASE_DOWN, NOT_AN_INCIDENT_CHANNEL, UsageError
-from bot.incidents.access import Access
+from bot.config import Settings
+from bot.errors import DATABASE_DOWN, NOT_AN_INCIDENT_CHANNEL, IncidentBotError, UsageError
+from bot.incidents.access import Access, Action
 from bot.incidents.vocabulary import incident_ref
 from bot.slack.commands import CommandContext, CommandTable, Help, Subcommand, Where, parse_help
 from bot.slack.deliveries import delivery
@@ -24,11 +26,29 @@ log = logging.getLogger(__name__)
 
 
 def help_command(ctx: CommandContext, _args: Help) -> None:
-    ctx.reply(ctx.table.help_text())
+    settings = cast(Settings, ctx.context["settings"])
+    ctx.reply(f"{ctx.table.help_text(ctx.context)}\n{reactions_help(settings.config.reactions)}")
+
+
+def reactions_help(reactions: Mapping[str, str]) -> str:
+    """The reactions that record the incident (the main way to use the bot), as configured."""
+    marks = " · ".join(f":{emoji}: {kind.replace('_', ' ')}" for emoji, kind in reactions.items())
+    return (
+        "*Reactions* (in an incident channel) put a message on the timeline and in the document: "
+        f"{marks}. Removing the reaction takes it off."
+    )
 
 
 COMMANDS = (
-    Subcommand("help", "/incident help", "Show this help.", parse_help, help_command, Where.ANYWHERE),
+    Subcommand(
+        "help",
+        "/incident help",
+        "Show this help.",
+        parse_help,
+        help_command,
+        Where.ANYWHERE,
+        action=Action.PUBLIC,
+    ),
 )
 
 
@@ -48,7 +68,7 @@ def on_incident(
         ack(response_type="ephemeral", text=exc.human())
         return
     if context.get("incident_unavailable"):
-        log.error("database unavailable for /incident %s", spec.name)
+        log.error("%s for /incident %s", context["incident_unavailable"], spec.name)
         ack(response_type="ephemeral", text=DATABASE_DOWN)
         return
     if spec.needs_incident and incident is None:
@@ -73,14 +93,20 @@ def on_incident(
         if spec.where == Where.NOT_INCIDENT and incident is not None:
             ctx.reply(f"This channel is already *{incident_ref(incident)}*.")
             return
-        if spec.needs_incident and incident is not None:
-            refusal = access.refusal(incident, ctx.user_id)  # a private incident's non-member
-            if refusal:
-                log.warning("%s refused on %s: not a member", ctx.user_id, incident_ref(incident))
-                ctx.reply(refusal)
-                return
-        spec.handle(ctx, args)
+        # The subcommand's declared action, on the channel's incident (none for what makes one).
+        target = None if spec.where == Where.NOT_INCIDENT else incident
+        refusal = access.check(ctx.user_id, Action(spec.action), target)
+        if refusal:
+            log.warning("%s refused /incident %s%s", ctx.user_id, spec.name, _on(target))
+            ctx.reply(refusal)
+            return
+        try:
+            spec.handle(ctx, args)
+        except IncidentBotError as exc:
+            # Told here, inside the delivery: it is marked done only once the person has the answer.
+            log.info("refused: %s", exc)
+            respond(text=exc.user_message, response_type="ephemeral")
 
 
-def register(app: App) -> None:
-    app.command("/incident")(on_incident)
+def _on(incident: Incident | None) -> str:
+    return f" on {incident_ref(incident)}" if incident is not None else ""

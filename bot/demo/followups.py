@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.followups import messages
+from bot.slack.mrkdwn import to_plain
 
 TOKEN = "ghp_demo_token"
 REPO = "example/app"
@@ -34,18 +35,22 @@ class DemoGitHub:
         return {"INCIDENT_BOT_CONFIG": str(config), "GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": self.server.url}
 
     def click_create_ticket(self, emu: Any, player: Any, user: str, wait_for: Callable[..., Any]) -> None:
-        """Press the first "Create ticket" button in the channel and show the issue it made
+        """Press the "Create ticket" button of the first action item the scenario records (the same
+        one every run, whatever order the bot's replies came in) and show the issue it made
         (``wait_for``: the demo's wait, ``bot.demo.run.wait_for``)."""
         channel = player.channel
-        offers = [
-            m
-            for m in emu.messages(channel, include_replies=True)
-            if any(
-                e.get("action_id") == messages.CREATE
-                for b in m.get("blocks", [])
-                for e in b.get("elements", []) or []
-            )
-        ]
+        offers = sorted(
+            (
+                m
+                for m in emu.messages(channel, include_replies=True)
+                if any(
+                    e.get("action_id") == messages.CREATE
+                    for b in m.get("blocks", [])
+                    for e in b.get("elements", []) or []
+                )
+            ),
+            key=lambda m: float(m.get("thread_ts") or m["ts"]),  # the item's own message, in script order
+        )
         if not offers:
             print("No action item offered a ticket.")
             return
@@ -66,6 +71,6 @@ class DemoGitHub:
         print(
             f"Clicked 'Create ticket' under an action item: GitHub issue created in {REPO}: {body['title']!r}"
         )
-        print(f"  the item's thread now says: {emu.message(channel, offers[0]['ts'])['text']}")
+        print(f"  the item's thread now says: {to_plain(emu.message(channel, offers[0]['ts'])['text'])}")
         if self.fake.violations:
             print(f"  (the fake GitHub saw requests off its OpenAPI description: {self.fake.violations})")

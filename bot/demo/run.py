@@ -190,12 +190,15 @@ def run_demo(out_dir: str | Path, web_seconds: int = 0) -> int:
             player.play()
             assert player.incident_id is not None
             emu.wait_deliveries(timeout=10)
-            doc = _wait_document(services, player.incident_id)
-            if doc is None:
+            if _wait_document(services, player.incident_id) is None:
                 print("incident-bot demo: no document was generated", file=sys.stderr)
                 return 1
-            _print_document(doc, out)
             github.click_create_ticket(emu, player, users["bob"], wait_for)
+            doc = services.postmortem.generate(  # again, now that the ticket exists
+                player.incident_id, draft=False, requested_by=None, request_key=None, reason="ticket created"
+            )
+            emu.wait_deliveries(timeout=10)  # its messages come back to the bot as events
+            _print_document(doc, out)
             if web_seconds > 0:
                 print(
                     f"Web UI: http://127.0.0.1:{port}/ui/ — sign in on the emulator's page as any demo "

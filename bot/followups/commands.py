@@ -8,6 +8,7 @@ from typing import cast
 from bot.errors import UsageError
 from bot.followups import messages
 from bot.followups.service import FollowupService, item_text
+from bot.incidents.access import Action
 from bot.incidents.vocabulary import incident_ref
 from bot.slack.commands import CommandContext, Subcommand
 from bot.slack.text import one_line
@@ -100,4 +101,8 @@ def run_followup(ctx: CommandContext, args: Followup) -> None:
         ctx.reply("\n".join(dict.fromkeys(problems)) or "Every action item has a ticket already.")
 
 
-COMMANDS = (Subcommand("followup", USAGE, SUMMARY, parse_followup, run_followup, aliases=("followups",)),)
+COMMANDS = (
+    Subcommand(
+        "followup", USAGE, SUMMARY, parse_followup, run_followup, aliases=("followups",), action=Action.CHANGE
+    ),
+)

@@ -6,14 +6,18 @@ fake; PyGithub retries and sleeps on its own, and githubkit brings a large gener
 what is five JSON shapes here.
 
 Tickets are created with the tracking label (so one list call per repository finds every ticket
-the bot knows) and a hidden marker line (an HTML comment, invisible on GitHub) that a search finds
-again after a crash between GitHub's answer and our commit.
+the bot knows) and a hidden marker line (an HTML comment, invisible on GitHub, signed: see
+``marker_for``) that a search finds again after a crash between GitHub's answer and our commit;
+only an issue the bot's own login opened, with the tracking label, is adopted. The body's text is
+a fenced block (``plain_block``): what a person typed in Slack mentions, references and links
+nothing on GitHub.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -23,6 +27,7 @@ from bot.followups.trackers import (
     CallCounter,
     HttpTracker,
     NewTicket,
+    NotAllowed,
     Ticket,
     next_link,
 )
@@ -31,7 +36,23 @@ API_VERSION = "2022-11-28"
 PER_PAGE = 100
 MAX_PAGES = 10
 _KEY = re.compile(r"^(?:(?P<repo>[\w.-]+/[\w.-]+))?#(?P<n>\d+)$")
-_URL = re.compile(r"^https?://[^/]+/(?P<repo>[\w.-]+/[\w.-]+)/issues/(?P<n>\d+)(?:[/?#].*)?$")
+_URL = re.compile(r"^https?://(?P<host>[^/]+)/(?P<repo>[\w.-]+/[\w.-]+)/issues/(?P<n>\d+)(?:[/?#].*)?$")
+
+
+def web_host(api_url: str) -> str:
+    """Where people see the issues: github.com for api.github.com, else the API's own host
+    (GitHub Enterprise Server serves both, the API under /api/v3)."""
+    host = urlsplit(api_url).netloc.lower()
+    return "github.com" if host == "api.github.com" else host
+
+
+def plain_block(text: str) -> str:
+    """Plain text as GitHub Markdown that renders it as typed: a fenced block longer than any
+    backtick run in it, so no @mention notifies, no #1 or `Fixes #1` references, no link, HTML or
+    `<!--` comment takes effect."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
 
 
 class GitHubTracker(HttpTracker):
@@ -45,6 +66,7 @@ class GitHubTracker(HttpTracker):
         timeout: float = 10.0,
     ) -> None:
         self.tracking_label = tracking_label
+        self.web_host = web_host(api_url)
         self.counter = CallCounter()
         self.http = httpx.Client(
             base_url=api_url.rstrip("/"),
@@ -65,6 +87,10 @@ class GitHubTracker(HttpTracker):
     def error_detail(response: httpx.Response) -> str:
         return _message(response)
 
+    @staticmethod
+    def identity_of(answer: dict[str, Any]) -> str:
+        return str(answer["login"])
+
     def project_call(self, project: str) -> tuple[str, str]:
         return "repo", f"/repos/{project}"
 
@@ -72,7 +98,7 @@ class GitHubTracker(HttpTracker):
         return f"GitHub repository {project} not found (or GITHUB_TOKEN cannot see it)"
 
     def create(self, ticket: NewTicket) -> Ticket:
-        body = ticket.body
+        body = plain_block(ticket.body) if ticket.body else ""
         if ticket.links:
             body += "\n\n" + "\n".join(f"- [{label}]({url})" for label, url in ticket.links)
         if ticket.marker:
@@ -88,9 +114,15 @@ class GitHubTracker(HttpTracker):
         return self._ticket(ticket.project, response.json())
 
     def find_by_marker(self, project: str, marker: str) -> Ticket | None:
-        q = f'repo:{project} is:issue in:body "{marker}"'
+        me = self.me()
+        label = self.tracking_label.replace('"', "")
+        q = f'repo:{project} is:issue in:body author:{me} label:"{label}" "{marker}"'
         response = self._call("search", "GET", "/search/issues", params={"q": q, "per_page": 30})
         for item in response.json().get("items", []):
+            author = str((item.get("user") or {}).get("login") or "")
+            labels = {str(x.get("name") if isinstance(x, dict) else x) for x in item.get("labels") or []}
+            if author.lower() != me.lower() or self.tracking_label not in labels:
+                continue  # someone else's issue carrying our marker is not ours
             if f"<!-- {marker} -->" in (item.get("body") or ""):  # not item-3-5 in item-3-50
                 return self._ticket(project, item)
         return None
@@ -137,10 +169,17 @@ class GitHubTracker(HttpTracker):
 
     def parse_ref(self, ref: str, default_project: str) -> tuple[str, str] | None:
         ref = ref.strip().strip("<>").split("|")[0]
-        m = _URL.match(ref) or _KEY.match(ref)
+        url = _URL.match(ref)
+        if url is not None and url.group("host").lower() != self.web_host:
+            raise NotAllowed(
+                f"`{url.group('host')[:80]}` is not {self.web_host}: follow-ups link only to its issues; nothing changed."
+            )
+        m = url or _KEY.match(ref)
         if m is None:
             return None
         repo = m.group("repo") or default_project
+        if any(part in (".", "..") for part in repo.split("/")):
+            return None  # a path, not a repository
         return repo, f"{repo}#{int(m.group('n'))}"
 
     def _ticket(self, repo: str, item: dict[str, Any]) -> Ticket:

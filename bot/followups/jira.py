@@ -5,13 +5,15 @@ removed in 2025 (the fakes reject it, as Jira now does); the replacement `POST /
 `nextPageToken` is four lines here. Descriptions and comments are Atlassian Document Format
 (``adf.py``).
 
-The idempotency marker is a label (`incident-bot-<bot user>-item-<incident>-<item>`), found with JQL.
+The idempotency marker is a label (`incident-bot-<bot user>-item-<incident>-<item>-<hmac>`), found
+with JQL among the issues the bot's own account created with the tracking label.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -23,6 +25,7 @@ from bot.followups.trackers import (
     CallCounter,
     HttpTracker,
     NewTicket,
+    NotAllowed,
     Ticket,
 )
 
@@ -30,7 +33,7 @@ PAGE = 100
 MAX_PAGES = 10
 FIELDS = ["status", "assignee", "project"]
 _KEY = re.compile(r"^(?P<key>(?P<project>[A-Z][A-Z0-9_]+)-\d+)$")
-_URL = re.compile(r"^https?://[^/]+/browse/(?P<key>(?P<project>[A-Z][A-Z0-9_]+)-\d+)(?:[/?#].*)?$")
+_URL = re.compile(r"^https?://(?P<host>[^/]+)/browse/(?P<key>(?P<project>[A-Z][A-Z0-9_]+)-\d+)(?:[/?#].*)?$")
 CATEGORY = {"new": OPEN, "indeterminate": IN_PROGRESS, "done": DONE}
 
 
@@ -63,6 +66,10 @@ class JiraTracker(HttpTracker):
     def error_detail(response: httpx.Response) -> str:
         return _message(response)
 
+    @staticmethod
+    def identity_of(answer: dict[str, Any]) -> str:
+        return str(answer["accountId"])
+
     def project_call(self, project: str) -> tuple[str, str]:
         return "project", f"/rest/api/3/project/{project}"
 
@@ -87,11 +94,13 @@ class JiraTracker(HttpTracker):
     def browse(self, key: str) -> str:
         return f"{self.site}/browse/{key}"
 
-    def _search(self, jql: str, limit_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
+    def _search(
+        self, jql: str, limit_pages: int = MAX_PAGES, fields: list[str] = FIELDS
+    ) -> list[dict[str, Any]]:
         issues: list[dict[str, Any]] = []
         token: str | None = None
         for _ in range(limit_pages):
-            body: dict[str, Any] = {"jql": jql, "fields": FIELDS, "maxResults": PAGE}
+            body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": PAGE}
             if token:
                 body["nextPageToken"] = token
             data = self._call("search", "POST", "/rest/api/3/search/jql", json=body).json()
@@ -102,8 +111,18 @@ class JiraTracker(HttpTracker):
         return issues
 
     def find_by_marker(self, project: str, marker: str) -> Ticket | None:
-        hits = self._search(f'project = "{project}" AND labels = "{marker}"', limit_pages=1)
-        return self._ticket(hits[0]) if hits else None
+        me = self.me()
+        jql = f'project = "{project}" AND labels = "{marker}" AND labels = "{self._label}"'
+        for issue in self._search(jql, limit_pages=1, fields=[*FIELDS, "creator", "labels"]):
+            fields = issue.get("fields") or {}
+            creator = str((fields.get("creator") or {}).get("accountId") or "")
+            if creator == me and self._label in (fields.get("labels") or []):
+                return self._ticket(issue)  # someone else's issue carrying our marker is not ours
+        return None
+
+    @property
+    def _label(self) -> str:
+        return self.tracking_label.replace(" ", "-")
 
     def fetch(self, key: str) -> Ticket:
         data = self._call(
@@ -133,7 +152,13 @@ class JiraTracker(HttpTracker):
 
     def parse_ref(self, ref: str, default_project: str) -> tuple[str, str] | None:
         ref = ref.strip().strip("<>").split("|")[0]
-        m = _URL.match(ref) or _KEY.match(ref.upper())
+        url = _URL.match(ref)
+        site = urlsplit(self.site).netloc.lower()
+        if url is not None and url.group("host").lower() != site:
+            raise NotAllowed(
+                f"`{url.group('host')[:80]}` is not {site}: follow-ups link only to its issues; nothing changed."
+            )
+        m = url or _KEY.match(ref.upper())
         if m is None:
             return None
         return m.group("project"), m.group("key")

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, Respond
 
 from bot.followups import messages
 from bot.followups.service import FollowupService
+from bot.incidents.access import Access, Action
+from bot.incidents.entry_points import Listeners
 from bot.incidents.vocabulary import incident_ref
 from bot.slack.deliveries import delivery
+from storage.models import Incident
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -29,13 +32,25 @@ def _value(body: dict[str, Any]) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+def _refused(access: Access, respond: Respond, user: str, incident: Incident) -> bool:
+    refusal = access.check(user, Action.CHANGE, incident)
+    if refusal:
+        respond(text=refusal, response_type="ephemeral", replace_original=False)
+    return bool(refusal)
+
+
 def on_create_ticket(
-    ack: Ack, body: dict[str, Any], respond: Respond, followups: FollowupService, repo: Repository
+    ack: Ack,
+    body: dict[str, Any],
+    respond: Respond,
+    followups: FollowupService,
+    repo: Repository,
+    access: Access,
 ) -> None:
     """A "Create ticket" click (or its private confirmation): queue, show pending, try the tracker."""
     ack()
     channel = (body.get("channel") or {}).get("id", "")
-    user = (body.get("user") or {}).get("id")
+    user = str((body.get("user") or {}).get("id") or "")
     event_id = _value(body)
     incident = repo.incident_by_channel(channel)
     if incident is None or event_id is None:
@@ -44,7 +59,7 @@ def on_create_ticket(
     action_id = (body.get("actions") or [{}])[0].get("action_id")
     confirmed = action_id == messages.CREATE_CONFIRMED
     with delivery(repo, f"action:{body.get('trigger_id')}", kind="action") as mine:
-        if not mine:
+        if not mine or _refused(access, respond, user, incident):
             return
         request = followups.request(incident, event_id, user, confirmed=confirmed)
         if request.state == "needs_confirmation":
@@ -66,17 +81,22 @@ def on_create_ticket(
 
 
 def on_create_all(
-    ack: Ack, body: dict[str, Any], respond: Respond, followups: FollowupService, repo: Repository
+    ack: Ack,
+    body: dict[str, Any],
+    respond: Respond,
+    followups: FollowupService,
+    repo: Repository,
+    access: Access,
 ) -> None:
     ack()
     channel = (body.get("channel") or {}).get("id", "")
-    user = (body.get("user") or {}).get("id")
+    user = str((body.get("user") or {}).get("id") or "")
     incident = repo.incident_by_channel(channel)
     if incident is None:
         respond(text=GONE, response_type="ephemeral", replace_original=False)
         return
     with delivery(repo, f"action:{body.get('trigger_id')}", kind="action") as mine:
-        if not mine:
+        if not mine or _refused(access, respond, user, incident):
             return
         requests = followups.request_all(incident, user)
     if any(r.state == "needs_confirmation" for r in requests):
@@ -97,7 +117,7 @@ def on_create_all(
     followups.create_now(queued)
 
 
-def register(app: App) -> None:
-    app.action(messages.CREATE)(on_create_ticket)
-    app.action(messages.CREATE_CONFIRMED)(on_create_ticket)
-    app.action(messages.CREATE_ALL)(on_create_all)
+def register(on: Listeners) -> None:
+    on.action(messages.CREATE, Action.CHANGE)(on_create_ticket)
+    on.action(messages.CREATE_CONFIRMED, Action.CHANGE)(on_create_ticket)
+    on.action(messages.CREATE_ALL, Action.CHANGE)(on_create_all)

@@ -38,9 +38,18 @@ def _with_button(text: str, button: ButtonElement, block_id: str | None = None) 
     )
 
 
+OFFER_PREFIX = ":memo: Action item recorded: "
+
+
+def offer_text(item_text: str) -> str:
+    """The offer's text: how the item's reply is found again in the channel's record, to become
+    the ticket's status once the ticket is asked for from anywhere (not only its button)."""
+    return f"{OFFER_PREFIX}{escape(one_line(item_text, 200))}"
+
+
 def offer(event_id: int, item_text: str, tracker: str) -> Message:
     """The thread reply under a new action item."""
-    text = f":memo: Action item recorded: {escape(one_line(item_text, 200))}"
+    text = offer_text(item_text)
     name = TRACKER_NAMES.get(tracker, tracker)
     button = ButtonElement(text=f"Create ticket in {name}", action_id=CREATE, value=str(event_id))
     return _with_button(text, button, f"followup:{event_id}")
@@ -102,7 +111,7 @@ def listing(rows: list[tuple[int, str, TicketLink | None]], ref: str) -> str:
     """`/incident followup list`: numbered items with their tickets."""
     if not rows:
         return f"{ref} has no action items yet. React with :memo: to a message to record one."
-    lines = [f"*Follow-ups of {ref}:*"]
+    lines = [f"Follow-ups of {ref}:"]  # ref is bold already (Slack has no nested bold)
     for n, text, link in rows:
         item = escape(one_line(text, 120))
         if link is None:

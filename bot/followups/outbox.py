@@ -15,13 +15,17 @@ look for what a previous attempt did (an idempotency key, or a marker it can sea
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from bot.ops.failures import job_failed
 from storage.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -114,11 +118,14 @@ class Outbox:
         self.max_delay = max_delay
         self.max_attempts = max_attempts
 
-    def enqueue(self, kind: str, key: str, payload: dict[str, Any]) -> tuple[OutboxMessage, bool]:
-        """The row for ``key`` and whether this call created it."""
+    def enqueue(
+        self, kind: str, key: str, payload: dict[str, Any], not_before: datetime | None = None
+    ) -> tuple[OutboxMessage, bool]:
+        """The row for ``key`` and whether this call created it; it is due from ``not_before``
+        (default: now)."""
         if kind not in self.handlers:
             raise ValueError(f"no outbox handler for {kind!r}")
-        row = self.repo.outbox_add(kind, key, payload, self.clock())
+        row = self.repo.outbox_add(kind, key, payload, not_before or self.clock())
         if row is not None:
             return row, True
         existing = self.repo.outbox_get(key)
@@ -179,3 +186,64 @@ class Outbox:
         """Everything due now (oldest first), one attempt each."""
         keys = self.repo.outbox_due(self.clock(), self.lease, limit, kind)
         return [self.run(k) for k in keys]
+
+
+class OutboxWorker:
+    """Runs an outbox's rows off the caller's thread: a new row at once (``soon``), and every
+    ``sweep_every`` seconds the due rows of ``kinds`` (retries, and rows a crash left). ``name``
+    names its threads and its failures (``<name>``, ``<name>-sweep``). ``sweep_on_pool``: the
+    sweep runs on the same pool as the rows run at once (one worker: never two calls at a time)."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        name: str,
+        kinds: tuple[str, ...],
+        sweep_every: float,
+        workers: int = 1,
+        sweep_on_pool: bool = False,
+    ) -> None:
+        self.outbox = outbox
+        self.name = name
+        self.kinds = kinds
+        self.sweep_every = sweep_every
+        self.sweep_on_pool = sweep_on_pool
+        self.background = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def soon(self, key: str) -> None:
+        with contextlib.suppress(RuntimeError):  # shutting down: a later sweep runs it
+            self.background.submit(self._run, key)
+
+    def _run(self, key: str) -> None:
+        try:
+            self.outbox.run(key)
+        except Exception:
+            job_failed(self.name, key)
+
+    def start(self) -> None:
+        if self._thread is None and not self._stop.is_set():
+            self._thread = threading.Thread(target=self._sweep, name=self.name, daemon=True)
+            self._thread.start()
+
+    def _sweep(self) -> None:
+        while not self._stop.wait(self.sweep_every):
+            if self.sweep_on_pool:
+                with contextlib.suppress(RuntimeError):
+                    self.background.submit(self._run_due).result()
+            else:
+                self._run_due()
+
+    def _run_due(self) -> None:
+        for kind in self.kinds:
+            try:
+                self.outbox.run_due(kind=kind)
+            except Exception:
+                job_failed(f"{self.name}-sweep", kind)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.background.shutdown(wait=True)

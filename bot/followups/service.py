@@ -25,9 +25,21 @@ from bot.config import Settings
 from bot.followups import messages
 from bot.followups.config import FollowupsConfig, Target
 from bot.followups.outbox import Outbox, Outcome, Refused, Retry
-from bot.followups.trackers import MARKER_RE, NewTicket, Ticket, Tracker, TrackerError, marker_for
+from bot.followups.trackers import (
+    MARKER_RE,
+    NewTicket,
+    NotAllowed,
+    Ticket,
+    Tracker,
+    TrackerError,
+    marker_for,
+    marker_key,
+)
 from bot.incidents.vocabulary import incident_ref
+from bot.ops.failures import job_failed
+from bot.slack.directory import Directory, Lookups
 from bot.slack.text import one_line
+from bot.timeline.capture import message_row
 from storage.models import Incident, OutboxMessage, TicketLink, TimelineEvent, utcnow
 from storage.repository import Repository
 
@@ -97,9 +109,13 @@ def check_followups(settings: Settings, error: Callable[[str], Exception]) -> No
         tracker.close()
 
 
-def item_text(event: TimelineEvent) -> tuple[str, str]:
-    """(horizon, text) of an action item, as the document files it."""
-    text = (event.plain_text or event.text or "").strip()
+def item_text(event: TimelineEvent, names: Directory | None = None) -> tuple[str, str]:
+    """(horizon, text) of an action item, as the document files it: a captured message with the
+    people and channels it mentions by name (``names``; the ids without it)."""
+    if names is not None and event.message_ts and event.text:
+        text = names.readable(event.text).strip()
+    else:
+        text = (event.plain_text or event.text or "").strip()
     head, sep, rest = text.partition(":")
     key = head.strip().lower()
     if sep and key in HORIZONS:
@@ -127,9 +143,13 @@ class FollowupService:
         *,
         clock: Callable[[], datetime] = utcnow,
         installation: str = "",
+        lookups: Lookups | None = None,
     ) -> None:
         self.repo = repo
+        self.lookups = lookups or Lookups()  # names Slack gave, shared with the document when wired
         self.installation = installation  # the bot's Slack user ID: scopes the ticket markers
+        secret = settings.slack_signing_secret
+        self.marker_key = marker_key(secret.get_secret_value()) if secret else b""  # signs them
         self.client = client
         self.settings = settings
         self.clock = clock
@@ -147,6 +167,10 @@ class FollowupService:
         self._pool: ThreadPoolExecutor | None = None
 
     # -- set-up ----------------------------------------------------------------------------------
+    def _names(self) -> Directory:
+        """Names for an item's text (a ticket's title, the thread's messages): asked where shown."""
+        return Directory(self.client, self.lookups)
+
     @property
     def config(self) -> FollowupsConfig:
         return self.settings.config.followups
@@ -178,7 +202,7 @@ class FollowupService:
             try:
                 fn()
             except Exception:
-                log.exception("follow-up background work failed")
+                job_failed("followups-background")
 
         pool.submit(safe)
 
@@ -201,10 +225,24 @@ class FollowupService:
         return {link.source_ts: link for link in self.repo.ticket_links(incident_id) if link.source_ts}
 
     # -- creating --------------------------------------------------------------------------------
+    def unattended_refusal(self, incident: Incident) -> str | None:
+        """Why a ticket nobody is there to confirm (a workflow rule's) cannot be made, or None."""
+        if self.tracker is None:
+            return "follow-up tickets are not set up (`[followups]` and its tracker's token)"
+        if self.config.target(incident.severity, incident.is_private) is None:
+            return "the incident is private and no private repository or project is configured"
+        return None
+
     def request(
-        self, incident: Incident, event_id: int, user_id: str | None, confirmed: bool = False
+        self,
+        incident: Incident,
+        event_id: int,
+        user_id: str | None,
+        confirmed: bool = False,
+        body: str | None = None,
     ) -> Request:
-        """Ask for a ticket for one item. Database only: the tracker is called later."""
+        """Ask for a ticket for one item. Database only: the tracker is called later. ``body``:
+        the ticket's text instead of the item's (a workflow's template; not for private content)."""
         tracker = self.tracker
         if tracker is None:
             return Request("off", "Follow-up tickets are not set up (see `[followups]` in the README).")
@@ -256,6 +294,7 @@ class FollowupService:
                 "issue_type": target.issue_type or "Task",
                 "labels": list(target.labels or []),
                 "confirmed_private": bool(incident.is_private and confirmed),
+                **({"body": body} if body else {}),
             },
         )
         return Request("queued", "", link, key)
@@ -283,7 +322,7 @@ class FollowupService:
                 if r.link is not None:
                     self.show(r.link.event_id)
             except Exception:
-                log.exception("follow-up %s failed", r.key)
+                job_failed("followups-create", r.key)
 
     def create_later(self, requests: list[Request]) -> None:
         if any(r.key for r in requests):
@@ -311,12 +350,16 @@ class FollowupService:
         )
         if event is None or event.id != link.event_id:
             raise Refused("the action item's message is gone")
-        marker = marker_for(incident.number, link.event_id, self.installation)
+        marker = marker_for(incident.number, link.event_id, self.installation, self.marker_key)
         assert MARKER_RE.match(marker)
-        # A retry also looks for the unscoped marker earlier versions wrote: during a rolling
-        # upgrade an older replica may have made the first attempt.
-        unscoped = marker_for(incident.number, link.event_id)
-        markers = [marker, unscoped] if row.attempts > 1 and unscoped != marker else [marker]
+        # A retry also looks for the unsigned markers earlier versions wrote (during a rolling
+        # upgrade an older replica may have made the first attempt); like every marker search, it
+        # adopts only a ticket the bot's own account opened.
+        older = [
+            marker_for(incident.number, link.event_id, self.installation),
+            marker_for(incident.number, link.event_id),
+        ]
+        markers = list(dict.fromkeys([marker, *older])) if row.attempts > 1 else [marker]
         creating = False
         try:
             ticket = None
@@ -363,7 +406,7 @@ class FollowupService:
         self, incident: Incident, event: TimelineEvent, p: dict[str, Any], marker: str
     ) -> NewTicket:
         ref = incident_ref(incident)
-        _horizon, text = item_text(event)
+        _horizon, text = item_text(event, self._names())
         show_content = not incident.is_private or self.config.private_content
         links: list[tuple[str, str]] = []
         channel = _channel_link(event.permalink)
@@ -383,7 +426,9 @@ class FollowupService:
             links.append(("Investigation document", doc.file_permalink))
         if show_content:
             title = one_line(text, 200) or f"Follow-up from {ref}"
-            body = f"Follow-up from {ref}: {one_line(incident.title, 200)} ({incident.severity}).\n\n{text}"
+            body = p.get("body") or (
+                f"Follow-up from {ref}: {one_line(incident.title, 200)} ({incident.severity}).\n\n{text}"
+            )
         else:
             title = f"Follow-up from {ref} (private incident)"
             body = f"A follow-up of the private incident {ref}. The details are in its Slack channel."
@@ -415,7 +460,10 @@ class FollowupService:
         default = self._place(self.config.target(incident.severity, incident.is_private)) or self._place(
             self.config.target(incident.severity, False)
         )
-        parsed = tracker.parse_ref(ref, default)
+        try:
+            parsed = tracker.parse_ref(ref, default)
+        except NotAllowed as exc:
+            return str(exc)
         if parsed is None:
             example = (
                 "https://github.com/owner/repo/issues/12 or owner/repo#12"
@@ -424,6 +472,13 @@ class FollowupService:
             )
             return f"`{one_line(ref, 80)}` is not a ticket URL or key (e.g. {example})."
         project, key = parsed
+        places = self._link_places(incident)
+        if project.lower() not in {p.lower() for p in places}:
+            where = ", ".join(f"`{p}`" for p in places)
+            return (
+                f"`{one_line(key, 80)}` is not in {where}: follow-ups link only to tickets there; "
+                "nothing changed."
+            )
         try:
             ticket = tracker.fetch(key)
         except TrackerError as exc:
@@ -454,6 +509,12 @@ class FollowupService:
         self.show(event.id or 0)
         return f"Item {number} is now linked to <{ticket.url}|{ticket.key}>."
 
+    def _link_places(self, incident: Incident) -> list[str]:
+        """Where an item of this incident may be linked: the configured repositories/projects;
+        for a private incident, its private one when there is one."""
+        private = self._place(self.config.target(incident.severity, True)) if incident.is_private else ""
+        return [private] if private else self.config.all_places()
+
     def _backlinks(self, event: TimelineEvent) -> tuple[tuple[str, str], ...]:
         out = []
         channel = _channel_link(event.permalink)
@@ -470,14 +531,16 @@ class FollowupService:
         if tracker is None or not incident.channel_id or not event.message_ts or event.id is None:
             return
         try:
-            _h, text = item_text(event)
+            _h, text = item_text(event, self._names())
             fallback, blocks = messages.offer(event.id, text, tracker.name)
-            self.client.chat_postMessage(
+            posted = self.client.chat_postMessage(
                 channel=incident.channel_id,
                 thread_ts=event.thread_ts or event.message_ts,
                 text=fallback,
                 blocks=blocks,
             )
+            # In the channel's record at once (its message event may come later): _offer_ts finds it.
+            self.repo.record_message(message_row(incident.channel_id, posted["message"]))
         except Exception as exc:
             log.warning("could not offer a ticket for item %s: %s", event.id, exc)
 
@@ -505,12 +568,18 @@ class FollowupService:
         if not channel or not link.source_ts:
             return False
         event = self.repo.event_for_message(link.incident_id, link.source_ts)
-        fallback, blocks = messages.status(link, item_text(event)[1] if event is not None else "")
-        if status_ts and link.status_ts is None and self.repo.set_status_ts(link.id, status_ts):
-            link.status_ts = status_ts
+        item = item_text(event, self._names())[1] if event is not None else ""
+        fallback, blocks = messages.status(link, item)
+        thread = event.thread_ts if event is not None and event.thread_ts else link.source_ts
+        if link.status_ts is None and status_ts is None:
+            status_ts = self._offer_ts(link, channel, thread, item)
+        if status_ts and link.status_ts is None:
+            remembered = self.repo.set_status_ts(link.id, status_ts)  # else another replica's won
+            link.status_ts = (
+                status_ts if remembered else (self.repo.ticket_link(link.event_id) or link).status_ts
+            )
         try:
             if link.status_ts is None:
-                thread = event.thread_ts if event is not None and event.thread_ts else link.source_ts
                 posted = self.client.chat_postMessage(
                     channel=channel, thread_ts=thread, text=fallback, blocks=blocks
                 )
@@ -524,6 +593,24 @@ class FollowupService:
         except Exception as exc:
             log.warning("could not show the ticket of item %s: %s", link.event_id, exc)
             return False
+
+    def _offer_ts(self, link: TicketLink, channel: str, thread: str, item: str) -> str | None:
+        """The item's "Create ticket" reply, found in the channel's record: it becomes the ticket's
+        status (its button goes), whichever way the ticket was asked for. Several offers in one
+        thread (items that are replies): the one with this item's text, not shown as a status."""
+        taken = {x.status_ts for x in self.repo.ticket_links(link.incident_id) if x.status_ts}
+        offers = [
+            m
+            for m in self.repo.thread_replies(channel, thread)
+            if m.user_id == self.installation
+            and not m.deleted
+            and m.text.startswith(messages.OFFER_PREFIX)
+            and m.ts not in taken
+        ]
+        mine = [m.ts for m in offers if m.text == messages.offer_text(item)]
+        if mine:
+            return mine[0]
+        return offers[0].ts if len(offers) == 1 else None
 
     def after_close(self, incident: Incident) -> None:
         """On close: create every item's ticket (``create_on_close``) or offer to. Never raises."""
@@ -553,11 +640,11 @@ class FollowupService:
             for outcome in self.outbox.run_due(kind=CREATE_KIND):
                 self._after(outcome)
         except Exception:
-            log.exception("follow-up retries failed")
+            job_failed("followups-retry")
         try:
             self.sync(now or self.clock())
         except Exception:
-            log.exception("follow-up sync failed")
+            job_failed("followups-sync")
 
     def _after(self, outcome: Outcome) -> None:
         if outcome.state in ("done", "failed", "pending"):

@@ -7,6 +7,8 @@ Implementations (``github.py``, ``jira.py``) are thin ``httpx`` clients. Every e
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -85,7 +87,8 @@ class Tracker(Protocol):
     def create(self, ticket: NewTicket) -> Ticket: ...
 
     def find_by_marker(self, project: str, marker: str) -> Ticket | None:
-        """The ticket carrying ``marker`` (created earlier, perhaps by a process that then died)."""
+        """The ticket carrying ``marker`` (created earlier, perhaps by a process that then died):
+        only one the bot's own account opened, with the tracking label."""
 
     def fetch(self, key: str) -> Ticket: ...
 
@@ -98,19 +101,34 @@ class Tracker(Protocol):
         """Make a linked ticket visible to the batched sync (GitHub: the tracking label)."""
 
     def parse_ref(self, ref: str, default_project: str) -> tuple[str, str] | None:
-        """A ticket URL or key typed by a person → (project, key); None when it is not one."""
+        """A ticket URL or key typed by a person → (project, key); None when it is not one;
+        ``NotAllowed`` for a URL on another host."""
 
     def close(self) -> None: ...
 
 
-def marker_for(incident_number: int, item_id: int, installation: str = "") -> str:
+class NotAllowed(Exception):
+    """A ticket reference the bot will not follow: another host, another repository or project."""
+
+
+def marker_key(secret: str) -> bytes:
+    """The key that signs ticket markers, derived from a secret the bot already holds (the Slack
+    signing secret): replicas agree on it, and nobody without the secret can forge a marker."""
+    return hmac.new(secret.encode(), b"incident-bot follow-up ticket markers", hashlib.sha256).digest()
+
+
+def marker_for(incident_number: int, item_id: int, installation: str = "", key: bytes = b"") -> str:
     """One word, unique per action item and per installation (the bot's Slack user ID: two
-    workspaces, or a staging and a production bot, may share one repository or project)."""
+    workspaces, or a staging and a production bot, may share one repository or project). With
+    ``key``, it ends in an HMAC of the rest, so someone who can open issues cannot plant it."""
     scope = f"{installation.lower()}-" if installation else ""
-    return f"incident-bot-{scope}item-{incident_number}-{item_id}"
+    base = f"incident-bot-{scope}item-{incident_number}-{item_id}"
+    if not key:
+        return base  # what earlier versions wrote: adopted only from the bot's own tickets
+    return f"{base}-{hmac.new(key, base.encode(), hashlib.sha256).hexdigest()[:20]}"
 
 
-MARKER_RE = re.compile(r"^incident-bot-(?:[a-z0-9]+-)?item-\d+-\d+$")
+MARKER_RE = re.compile(r"^incident-bot-(?:[a-z0-9]+-)?item-\d+-\d+(?:-[0-9a-f]{20})?$")
 
 
 def retry_after_of(response: httpx.Response) -> float | None:
@@ -157,9 +175,21 @@ class HttpTracker:
     refused_credentials = ""  # the start-up line when the credentials are refused (401)
     http: httpx.Client
     counter: CallCounter
+    _me: str | None = None
 
     def close(self) -> None:
         self.http.close()
+
+    @staticmethod
+    def identity_of(answer: dict[str, Any]) -> str:
+        """The account id in the authenticated-user answer (GitHub ``login``, Jira ``accountId``)."""
+        raise NotImplementedError
+
+    def me(self) -> str:
+        """The bot's own account, asked once (at the start-up check, else at first need)."""
+        if self._me is None:
+            self._me = self.identity_of(self._call(self.whoami[0], "GET", self.whoami[1]).json())
+        return self._me
 
     @staticmethod
     def error_detail(response: httpx.Response) -> str:
@@ -184,7 +214,8 @@ class HttpTracker:
 
     def check(self, projects: list[str]) -> None:
         try:
-            self._call(self.whoami[0], "GET", self.whoami[1])
+            self._me = None
+            self.me()
         except TrackerError as exc:
             if "HTTP 401" in exc.message:
                 raise TrackerError(self.refused_credentials, retryable=False) from None

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.home.view import ClosedRow, OpenRow, home_view
 from bot.slack.client import slack_error
 from bot.slack.members import channel_members
-from storage.models import utcnow
+from storage.models import Incident, utcnow
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ class HomeTab:
             self._counts = (time.monotonic(), month, counts)
         return counts
 
-    def build(self, user_id: str) -> Any:
+    def build(self, user_id: str, may_see: Callable[[Incident], bool]) -> Any:
+        """The person's Home tab: the incidents ``may_see`` lets them know of (``Access``)."""
         repo = self.repo
         members = channel_members(self.client)
         now = self.clock()
@@ -61,15 +62,15 @@ class HomeTab:
         leads = repo.leads([i.id for i in incidents if i.id is not None])
         rows = []
         for inc in incidents:
-            member = members.is_member(inc.channel_id, user_id)
-            if inc.is_private and not member:
+            if not may_see(inc):
                 continue
+            member = members.is_member(inc.channel_id, user_id)
             lead = leads.get(inc.id or 0)
             rows.append(OpenRow(inc, lead, mine=lead == user_id, member=member))
         web = self.settings.web_base_url()
         closed = []
         for inc in repo.recently_closed(40):
-            if inc.is_private and not members.is_member(inc.channel_id, user_id):
+            if not may_see(inc):
                 continue
             closed.append(ClosedRow(inc, self._document_url(inc.id, inc.number, web)))
             if len(closed) == 10:
@@ -82,8 +83,8 @@ class HomeTab:
         docs = [d for d in self.repo.documents(incident_id or 0) if d.file_permalink]
         return docs[-1].file_permalink if docs else None
 
-    def publish(self, user_id: str) -> None:
-        view = self.build(user_id)
+    def publish(self, user_id: str, may_see: Callable[[Incident], bool]) -> None:
+        view = self.build(user_id, may_see)
         try:
             self.client.views_publish(user_id=user_id, view=view)
         except Exception as exc:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from bot.errors import UsageError
 from bot.incidents.timeparse import When, parse_when, split_leading_when
 from bot.incidents.vocabulary import SETTABLE_MILESTONES, SEVERITY_WORDS, STATUS_ALIASES
-from bot.slack.text import one_line, strip_control, to_plain
+from bot.slack.mrkdwn import plain_to_mrkdwn
+from bot.slack.text import echo_safe, one_line, strip_control, to_plain
 
 MAX_TITLE = 150  # the summary card's header block allows 150 characters
 MAX_UPDATE = 2900  # a section block's text limit is 3000, leaving room for the heading
@@ -24,6 +25,18 @@ class Declare:
     title: str | None  # None: open the modal
     severity: str | None = None
     notice: str = ""  # said along with the answer (e.g. the title was shortened)
+    kind: str | None = None  # the incident type (`--type security`); None: default
+
+
+@dataclass(frozen=True)
+class SetField:
+    name: str
+    raw: str  # as typed (Slack-formatted); the field's kind parses it
+
+
+@dataclass(frozen=True)
+class SetType:
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -131,10 +144,28 @@ def _user(word: str) -> str:
     return m.group(1)
 
 
+def _type_option(rest: str) -> tuple[str | None, str]:
+    """``--type <name>`` (or ``--type=<name>``) at the start, and what follows it."""
+    head, _, tail = rest.partition(" ")
+    if head.lower().startswith("--type="):
+        kind, rest = head.split("=", 1)[1], tail.strip()
+    elif head.lower() == "--type":
+        kind, _, rest = tail.strip().partition(" ")
+    else:
+        return None, rest
+    if not kind:
+        raise UsageError("Which type? `--type <name>`, e.g. `--type security`.")
+    return kind.lower(), rest.strip()
+
+
 def parse_declare(rest: str) -> Declare:
+    kind, rest = _type_option(rest)
     if not rest:
-        return Declare(title=None)
+        return Declare(title=None, kind=kind)
     first, _, remainder = rest.partition(" ")
+    if kind is None and first.lower() in SEVERITY_WORDS:
+        kind, remainder = _type_option(remainder.strip())
+        rest = f"{first} {remainder}".strip()
     severity = SEVERITY_WORDS.get(first.lower())
     if severity is None and SEVERITY_LIKE.match(first):
         parse_severity(first)  # `sev5 …` is a severity Slack users mistyped, not a title
@@ -143,10 +174,25 @@ def parse_declare(rest: str) -> Declare:
     if not title:
         if title_raw.strip():
             raise UsageError("The title has no visible characters.")
-        return Declare(title=None, severity=severity)
+        return Declare(title=None, severity=severity, kind=kind)
     shortened = len(one_line(to_plain(title_raw), len(title_raw) + 1)) > MAX_TITLE
     notice = f"\nThe title was shortened to {MAX_TITLE} characters." if shortened else ""
-    return Declare(title=title, severity=severity, notice=notice)
+    return Declare(title=title, severity=severity, notice=notice, kind=kind)
+
+
+def parse_set(rest: str) -> SetField:
+    name, _, value = rest.strip().partition(" ")
+    if not name:
+        raise UsageError("Which field, and what value?")
+    if not value.strip():
+        raise UsageError(f"What should `{one_line(name, 40)}` be? Give a value after the field's name.")
+    return SetField(name.lower(), value.strip())
+
+
+def parse_type(rest: str) -> SetType:
+    if not rest.strip() or " " in rest.strip():
+        raise UsageError("Give one incident type, e.g. `/incident type security`.")
+    return SetType(rest.strip().lower())
 
 
 def parse_status_args(rest: str) -> SetStatus:
@@ -177,7 +223,11 @@ def parse_lead(rest: str) -> AssignRole:
 
 
 def parse_update(rest: str) -> PostUpdate:
-    return PostUpdate(user_text(rest, "update"))
+    """The update as Slack text (its links stay links wherever it is shown), checked and bounded
+    like any user text."""
+    plain = user_text(rest, "update")
+    safe = echo_safe(rest).strip()
+    return PostUpdate(safe if len(safe) <= MAX_UPDATE else plain_to_mrkdwn(plain))
 
 
 def parse_note(rest: str) -> AddNote:

@@ -14,7 +14,10 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.errors import IncidentBotError
 from bot.incidents import blocks
+from bot.incidents.fields import ShownField, shown_fields
 from bot.incidents.naming import channel_name
+from bot.incidents.numbering import TakenNumbers
+from bot.incidents.types import DEFAULT_TYPE, incident_type, type_names
 from bot.incidents.vocabulary import SEVERITIES, Milestone, incident_ref, status_label
 from bot.ops.logs import CURRENT_INCIDENT
 from bot.slack.client import slack_error
@@ -63,6 +66,8 @@ class IncidentService:
         self.bot_user_id = bot_user_id
         self.changed = changed
         """Told of each declare, once (other systems follow incidents: webhooks, pagers)."""
+        self.numbers = TakenNumbers(client, settings.channel_prefix)
+        """Numbers Slack's channel names already carry: never handed out again after a restore."""
 
     def declare(
         self,
@@ -74,9 +79,17 @@ class IncidentService:
         private: bool = False,
         dedupe_key: str | None = None,
         now: datetime | None = None,
+        kind: str | None = None,
     ) -> DeclareResult:
         if severity is not None and severity not in SEVERITIES:  # a forged modal option, say
             raise DeclareFailed(f"Unknown severity `{escape(one_line(severity, 30))}`; nothing was declared.")
+        kind = kind or DEFAULT_TYPE
+        refusal = self.unknown_type(kind)
+        if refusal:
+            raise DeclareFailed(f"{refusal} Nothing was declared.")
+        spec = incident_type(self.settings.config.types, kind)
+        if spec.private is not None:
+            private = spec.private
         now = now or self.clock()
         pending = Incident(
             number=0,
@@ -87,34 +100,40 @@ class IncidentService:
             is_private=private,
             dedupe_key=dedupe_key,
             created_at=now,
+            incident_type=kind,
         )
         try:
-            incident = self.repo.create_pending_incident(pending)
+            incident = self.repo.create_pending_incident(pending, above=self.numbers.highest())
         except DuplicateDelivery:
             existing = self.repo.incident_by_dedupe_key(dedupe_key or "")
             assert existing is not None
             return DeclareResult(existing, duplicate=True)
-        assert incident.id is not None
+        incident_id = incident.id
+        assert incident_id is not None
         CURRENT_INCIDENT.set(incident.number)  # this listener's log lines now name the incident
         try:
-            channel = self._create_channel(incident)
+            incident, channel = self._create_channel(incident)
         except DeclareFailed:
-            self.repo.delete_incident(incident.id)
+            self.repo.delete_incident(incident_id)
             raise
         except Exception as exc:
-            self.repo.delete_incident(incident.id)
+            self.repo.delete_incident(incident_id)
             raise DeclareFailed(f"Slack could not create the incident channel ({slack_error(exc)}).") from exc
+        self.numbers.saw(incident.number)
         incident = self.repo.update_incident(
-            incident.id, channel_id=channel["id"], channel_name=channel["name"], state="active"
+            incident_id, channel_id=channel["id"], channel_name=channel["name"], state="active"
         )
         log.info("declared INC-%s in #%s", incident.number, channel["name"])
         result = DeclareResult(incident, warnings=self.furnish(incident, now))
         self.changed(incident, "declared")
         return result
 
-    def _create_channel(self, incident: Incident) -> dict[str, str]:
-        for attempt in range(MAX_NAME_ATTEMPTS):
-            name = channel_name(self.settings.channel_prefix, incident.number, incident.title, attempt)
+    def _create_channel(self, incident: Incident) -> tuple[Incident, dict[str, str]]:
+        """The channel, and the incident with the number it ended up with: a name already taken
+        means its number is in use in Slack (a channel made before the database was restored,
+        say), so the incident takes the next number Slack has not seen."""
+        for _ in range(MAX_NAME_ATTEMPTS):
+            name = channel_name(self.channel_prefix(incident), incident.number, incident.title)
             try:
                 channel = self._create_named(name, incident)
             except SlackApiError as exc:
@@ -122,9 +141,44 @@ class IncidentService:
                     f"Slack refused to create channel #{name} ({slack_error(exc)}); no incident was recorded."
                 ) from exc
             if channel is not None:
-                return channel
+                return incident, channel
+            self.numbers.saw(incident.number)
+            taken = incident.number
+            assert incident.id is not None
+            incident = self.repo.renumber_incident(incident.id, above=self.numbers.rescan())
+            CURRENT_INCIDENT.set(incident.number)
+            log.info("#%s is taken: INC-%s skipped, declaring INC-%s", name, taken, incident.number)
         raise DeclareFailed(
-            f"Every channel name for {incident_ref(incident)} is taken; no incident was recorded."
+            f"Every channel name tried for {incident_ref(incident)} is taken; no incident was recorded."
+        )
+
+    def channel_prefix(self, incident: Incident) -> str:
+        spec = incident_type(self.settings.config.types, incident.incident_type)
+        return spec.channel_prefix or self.settings.channel_prefix
+
+    def unknown_type(self, kind: str) -> str | None:
+        """Why ``kind`` is no incident type (naming the known ones), or None."""
+        known = type_names(self.settings.config.types)
+        if kind in known:
+            return None
+        return f"Unknown incident type `{escape(one_line(kind, 40))}`: use one of {', '.join(f'`{k}`' for k in known)}."
+
+    def shown(self, incident: Incident) -> list[ShownField]:
+        """The incident's custom fields that are set, as its type lists them."""
+        config = self.settings.config
+        spec = incident_type(config.types, incident.incident_type)
+        if not spec.fields:
+            return []
+        return shown_fields(spec, config.fields, self.repo.field_values(incident.id or 0))
+
+    def card(self, incident: Incident, lead: str | None, roles: dict[str, str] | None = None) -> list[Any]:
+        return blocks.summary_card(
+            incident,
+            lead=lead,
+            roles=roles,
+            shown=self.shown(incident),
+            status_page=self.settings.config.statuspage.enabled,
+            fields_button=bool(incident_type(self.settings.config.types, incident.incident_type).fields),
         )
 
     def _create_named(self, name: str, incident: Incident) -> dict[str, str] | None:
@@ -187,6 +241,7 @@ class IncidentService:
                 warnings.append(f"could not {what} ({slack_error(exc)})")
                 return None
 
+        kind_note = "" if incident.incident_type == DEFAULT_TYPE else f" (type {incident.incident_type})"
         for name in (Milestone.DECLARED.value, Milestone.DETECTED.value):
             self.repo.set_milestone(
                 incident.id, name, now, incident.declarer_id, "automatic", only_if_unset=True
@@ -197,14 +252,14 @@ class IncidentService:
                 at=now,
                 source="automatic",
                 kind="declared",
-                text=f"Incident declared by <@{incident.declarer_id}>: {escape(incident.title)}",
-                plain_text=f"Incident declared: {incident.title}",
+                text=f"Incident declared by <@{incident.declarer_id}>{kind_note}: {escape(incident.title)}",
+                plain_text=f"Incident declared{kind_note}: {incident.title}",
                 actor_id=incident.declarer_id,
                 dedupe_key=f"declared:{incident.id}",
             )
         )
         channel = incident.channel_id
-        if not existing_channel:
+        if not existing_channel and incident.declarer_id != self.bot_user_id:  # an auto-declare: in already
             attempt(
                 "invite the declarer",
                 lambda: self.client.conversations_invite(channel=channel, users=incident.declarer_id),
@@ -224,7 +279,7 @@ class IncidentService:
             lambda: self.client.chat_postMessage(
                 channel=channel,
                 text=f"{ref}: {escape(incident.title)}",
-                blocks=blocks.summary_card(incident, lead=None),
+                blocks=self.card(incident, lead=None),
             ),
         )
         if card is not None:
@@ -252,7 +307,13 @@ class IncidentService:
     def topic(self, incident: Incident, lead: str | None = None) -> str:
         status = "Closed" if incident.is_closed else status_label(incident.status)
         lead_text = f"<@{lead}>" if lead else "none"
+        links = self.repo.topic_links(incident.id) if incident.id is not None else []
         return one_line(
-            f"{blocks.incident_ref(incident)} · {blocks.severity_text(incident.severity)} · {status} · Lead: {lead_text}",
+            " · ".join(
+                [
+                    f"{blocks.incident_ref(incident)} · {blocks.severity_text(incident.severity)} · {status} · Lead: {lead_text}",
+                    *links,
+                ]
+            ),
             250,
         )

@@ -4,58 +4,51 @@ Every change is a compare-and-set on the stored incident (so a stale button clic
 Slack retry makes one transition), then the same effects: a timeline event keyed by the Slack
 delivery, the summary card updated in place, the channel topic, and one visible line saying who
 did what. Slack effects are best-effort: a failure is logged and told to the actor, never fatal.
+
+Resolve, close and reopen live in ``closing``, convert in ``conversion``, the steps they all share
+in ``lifecycle_steps``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.exc import IntegrityError
 
 from bot.config import Settings
 from bot.incidents import blocks
+from bot.incidents.closing import Closing, closing_line, missing_milestones
+from bot.incidents.conversion import Conversion
 from bot.incidents.declare import IncidentService
-from bot.incidents.metrics import metrics
-from bot.incidents.rules import (
-    allowed,
-    milestones_reached,
-    order_conflict,
-    permission_text,
-    severity_move,
-    standing,
-    status_move,
-)
+from bot.incidents.lifecycle_steps import GenerateDocument
+from bot.incidents.outcome import Actor as Actor
+from bot.incidents.outcome import Outcome as Outcome
+from bot.incidents.outcome import unchanged as unchanged
+from bot.incidents.rules import order_conflict, severity_move, status_move
 from bot.incidents.timeparse import FutureTime, When, format_time
-from bot.incidents.vocabulary import (
-    MILESTONE_ORDER,
-    REOPENED_STATUS,
-    RESOLVED_STATUS,
-    SEVERITIES,
-    STATUS_ORDER,
-    Milestone,
-    status_label,
-)
+from bot.incidents.types import incident_type, type_roles
+from bot.incidents.vocabulary import RESOLVED_STATUS, SEVERITIES, STATUS_ORDER, status_label
 from bot.slack import mrkdwn
 from bot.slack.client import slack_error
 from bot.slack.directory import Directory
 from bot.slack.text import escape, one_line, to_plain
-from storage.models import Incident, StatusUpdate, TimelineEvent, utcnow
-from storage.repository import DuplicateDelivery, Repository
+from storage.models import Incident, StatusUpdate, utcnow
+from storage.repository import Repository
 
-
-class GenerateDocument(Protocol):
-    """The postmortem service's ``generate`` (close writes the investigation document)."""
-
-    def __call__(
-        self, incident_id: int, *, draft: bool, requested_by: str | None, request_key: str | None
-    ) -> object: ...
+__all__ = [
+    "Actor",
+    "GenerateDocument",
+    "LifecycleService",
+    "Outcome",
+    "closing_line",
+    "missing_milestones",
+    "unchanged",
+]
 
 
 log = logging.getLogger(__name__)
@@ -64,41 +57,13 @@ TIMELINE_PAGE_SIZE = 20
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who asked, and the Slack delivery that carried the request (the idempotency key)."""
-
-    user_id: str
-    dedupe_key: str
-
-
-@dataclass
-class Outcome:
-    """What happened; ``note`` is for the actor alone (a no-op, a refusal, failed side effects)."""
-
-    changed: bool
-    note: str = ""
-    incident: Incident | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    def reply_text(self) -> str:
-        parts = [self.note] if self.note else []
-        if self.warnings:
-            parts.append("Some Slack steps failed: " + "; ".join(self.warnings))
-        return "\n".join(parts)
-
-
-def unchanged(note: str) -> Outcome:
-    return Outcome(False, note)
-
-
 def run_now(job: Callable[[], None]) -> bool:
     """``run_later`` without a worker: the job runs on the caller's thread."""
     job()
     return True
 
 
-class LifecycleService:
+class LifecycleService(Closing, Conversion):
     """Receives what it calls: the declare service (topic, furnishing a converted channel), and as
     callables the timeline's backfill of a converted channel and the document generated on close."""
 
@@ -116,6 +81,7 @@ class LifecycleService:
         clock: Callable[[], datetime] = utcnow,
         bot_user_id: str = "",
         changed: Callable[[Incident, str], None] = lambda incident, event: None,
+        happened: Callable[[Incident, str, dict[str, Any]], None] = lambda incident, event, detail: None,
     ) -> None:
         self.repo = repo
         self.client = client
@@ -131,10 +97,8 @@ class LifecycleService:
         self.bot_user_id = bot_user_id
         self.changed = changed
         """Told each change other systems follow (severity_changed, resolved, closed), once."""
-
-    @property
-    def tz(self) -> Any:
-        return self.settings.config.tz
+        self.happened = happened
+        """Told every change the workflow rules see (status, severity, type, field, role), once."""
 
     # -- status and severity ------------------------------------------------------------------
     def set_status(self, incident: Incident, status: str, actor: Actor) -> Outcome:
@@ -157,6 +121,7 @@ class LifecycleService:
         )
         doc = f"Status changed{back} from {status_label(move.old)} to {status_label(move.new)}"
         self._record(updated, actor, "status", line, outcome, previous_topic=self._topic(inc), doc=doc)
+        self.happened(updated, "status_changed", {"key": actor.dedupe_key, "from": move.old, "to": move.new})
         if status == RESOLVED_STATUS and move.direction == "forward":
             self.changed(updated, "resolved")
         self._reach_milestones(updated, status, actor, outcome)
@@ -186,6 +151,9 @@ class LifecycleService:
         doc = f"Severity {verb} from {blocks.severity_text(move.old)} to {blocks.severity_text(move.new)}"
         self._record(updated, actor, "severity", line, outcome, previous_topic=self._topic(inc), doc=doc)
         self.changed(updated, "severity_changed")
+        self.happened(
+            updated, "severity_changed", {"key": actor.dedupe_key, "from": move.old, "to": move.new}
+        )
         if move.direction == "forward":
             self._announce(
                 updated,
@@ -198,7 +166,8 @@ class LifecycleService:
 
     # -- roles --------------------------------------------------------------------------------
     def assign_role(self, incident: Incident, role: str, user_id: str, actor: Actor) -> Outcome:
-        if role not in self.settings.config.roles:
+        config = self.settings.config
+        if role not in type_roles(config.roles, incident_type(config.types, incident.incident_type)):
             return unchanged(f"Unknown role `{escape(one_line(role, 30))}`; nothing changed.")
         if not USER_ID.match(user_id):
             return unchanged(f"`{escape(one_line(user_id, 30))}` is not a person; nothing changed.")
@@ -230,6 +199,7 @@ class LifecycleService:
         took = "took the" if user_id == actor.user_id else "is now the"
         doc = f"<@{user_id}> {took} {escape(role)}{was}"
         self._record(inc, actor, "role", line, outcome, previous_topic=topic_before, doc=doc)
+        self.happened(inc, "role_changed", {"key": actor.dedupe_key, "role": role, "user": user_id})
         return outcome
 
     def _not_a_person(self, user_id: str, role: str) -> str | None:
@@ -250,6 +220,8 @@ class LifecycleService:
 
     # -- updates, notes, milestones -----------------------------------------------------------
     def post_update(self, incident: Incident, text: str, actor: Actor) -> Outcome:
+        """Post ``text`` (Slack text, safe to echo: ``commands.parse_update``) here and to the
+        announcement channel; it is kept as Slack text, so its links stay links everywhere."""
         inc = self._fresh(incident)
         if inc.is_closed:
             return self._closed_refusal(inc)
@@ -270,19 +242,17 @@ class LifecycleService:
         posted = self._attempt(
             outcome,
             "post the update in the channel",
-            lambda: self.client.chat_postMessage(
-                channel=inc.channel_id or "", text=f"{heading}\n{escape(text)}"
-            ),
+            lambda: self.client.chat_postMessage(channel=inc.channel_id or "", text=f"{heading}\n{text}"),
         )
         announced = self._announce(
             inc,
             outcome,
-            f":mega: *{ref}* update from <@{actor.user_id}>: {escape(text)} — <#{inc.channel_id}>",
+            f":mega: *{ref}* update from <@{actor.user_id}>: {text} — <#{inc.channel_id}>",
         )
         self.repo.set_status_update_posts(
             row.id or 0, posted["ts"] if posted else None, announced["ts"] if announced else None
         )
-        self._timeline(inc, actor, "update", f"Status update: {escape(text)}", text)
+        self._timeline(inc, actor, "update", f"Status update: {text}", to_plain(text))
         self._refresh_card(inc, outcome)
         return outcome
 
@@ -316,10 +286,15 @@ class LifecycleService:
             return unchanged(f"`{name}` not changed: {conflict}")
         self.repo.set_milestone(inc.id or 0, name, at, actor.user_id, "command", only_if_unset=False)
         outcome = Outcome(True, incident=inc)
-        was = f" (was {format_time(current[name], self.tz)})" if name in current else ""
-        text = f"`{name}` set to {format_time(at, self.tz)}{was}"
+        before = current.get(name)
+        # the same minute, other seconds: show the seconds, or it reads "set to 13:30 (was 13:30)"
+        exact = before is not None and format_time(before, self.tz) == format_time(at, self.tz)
+        new = format_time(at, self.tz, exact)
+        old = format_time(before, self.tz, exact) if before is not None else new
+        was = f" (was {old})" if old != new else ""
+        text = f"`{name}` set to {new}{was}"
         self._timeline(inc, actor, "milestone", f"{text} by <@{actor.user_id}>", text, at=at)
-        self._say(inc, outcome, f"<@{actor.user_id}> set `{name}` to {format_time(at, self.tz)}{was}")
+        self._say(inc, outcome, f"<@{actor.user_id}> set `{name}` to {new}{was}")
         return outcome
 
     def timeline_page(self, incident: Incident, page: int) -> str:
@@ -350,386 +325,16 @@ class LifecycleService:
             lines.append(f"More: `/incident timeline {page + 1}`")
         return "\n".join(lines)
 
-    # -- resolve, close, reopen ---------------------------------------------------------------
-    def resolve(self, incident: Incident, actor: Actor, fields: dict[str, str | None]) -> Outcome:
-        """Mark it Fixed (unless already Fixed or Verified) and store the resolution fields."""
-        inc = self._fresh(incident)
-        if inc.is_closed:
-            return self._closed_refusal(inc)
-        changes = {k: v for k, v in fields.items() if v is not None and v != getattr(inc, k)}
-        reach_fixed = STATUS_ORDER.index(inc.status) < STATUS_ORDER.index(RESOLVED_STATUS)
-        if not reach_fixed and not changes:
-            return unchanged(f"*{blocks.incident_ref(inc)}* is already resolved; nothing changed.")
-        expected: dict[str, object] = {"status": inc.status}
-        new_status = RESOLVED_STATUS if reach_fixed else inc.status
-        updated = self.repo.change_incident_if(inc.id or 0, expected, status=new_status, **changes)
-        if updated is None:
-            return self._raced(inc, "status")
-        outcome = Outcome(True, incident=updated)
-        summary = updated.resolution_summary
-        line = f"<@{actor.user_id}> resolved the incident" + (
-            f" (status *{status_label(RESOLVED_STATUS)}*)" if reach_fixed else " (resolution details updated)"
-        )
-        doc = (
-            f"Resolved: status {status_label(RESOLVED_STATUS)}"
-            if reach_fixed
-            else "Resolution details updated"
-        )
-        if summary:
-            line += f": {escape(one_line(summary, 300))}"
-            doc += f". Resolution: {escape(one_line(summary, 300))}"
-        self._record(updated, actor, "resolved", line, outcome, previous_topic=self._topic(inc), doc=doc)
-        if reach_fixed:
-            self._reach_milestones(updated, RESOLVED_STATUS, actor, outcome)
-            self.changed(updated, "resolved")
-        return outcome
-
-    def close(self, incident: Incident, actor: Actor) -> Outcome:
-        inc = self._fresh(incident)
-        if inc.is_closed:
-            return unchanged(f"*{blocks.incident_ref(inc)}* is already closed; nothing changed.")
-        refusal = self._permission(inc, actor, "close", "close the incident")
-        if refusal:
-            return refusal
-        updated = self.repo.change_incident_if(inc.id or 0, {"is_closed": False}, is_closed=True)
-        if updated is None:
-            return unchanged(f"*{blocks.incident_ref(inc)}* was closed at the same moment; nothing changed.")
-        now = self.clock()
-        self.repo.set_milestone(
-            updated.id or 0, Milestone.CLOSED.value, now, actor.user_id, "command", only_if_unset=False
-        )
-        outcome = Outcome(True, incident=updated)
-        milestones = self.repo.milestones(updated.id or 0)
-        self._record(
-            updated,
-            actor,
-            "closed",
-            self._closing_summary(updated, actor, milestones),
-            outcome,
-            previous_topic=self._topic(inc),
-            doc=closing_line(updated, milestones),
-        )
-        self._announce(
-            updated,
-            outcome,
-            f":white_check_mark: *{blocks.incident_ref(updated)}* closed by <@{actor.user_id}>: "
-            f"{escape(updated.title)}",
-        )
-        self.after_close(updated)
-        self.changed(updated, "closed")
-        if not self.run_later(lambda: self._write_document(updated, actor)):
-            self._say(
-                updated,
-                outcome,
-                ":warning: Too many investigation documents are being generated right now; this "
-                "one will be written within a few minutes (or run `/incident postmortem`). "
-                "The incident stays closed.",
-            )
-        return outcome
-
-    def _write_document(self, inc: Incident, actor: Actor) -> None:
-        """The document of a close, on the document worker (not the listener thread that acks)."""
-        try:
-            self.generate_document(
-                inc.id or 0, draft=False, requested_by=actor.user_id, request_key=actor.dedupe_key
-            )
-        except Exception as exc:
-            log.exception("INC-%s: the investigation document failed", inc.number)
-            self._say(
-                inc,
-                Outcome(False),
-                f":warning: The investigation document could not be written ({escape(slack_error(exc))}). "
-                "Run `/incident postmortem` to try again; the incident stays closed.",
-            )
-
-    def reopen(self, incident: Incident, actor: Actor) -> Outcome:
-        inc = self._fresh(incident)
-        if not inc.is_closed:
-            return unchanged(f"*{blocks.incident_ref(inc)}* is open; nothing to reopen.")
-        refusal = self._permission(inc, actor, "close", "reopen the incident")
-        if refusal:
-            return refusal
-        updated = self.repo.change_incident_if(
-            inc.id or 0, {"is_closed": True}, is_closed=False, status=REOPENED_STATUS
-        )
-        if updated is None:
-            return unchanged(
-                f"*{blocks.incident_ref(inc)}* was reopened at the same moment; nothing changed."
-            )
-        outcome = Outcome(True, incident=updated)
-        line = f"<@{actor.user_id}> reopened the incident (status *{status_label(REOPENED_STATUS)}*)"
-        doc = f"Incident reopened (status {status_label(REOPENED_STATUS)})"
-        self._record(updated, actor, "reopened", line, outcome, previous_topic=self._topic(inc), doc=doc)
-        return outcome
-
-    # -- list and convert ---------------------------------------------------------------------
-    def list_open(self, user_id: str) -> str:
-        incidents = self.repo.open_incidents()
+    # -- list ---------------------------------------------------------------------------------
+    def list_open(self, may_see: Callable[[Incident], bool]) -> str:
+        """The open incidents the person may see (``Access.may_see``), in full; of the others, not
+        even that they exist."""
+        incidents = [inc for inc in self.repo.open_incidents() if may_see(inc)]
         if not incidents:
             return "No open incidents. :tada:"
         lines = [f"*Open incidents* ({len(incidents)}):"]
         for inc in incidents:
             head = f"• *{blocks.incident_ref(inc)}* · {blocks.severity_text(inc.severity)} · {status_label(inc.status)}"
-            if inc.is_private:
-                lines.append(f"{head} · _private_")
-            else:
-                lines.append(f"{head} · <#{inc.channel_id}> · {escape(one_line(inc.title, 100))}")
+            private = " · :lock: private" if inc.is_private else ""
+            lines.append(f"{head}{private} · <#{inc.channel_id}> · {escape(one_line(inc.title, 100))}")
         return "\n".join(lines)
-
-    def convert(self, channel_id: str, title: str, severity: str | None, actor: Actor) -> Outcome:
-        """Make the existing channel an incident; its earlier messages are backfilled to the record."""
-        if self.repo.incident_by_channel(channel_id):
-            return unchanged("This channel is already an incident channel.")
-        if channel_id == self.settings.announce_channel:
-            return unchanged(
-                "This is the announcement channel: incidents are announced here, so it cannot be one. "
-                "Nothing changed; `/incident declare` opens a channel for it."
-            )
-        try:
-            channel = self.client.conversations_info(channel=channel_id, include_num_members=True)["channel"]
-        except Exception as exc:
-            if slack_error(exc) == "channel_not_found":
-                return unchanged(
-                    "I cannot see this channel: for a private channel, invite me first (`/invite @incident-bot`)."
-                )
-            return unchanged(
-                f"Slack would not tell me about this channel ({slack_error(exc)}); nothing changed."
-            )
-        too_big = self._too_big_to_convert(channel, actor)
-        if too_big:
-            return unchanged(too_big)
-        if not channel.get("is_member"):
-            if channel.get("is_private"):
-                return unchanged("Invite me to this private channel first (`/invite @incident-bot`).")
-            try:
-                self.client.conversations_join(channel=channel_id)
-            except Exception as exc:
-                return unchanged(f"I could not join this channel ({slack_error(exc)}); nothing changed.")
-        now = self.clock()
-        pending = Incident(
-            number=0,
-            title=title,
-            severity=severity or self.settings.config.default_severity,
-            declarer_id=actor.user_id,
-            is_private=bool(channel.get("is_private")),
-            dedupe_key=actor.dedupe_key,
-            created_at=now,
-        )
-        try:
-            created = self.repo.create_pending_incident(pending)
-        except DuplicateDelivery:
-            return unchanged("This channel was already converted.")
-        try:
-            incident = self.repo.update_incident(
-                created.id or 0, channel_id=channel_id, channel_name=channel.get("name"), state="active"
-            )
-        except IntegrityError:
-            self.repo.delete_incident(created.id or 0)
-            return unchanged("This channel became an incident at the same moment; nothing changed.")
-        outcome = Outcome(True, incident=incident)
-        outcome.warnings += self.incidents.furnish(incident, now, existing_channel=True)
-        incident = self.repo.incident(incident.id or 0)
-        try:
-            self.backfill_channel(incident)
-        except Exception as exc:
-            log.exception("INC-%s: backfilling the converted channel failed", incident.number)
-            outcome.warnings.append(f"could not record the channel's earlier messages ({slack_error(exc)})")
-        self._say(
-            incident,
-            outcome,
-            f"<@{actor.user_id}> turned this channel into *{blocks.incident_ref(incident)}* "
-            f"({blocks.severity_text(incident.severity)}): {escape(incident.title)}",
-        )
-        outcome.incident = incident
-        return outcome
-
-    def _too_big_to_convert(self, channel: dict[str, Any], actor: Actor) -> str | None:
-        """Converting rewrites the topic, posts the card and records the whole history: fine for a
-        war room, not for #general or a team channel, unless ``permissions.convert_large`` says so."""
-        config = self.settings.config
-        rule = config.permissions.convert_large
-        if rule == "anyone" or actor.user_id in rule:
-            return None
-        limit = config.convert_max_members
-        members = channel.get("num_members")
-        if channel.get("is_general"):
-            why = "this is the workspace's general channel"
-        elif limit and isinstance(members, int) and members > limit:
-            why = f"it has {members} members (more than {limit})"
-        else:
-            return None
-        return (
-            f"I will not turn this channel into an incident: {why}. Nothing changed. "
-            "Declare one with `/incident declare`, or ask an administrator (`permissions.convert_large`)."
-        )
-
-    # -- shared steps -------------------------------------------------------------------------
-    def _fresh(self, incident: Incident) -> Incident:
-        return self.repo.incident(incident.id or 0)
-
-    def _topic(self, incident: Incident) -> str:
-        lead = self.repo.active_roles(incident.id or 0).get("lead")
-        return self.incidents.topic(incident, lead)
-
-    def _closed_refusal(self, inc: Incident) -> Outcome:
-        return unchanged(
-            f"*{blocks.incident_ref(inc)}* is closed. Run `/incident reopen` first to change it."
-        )
-
-    def _raced(self, inc: Incident, what: str) -> Outcome:
-        now = self._fresh(inc)
-        value = status_label(now.status) if what == "status" else blocks.severity_text(now.severity)
-        return unchanged(f"Someone changed the {what} at the same moment; it is now *{value}*.")
-
-    def _permission(self, inc: Incident, actor: Actor, action: str, doing: str) -> Outcome | None:
-        rule = getattr(self.settings.config.permissions, action)
-        held = standing(actor.user_id, self.repo.active_roles(inc.id or 0), inc.declarer_id)
-        if allowed(rule, held):
-            return None
-        return unchanged(f"Only {permission_text(rule)} may {doing} here. Nothing changed.")
-
-    def _reach_milestones(self, inc: Incident, status: str, actor: Actor, outcome: Outcome) -> None:
-        """The first time a status is reached, its milestone is set to now (if that keeps the order).
-
-        One rule for ``fixed``: reaching Verified without a fix time sets ``fixed`` to the same
-        moment (a fix was verified, so it was applied by then), and says so in the channel."""
-        now = self.clock()
-        current = self.repo.milestones(inc.id or 0)
-        names = list(milestones_reached(status))
-        if status == "verified" and Milestone.FIXED not in current:
-            names.insert(0, Milestone.FIXED)
-        for name in names:
-            if name in current:
-                continue
-            if order_conflict(current, name, now, self.tz):
-                log.info("INC-%s: not setting %s automatically: out of order", inc.number, name)
-                continue
-            self.repo.set_milestone(inc.id or 0, name, now, actor.user_id, "automatic", only_if_unset=True)
-            current = {**current, name: now}
-            if name == Milestone.FIXED and status == "verified":
-                self._say(
-                    inc,
-                    outcome,
-                    f"No fix time was recorded, so `fixed` is set to {format_time(now, self.tz)}, when the "
-                    "fix was verified. Correct it with `/incident time fixed <time>`.",
-                )
-
-    def _timeline(
-        self, inc: Incident, actor: Actor, kind: str, text: str, plain: str, at: datetime | None = None
-    ) -> TimelineEvent | None:
-        return self.repo.add_timeline_event(
-            TimelineEvent(
-                incident_id=inc.id or 0,
-                at=at or self.clock(),
-                source="command",
-                kind=kind,
-                text=text,
-                plain_text=plain,
-                actor_id=actor.user_id,
-                dedupe_key=f"{actor.dedupe_key}:{kind}",
-            )
-        )
-
-    def _record(
-        self,
-        inc: Incident,
-        actor: Actor,
-        kind: str,
-        line: str,
-        outcome: Outcome,
-        previous_topic: str,
-        doc: str | None = None,
-    ) -> None:
-        """The effects every state change has: timeline, card, topic, a visible line.
-
-        ``doc`` is the timeline's wording (for the document, exports and the timeline view): who
-        did it is its own column there, so it does not repeat the actor or Slack's decorations."""
-        doc_line = doc or line
-        self._timeline(inc, actor, kind, doc_line, to_plain(doc_line))
-        self._refresh_card(inc, outcome)
-        topic = self._topic(inc)
-        if topic != previous_topic:
-            self._attempt(
-                outcome,
-                "update the channel topic",
-                lambda: self.client.conversations_setTopic(channel=inc.channel_id or "", topic=topic),
-            )
-        self._say(inc, outcome, line)
-
-    def _refresh_card(self, inc: Incident, outcome: Outcome) -> None:
-        if not inc.card_ts or not inc.channel_id:
-            return
-        roles = self.repo.active_roles(inc.id or 0)
-        ref = blocks.incident_ref(inc)
-        self._attempt(
-            outcome,
-            "update the summary card",
-            lambda: self.client.chat_update(
-                channel=inc.channel_id or "",
-                ts=inc.card_ts or "",
-                text=f"{ref}: {escape(inc.title)}",
-                blocks=blocks.summary_card(inc, lead=roles.get("lead"), roles=roles),
-            ),
-        )
-
-    def _say(self, inc: Incident, outcome: Outcome, text: str) -> None:
-        self._attempt(
-            outcome,
-            "post in the channel",
-            lambda: self.client.chat_postMessage(channel=inc.channel_id or "", text=text),
-        )
-
-    def _announce(self, inc: Incident, outcome: Outcome, text: str) -> Any:
-        channel = self.settings.announce_channel
-        if not channel or inc.is_private:
-            return None
-        return self._attempt(
-            outcome,
-            "post to the announcement channel",
-            lambda: self.client.chat_postMessage(channel=channel, text=text),
-        )
-
-    def _attempt(
-        self, outcome: Outcome, what: str, call: Callable[[], Any], ok_errors: Sequence[str] = ()
-    ) -> Any:
-        try:
-            return call()
-        except Exception as exc:
-            if slack_error(exc) in ok_errors:
-                return None
-            log.warning("could not %s: %s", what, slack_error(exc))
-            outcome.warnings.append(f"could not {what} ({slack_error(exc)})")
-            return None
-
-    def _closing_summary(self, inc: Incident, actor: Actor, milestones: dict[str, datetime]) -> str:
-        lines = [
-            f":checkered_flag: <@{actor.user_id}> closed *{blocks.incident_ref(inc)}*: {escape(inc.title)}",
-            f"Final status *{status_label(inc.status)}* · {blocks.severity_text(inc.severity)}",
-        ]
-        if inc.resolution_summary:
-            lines.append(f"Resolution: {escape(one_line(inc.resolution_summary, 500))}")
-        lines.append(" · ".join(f"{m.name}: {m.text}" for m in metrics(milestones)))
-        missing = missing_milestones(milestones)
-        if missing:
-            lines.append(missing)
-        return "\n".join(lines)
-
-
-def missing_milestones(milestones: dict[str, datetime]) -> str:
-    """Which milestones a closing incident lacks, with the command that records each."""
-    absent = [name for name in MILESTONE_ORDER if name not in milestones]
-    if not absent:
-        return ""
-    how = ", ".join(f"`/incident time {name} <time>`" for name in absent)
-    return f"Not recorded: {', '.join(absent)} time. Add them with {how}; the document follows."
-
-
-def closing_line(inc: Incident, milestones: dict[str, datetime]) -> str:
-    """The close, as the timeline tells it (the metrics have their own section in the document)."""
-    text = f"Incident closed. Final status {status_label(inc.status)}, {blocks.severity_text(inc.severity)}."
-    if inc.resolution_summary:
-        text += f" Resolution: {escape(one_line(inc.resolution_summary, 300))}"
-    missing = [name for name in MILESTONE_ORDER if name not in milestones]
-    if missing:
-        text += f" Not recorded: {', '.join(missing)} time."
-    return text

@@ -8,13 +8,14 @@ import logging
 from collections.abc import Callable
 from typing import Any, cast
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.errors import UsageError
-from bot.incidents import blocks
-from bot.incidents.access import Access
+from bot.incidents import blocks, field_forms
+from bot.incidents.access import Access, Action
+from bot.incidents.card_click import card_click, click_key
 from bot.incidents.commands import (
     AddNote,
     AssignRole,
@@ -24,9 +25,11 @@ from bot.incidents.commands import (
     PostUpdate,
     Reopen,
     Resolve,
+    SetField,
     SetSeverity,
     SetStatus,
     SetTime,
+    SetType,
     ShowTimeline,
     parse_close,
     parse_convert,
@@ -36,21 +39,27 @@ from bot.incidents.commands import (
     parse_reopen,
     parse_resolve,
     parse_role,
+    parse_set,
     parse_severity_args,
     parse_status_args,
     parse_time_args,
     parse_timeline,
+    parse_type,
     parse_update,
     user_text,
 )
+from bot.incidents.entry_points import Listeners
 from bot.incidents.lifecycle import Actor, LifecycleService, Outcome
+from bot.incidents.types import incident_type, type_roles
 from bot.incidents.vocabulary import incident_ref
-from bot.slack.client import slack_error
+from bot.slack.client import slack_error, tell
 from bot.slack.commands import CommandContext, Subcommand, Where
 from bot.slack.deliveries import delivery
+from bot.slack.mrkdwn import plain_to_mrkdwn
 from bot.slack.text import one_line
+from bot.slack.views import NOT_OPEN, incident_of_view, open_view
 from storage.models import Incident
-from storage.repository import NotFound, Repository
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +95,25 @@ def severity_command(ctx: CommandContext, args: SetSeverity) -> None:
 
 def role_command(ctx: CommandContext, args: AssignRole) -> None:
     settings: Settings = ctx.context["settings"]
-    roles = settings.config.roles
+    config = settings.config
+    roles = type_roles(config.roles, incident_type(config.types, _incident(ctx).incident_type))
     if args.role not in roles:
         names = ", ".join(f"`{r}`" for r in roles)
         raise UsageError(f"Unknown role `{one_line(args.role, 30)}`: use one of {names}.", ROLE_USAGE)
     _answer(ctx, _lifecycle(ctx).assign_role(_incident(ctx), args.role, args.user_id, _actor(ctx)))
+
+
+def set_command(ctx: CommandContext, args: SetField) -> None:
+    try:
+        outcome = _lifecycle(ctx).set_field(_incident(ctx), args.name, args.raw, _actor(ctx))
+    except UsageError as exc:
+        ctx.reply(exc.human())
+        return
+    _answer(ctx, outcome)
+
+
+def type_command(ctx: CommandContext, args: SetType) -> None:
+    _answer(ctx, _lifecycle(ctx).set_type(_incident(ctx), args.kind, _actor(ctx)))
 
 
 def update_command(ctx: CommandContext, args: PostUpdate) -> None:
@@ -111,7 +134,7 @@ def timeline_command(ctx: CommandContext, args: ShowTimeline) -> None:
 
 def resolve_command(ctx: CommandContext, args: Resolve) -> None:
     fields: dict[str, str | None] = {"resolution_summary": args.summary}
-    _answer(ctx, _lifecycle(ctx).resolve(_incident(ctx), _actor(ctx), fields))
+    _answer(ctx, _lifecycle(ctx).resolve(_incident(ctx), _actor(ctx), fields, replace=False))
 
 
 def close_command(ctx: CommandContext, args: Close) -> None:
@@ -123,7 +146,8 @@ def reopen_command(ctx: CommandContext, args: Reopen) -> None:
 
 
 def list_command(ctx: CommandContext, args: ListOpen) -> None:
-    ctx.reply(_lifecycle(ctx).list_open(ctx.user_id))
+    access = cast(Access, ctx.context["access"])
+    ctx.reply(_lifecycle(ctx).list_open(lambda incident: access.may_see(incident, ctx.user_id)))
 
 
 def convert_command(ctx: CommandContext, args: Convert) -> None:
@@ -134,45 +158,74 @@ COMMANDS = (
     Subcommand(
         "status", "/incident status <status>",
         "Set the status (investigating, identified, fixed, verified…).", parse_status_args, status_command,
+        action=Action.CHANGE,
     ),
     Subcommand(
         "severity", "/incident severity <sev1-4|critical|high|medium|low>", "Change the severity.",
         parse_severity_args, severity_command, aliases=("sev",),
+        action=Action.CHANGE,
     ),
-    Subcommand("role", ROLE_USAGE, "Assign a role (lead, comms, scribe…).", parse_role, role_command),
-    Subcommand("lead", "/incident lead @user", "Assign the incident lead.", parse_lead, role_command),
+    Subcommand(
+        "role", ROLE_USAGE, "Assign a role (lead, comms, scribe…).", parse_role, role_command,
+        action=Action.CHANGE,
+    ),
+    Subcommand(
+        "lead", "/incident lead @user", "Assign the incident lead.", parse_lead, role_command,
+        action=Action.CHANGE,
+    ),
+    Subcommand(
+        "set", "/incident set <field> <value>",
+        "Set one of the incident type's fields (options by name, numbers, @people, services).",
+        parse_set, set_command,
+        action=Action.CHANGE,
+    ),
+    Subcommand(
+        "type", "/incident type <name>", "Change the incident's type.", parse_type, type_command,
+        action=Action.CHANGE,
+    ),
     Subcommand(
         "update", "/incident update <text>", "Post a status update here and to the announcement channel.",
         parse_update, update_command,
+        action=Action.CHANGE,
     ),
     Subcommand(
         "note", "/incident note [at <time>] <text>", "Add a note to the timeline (optionally backdated).",
         parse_note, note_command,
+        action=Action.CHANGE,
     ),
     Subcommand(
         "time", "/incident time <milestone> <time>",
         "Set when started/detected/identified/fixed/verified happened.", parse_time_args, time_command,
+        action=Action.CHANGE,
     ),
     Subcommand(
         "timeline", "/incident timeline [page]", "Show the timeline (only to you).",
         parse_timeline, timeline_command,
+        action=Action.READ,
     ),
     Subcommand(
         "resolve", "/incident resolve [summary]", "Mark the incident fixed, with a resolution summary.",
         parse_resolve, resolve_command,
+        action=Action.CHANGE,
     ),
     Subcommand(
         "close", "/incident close", "Close the incident and write the investigation document.",
         parse_close, close_command,
+        action=Action.CHANGE,
     ),
-    Subcommand("reopen", "/incident reopen", "Reopen a closed incident.", parse_reopen, reopen_command),
     Subcommand(
-        "list", "/incident list", "List open incidents.", parse_list, list_command, Where.ANYWHERE
+        "reopen", "/incident reopen", "Reopen a closed incident.", parse_reopen, reopen_command,
+        action=Action.CHANGE,
+    ),
+    Subcommand(
+        "list", "/incident list", "List open incidents.", parse_list, list_command, Where.ANYWHERE,
+        action=Action.READ,
     ),
     Subcommand(
         "convert", "/incident convert [sev1-4] <title>",
         "Turn this channel into an incident, keeping its history.", parse_convert, convert_command,
         Where.NOT_INCIDENT,
+        action=Action.DECLARE,
     ),
 )  # fmt: skip
 
@@ -216,14 +269,15 @@ def _set_lead(inc: Incident, b: dict[str, Any], actor: Actor, lc: LifecycleServi
     return lc.assign_role(inc, "lead", user if isinstance(user, str) else "", actor)
 
 
-def _modal_opener(build: Callable[[Incident], Any]) -> CardAction:
+def _modal_opener(build: Callable[[Incident, LifecycleService], Any]) -> CardAction:
     def run(
-        inc: Incident, body: dict[str, Any], _a: Actor, _l: LifecycleService, client: WebClient
+        inc: Incident, body: dict[str, Any], actor: Actor, lc: LifecycleService, client: WebClient
     ) -> Outcome | None:
         if inc.is_closed:
             return Outcome(False, f"*{incident_ref(inc)}* is closed.")
         try:
-            client.views_open(trigger_id=body.get("trigger_id", ""), view=build(inc))
+            trigger = body.get("trigger_id", "")
+            open_view(client, lc.repo, trigger, build(inc, lc), actor.user_id, incident_id=inc.id)
         except Exception as exc:
             return Outcome(False, f"Could not open the form ({slack_error(exc)}); the command works too.")
         return None
@@ -235,8 +289,9 @@ CARD_ACTIONS: dict[str, CardAction] = {
     blocks.ACTION_STATUS: _set_status,
     blocks.ACTION_SEVERITY: _set_severity,
     blocks.ACTION_LEAD: _set_lead,
-    blocks.ACTION_UPDATE: _modal_opener(blocks.update_modal),
-    blocks.ACTION_RESOLVE: _modal_opener(blocks.resolve_modal),
+    blocks.ACTION_UPDATE: _modal_opener(lambda inc, _: blocks.update_modal(inc)),
+    blocks.ACTION_RESOLVE: _modal_opener(lambda inc, _: blocks.resolve_modal(inc)),
+    blocks.ACTION_FIELDS: _modal_opener(lambda inc, lc: lc.fields_form(inc)),
 }
 
 
@@ -250,40 +305,16 @@ def on_card(
     client: WebClient,
 ) -> None:
     ack()
-    user = body["user"]["id"]
-    channel = (body.get("channel") or {}).get("id", "")
-    incident = repo.incident_by_channel(channel)
-    if incident is None:
-        respond(
-            text="This card's incident no longer exists.", response_type="ephemeral", replace_original=False
-        )
-        return
     run = CARD_ACTIONS[_action(body)["action_id"]]
-    key = f"action:{body.get('trigger_id')}"
-    with delivery(repo, key, kind="action") as mine:
-        if not mine:
+    with card_click(body, respond, repo, access, Action.CHANGE) as incident:
+        if incident is None:
             return
-        refusal = access.refusal(incident, user)
-        if refusal:
-            respond(text=refusal, response_type="ephemeral", replace_original=False)
-            return
-        outcome = run(incident, body, Actor(user, key), lifecycle, client)
+        outcome = run(incident, body, Actor(body["user"]["id"], click_key(body)), lifecycle, client)
         if outcome is not None and outcome.reply_text():
             respond(text=outcome.reply_text(), response_type="ephemeral", replace_original=False)
 
 
 # -- the card's modals --------------------------------------------------------------------------
-def _metadata_incident(repo: Repository, view: dict[str, Any]) -> Incident | None:
-    """The incident a modal's ``private_metadata`` names (its id, as the card wrote it)."""
-    raw = view.get("private_metadata")
-    if not (isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 12):
-        return None
-    try:
-        return repo.incident(int(raw))
-    except NotFound:
-        return None
-
-
 def _on_modal(
     body: dict[str, Any],
     view: dict[str, Any],
@@ -298,31 +329,21 @@ def _on_modal(
     with delivery(repo, key, kind="view") as mine:
         if not mine:
             return
-        incident = _metadata_incident(repo, view)
+        incident = incident_of_view(repo, body, view)
         if incident is None:
-            log.warning("view %s names no incident", view.get("id"))
+            tell(client, user, NOT_OPEN)
             return
-        refusal = access.refusal(incident, user)
+        refusal = access.check(user, Action.CHANGE, incident)
         if refusal:
-            # Not in the incident's channel (a private one they left, or forged metadata): say so
-            # where they are, never in the channel the metadata names.
-            log.warning("%s refused on %s: not a member", user, incident_ref(incident))
-            _tell_directly(client, user, refusal)
+            # Not theirs to change (a private one they left, a guest outside it): say so where
+            # they are, never in the incident's channel.
+            log.warning("%s refused on %s", user, incident_ref(incident))
+            tell(client, user, refusal)
             return
         context["reply_channel"] = incident.channel_id  # where the error boundary answers
         outcome = run(incident, Actor(user, key))
         if outcome.reply_text() and incident.channel_id:
-            try:
-                client.chat_postEphemeral(channel=incident.channel_id, user=user, text=outcome.reply_text())
-            except Exception as exc:
-                log.info("could not tell %s: %s", user, slack_error(exc))
-
-
-def _tell_directly(client: WebClient, user: str, text: str) -> None:
-    try:
-        client.chat_postMessage(channel=user, text=text)
-    except Exception as exc:
-        log.info("could not tell %s: %s", user, slack_error(exc))
+            tell(client, user, outcome.reply_text(), incident.channel_id)
 
 
 def on_update_submit(
@@ -336,7 +357,7 @@ def on_update_submit(
     client: WebClient,
 ) -> None:
     try:
-        text = user_text(_view_values(view).get("text", ""), "update", slack_formatted=False)
+        text = plain_to_mrkdwn(user_text(_view_values(view).get("text", ""), "update", slack_formatted=False))
     except UsageError as exc:
         ack(response_action="errors", errors={"text": exc.message})
         return
@@ -367,17 +388,59 @@ def on_resolve_submit(
     )
 
 
-def on_membership(event: dict[str, Any], access: Access) -> None:
-    """member_joined_channel / member_left_channel: the channel's cached member list is stale."""
+def on_fields_submit(
+    ack: Ack,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: BoltContext,
+    repo: Repository,
+    lifecycle: LifecycleService,
+    access: Access,
+    client: WebClient,
+) -> None:
+    """The "Set fields" form: values checked as `/incident set` checks them (inline errors, nothing
+    stored), then each changed field set on the incident the form was opened on."""
+    config = lifecycle.settings.config
+    names = [n for n in config.fields if field_forms.block_id(n) in view.get("state", {}).get("values", {})]
+    typed = field_forms.submitted(view, names, config.fields)
+    wrong = field_forms.errors(typed, config.fields, config.services)
+    if wrong:
+        ack(response_action="errors", errors=wrong)
+        return
+    ack()
+    _on_modal(
+        body, view, context, repo, access, client, lambda inc, actor: lifecycle.set_fields(inc, typed, actor)
+    )
+
+
+def on_membership(
+    event: dict[str, Any], access: Access, context: BoltContext, incident: Incident | None, own_user_id: str
+) -> None:
+    """member_joined_channel / member_left_channel: the channel's cached member list is stale; a
+    person joining an incident channel is a workflow event (once per delivery: its key)."""
     channel = event.get("channel")
     if isinstance(channel, str) and channel:
         access.members.forget(channel)
+    user = event.get("user")
+    if event.get("type") == "member_joined_channel" and incident is not None and user and user != own_user_id:
+        key = f"join:{user}:{event.get('event_ts') or ''}"
+        context["services"].workflow_event(incident, "member_joined", {"key": key, "user": user})
 
 
-def register(app: App) -> None:
-    app.event("member_joined_channel")(on_membership)
-    app.event("member_left_channel")(on_membership)
+def on_user_change(event: dict[str, Any], access: Access) -> None:
+    """user_change (deactivated, made a guest, promoted): the cached profile is stale."""
+    user = event.get("user")
+    if isinstance(user, dict) and isinstance(user.get("id"), str):
+        access.people.forget(user["id"])
+
+
+def register(on: Listeners) -> None:
+    # The bot's own bookkeeping: what Slack says changed, forgotten from the access caches.
+    on.event("member_joined_channel", Action.PUBLIC)(on_membership)
+    on.event("member_left_channel", Action.PUBLIC)(on_membership)
+    on.event("user_change", Action.PUBLIC)(on_user_change)
     for action_id in CARD_ACTIONS:
-        app.action(action_id)(on_card)
-    app.view(blocks.UPDATE_CALLBACK)(on_update_submit)
-    app.view(blocks.RESOLVE_CALLBACK)(on_resolve_submit)
+        on.action(action_id, Action.CHANGE)(on_card)
+    on.view(blocks.UPDATE_CALLBACK, Action.CHANGE)(on_update_submit)
+    on.view(blocks.RESOLVE_CALLBACK, Action.CHANGE)(on_resolve_submit)
+    on.view(field_forms.FIELDS_CALLBACK, Action.CHANGE)(on_fields_submit)

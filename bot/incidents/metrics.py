@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.incidents.vocabulary import Milestone
+from bot.present.formats import duration
 
 METRICS = (
     ("Time to detect", Milestone.DETECTED.value, Milestone.STARTED.value),
@@ -45,16 +46,4 @@ def metrics(milestones: Mapping[str, datetime]) -> list[Metric]:
 
 
 def format_duration(delta: timedelta) -> str:
-    total = int(delta.total_seconds())
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    hours, rem = divmod(total, 3600)
-    minutes, seconds = divmod(rem, 60)
-    parts = []
-    if hours:
-        parts.append(f"{hours} h")
-    if minutes or (hours and seconds):
-        parts.append(f"{minutes:02d} min" if hours else f"{minutes} min")
-    if seconds and not hours:
-        parts.append(f"{seconds} s")
-    return sign + (" ".join(parts) or "0 min")
+    return duration(delta)

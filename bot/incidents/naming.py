@@ -10,11 +10,14 @@ MAX_CHANNEL_NAME = 80
 SLACK_CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 
 
-def channel_name(prefix: str, number: int, title: str, attempt: int = 0) -> str:
-    """The name for attempt 0, then with `-2`, `-3` … suffixes after name clashes."""
+def channel_name(prefix: str, number: int, title: str) -> str:
+    """A name taken in Slack is never suffixed: its number is skipped (bot.incidents.numbering)."""
     base = f"{prefix}-{number}"
-    suffix = f"-{attempt + 1}" if attempt else ""
-    room = MAX_CHANNEL_NAME - len(base) - len(suffix) - 1
-    slug = slugify(title)[: max(room, 0)].strip("-")
-    name = f"{base}-{slug}{suffix}" if slug else f"{base}{suffix}"
-    return name[:MAX_CHANNEL_NAME]
+    slug = slugify(title)[: max(MAX_CHANNEL_NAME - len(base) - 1, 0)].strip("-")
+    return (f"{base}-{slug}" if slug else base)[:MAX_CHANNEL_NAME]
+
+
+def number_in_name(prefix: str, name: str) -> int | None:
+    """The incident number a channel called ``name`` carries (`<prefix>-<n>` or `<prefix>-<n>-…`)."""
+    match = re.fullmatch(rf"{re.escape(prefix)}-(\d+)(?:-.*)?", name)
+    return int(match.group(1)) if match else None

@@ -100,7 +100,8 @@ def split_leading_when(text: str) -> tuple[When, str]:
     return parse_when(first), rest.strip()
 
 
-def format_time(at: datetime, tz: tzinfo) -> str:
-    """`2025-10-20 14:30 UTC` in the configured zone."""
+def format_time(at: datetime, tz: tzinfo, seconds: bool = False) -> str:
+    """`2025-10-20 14:30 UTC` in the configured zone (`14:30:27` with ``seconds``)."""
     local = at.astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip()
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    return f"{local:%Y-%m-%d} {clock} {local.tzname() or ''}".rstrip()

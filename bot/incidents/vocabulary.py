@@ -149,3 +149,15 @@ def incident_ref(incident: Numbered | int) -> str:
     """An incident's public name, ``INC-<n>``, from the incident or its number."""
     number = incident if isinstance(incident, int) else incident.number
     return f"INC-{number}"
+
+
+# An incident recorded from a Slack export's channel history (``incident-bot import slack-export``)
+# carries this dedupe key prefix, then the channel's id: found again by it, and said in its document.
+IMPORTED_KEY_PREFIX = "slack-export:"
+
+
+def imported_from(dedupe_key: str | None, channel_name: str | None) -> str | None:
+    """How an imported incident's document says where it came from; None for one declared here."""
+    if not dedupe_key or not dedupe_key.startswith(IMPORTED_KEY_PREFIX):
+        return None
+    return f"from the history of #{channel_name or dedupe_key[len(IMPORTED_KEY_PREFIX) :]} in a Slack export"

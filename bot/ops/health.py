@@ -23,8 +23,9 @@ SLACK_RETRY_EVERY = 10.0  # and this often while it does not
 DATABASE_CHECK_EVERY = 2.0
 # States that are reported but do not fail the check (a socket reconnecting within its grace period).
 PASSING = frozenset({"ok", "connecting"})
-# What /readyz requires: a replica that cannot reach these answers nothing useful.
-READY_NEEDS = ("database", "slack")
+# What /readyz requires: a replica that cannot reach these answers nothing useful, and one whose
+# spool refuses deliveries (full or unwritable) must not be sent more.
+READY_NEEDS = ("database", "slack", "spool")
 
 
 class HealthCheck:

@@ -4,8 +4,8 @@ uvicorn closes a kept-alive connection after ``timeout_keep_alive`` of silence, 
 that never sends a whole request head (idle from the start, or dripping a header byte at a time)
 stays open for good, and each one holds a file descriptor. ``GuardedH11Protocol`` gives every
 connection ``REQUEST_HEAD_DEADLINE`` seconds, from when it opens and from each answer, to send the
-next request's head, however the bytes trickle in. Bodies have their own deadline in the route
-(``bot.slack.app.BODY_DEADLINE``).
+next request's head, however the bytes trickle in. Bodies have their own cap and deadline, declared
+with each route (``bot.ops.http_boundary``).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import os
 import re
 import sys
@@ -21,6 +22,9 @@ _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message
 
 
 CURRENT_INCIDENT: ContextVar[int | None] = ContextVar("incident", default=None)
+# The Slack delivery being handled: its event_id, else its Socket Mode envelope id, else the
+# trigger_id of a command or an interaction.
+CURRENT_DELIVERY: ContextVar[str | None] = ContextVar("event_id", default=None)
 
 
 @contextmanager
@@ -33,7 +37,32 @@ def incident_context(number: int | None) -> Iterator[None]:
         CURRENT_INCIDENT.reset(token)
 
 
-class AddIncident(logging.Filter):
+@contextmanager
+def delivery_context(event_id: str | None = None, incident: int | None = None) -> Iterator[None]:
+    """Every log line inside carries ``event_id`` and the incident (``INC-n``) when known; what is
+    not given is kept from the enclosing delivery. Both are restored on leaving, whatever was set
+    inside (so a thread that handles one delivery after another never mixes them up)."""
+    delivery = CURRENT_DELIVERY.set(event_id or CURRENT_DELIVERY.get())
+    number = CURRENT_INCIDENT.set(incident if incident is not None else CURRENT_INCIDENT.get())
+    try:
+        yield
+    finally:
+        CURRENT_INCIDENT.reset(number)
+        CURRENT_DELIVERY.reset(delivery)
+
+
+def tag_delivery(event_id: str | None) -> None:
+    """From now on in this context, log lines carry ``event_id`` (when given). For Bolt's
+    middleware, whose ``next()`` returns before the listeners run: each request runs in a context
+    of its own (a thread-pool call, a listener task, a copy per event dispatched), so it never
+    outlives it."""
+    if event_id:
+        CURRENT_DELIVERY.set(event_id)
+
+
+class AddDelivery(logging.Filter):
+    """``event_id`` and ``incident`` (``INC-n``) on every record logged within a delivery."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         incident = getattr(record, "incident", None)
         if incident is None:
@@ -42,6 +71,9 @@ class AddIncident(logging.Filter):
             incident = f"INC-{incident}"
         if incident is not None:
             record.__dict__["incident"] = incident
+        event_id = getattr(record, "event_id", None) or CURRENT_DELIVERY.get()
+        if event_id is not None:
+            record.__dict__["event_id"] = event_id
         return True
 
 
@@ -100,8 +132,13 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        incident = getattr(record, "incident", None)
-        return f"{line} [{incident}]" if incident else line
+        event_id = getattr(record, "event_id", None)
+        tags = [
+            str(tag)
+            for tag in (getattr(record, "incident", None), event_id and f"event_id={event_id}")
+            if tag
+        ]
+        return f"{line} [{' '.join(tags)}]" if tags else line
 
 
 def error_line(text: str, fmt: str | None = None) -> None:
@@ -121,7 +158,7 @@ def error_line(text: str, fmt: str | None = None) -> None:
 def configure(level: str, fmt: str, secrets: Iterable[str]) -> None:
     _SECRETS[:] = list(secrets)
     handler = logging.StreamHandler()
-    handler.addFilter(AddIncident())
+    handler.addFilter(AddDelivery())
     handler.addFilter(RedactSecrets(_SECRETS))
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
@@ -130,3 +167,31 @@ def configure(level: str, fmt: str, secrets: Iterable[str]) -> None:
     logging.captureWarnings(True)  # warnings.warn() in a dependency: a record, not a bare stderr line
     for noisy in ("slack_bolt", "slack_sdk", "urllib3", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
+
+
+class StartupLog:
+    """What `serve` logs while it starts waits here, so that the first line of a bot that starts
+    names its release (with the time the start began) and a refusal stays the one line it was:
+    ``started()`` writes that line, then what waited; ``failed()`` only what waited."""
+
+    def __init__(self, logger: logging.Logger, first_line: str) -> None:
+        root = logging.getLogger()
+        self._target = root.handlers[0] if root.handlers else logging.StreamHandler()
+        self._first = logger.makeRecord(logger.name, logging.INFO, __file__, 0, first_line, (), None)
+        self._held = logging.handlers.MemoryHandler(
+            capacity=100_000, flushLevel=logging.CRITICAL + 1, target=self._target
+        )
+        root.handlers[:] = [self._held]
+
+    def started(self) -> None:
+        self._release(self._first if logging.getLogger().isEnabledFor(logging.INFO) else None)
+
+    def failed(self) -> None:
+        self._release(None)
+
+    def _release(self, first: logging.LogRecord | None) -> None:
+        logging.getLogger().handlers[:] = [self._target]
+        if first is not None:
+            self._target.handle(first)
+        self._held.flush()
+        self._held.close()

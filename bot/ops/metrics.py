@@ -28,7 +28,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.ops.build import VERSION
+from bot.ops.build import COMMIT, VERSION
 
 REGISTRY = CollectorRegistry()
 # prometheus_client's default collectors (process_*, python_info, python_gc_*) live in its global
@@ -37,7 +37,7 @@ for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
     REGISTRY.register(_collector)
 
 BUILD_INFO = Info("incident_bot_build", "The running incident-bot", registry=REGISTRY)
-BUILD_INFO.info({"version": VERSION, "python": platform.python_version()})
+BUILD_INFO.info({"version": VERSION, "commit": COMMIT, "python": platform.python_version()})
 EVENT_QUEUE_DEPTH = Gauge(
     "incident_bot_event_queue_depth",
     "Events acked and waiting for a dispatcher thread (transport http or socket)",
@@ -85,6 +85,51 @@ SOCKET_RECONNECTS = Counter(
 SOCKET_ACKS_DROPPED = Counter(
     "incident_bot_socket_mode_acks_dropped",
     "Socket Mode acks not sent because the envelope's connection was gone (Slack redelivers)",
+    registry=REGISTRY,
+)
+# Durable intake (bot/slack/spool.py): what became of every Slack delivery. "dropped" must stay 0.
+DELIVERY_OUTCOMES = ("stored", "spooled", "replayed", "dropped", "refused", "duplicate")
+DELIVERIES = Counter(
+    "incident_bot_deliveries",
+    "Slack deliveries by transport (http, socket) and outcome: stored (handled on arrival), "
+    "spooled (acknowledged into the local spool while the database was away), replayed (from the "
+    "spool), dropped (acknowledged and lost: must stay 0), refused (answered non-2xx so Slack "
+    "retries), duplicate",
+    ["transport", "outcome"],
+    registry=REGISTRY,
+)
+SPOOL_DEPTH = Gauge(
+    "incident_bot_spool_depth", "Deliveries waiting in this replica's local spool", registry=REGISTRY
+)
+SPOOL_OLDEST_AGE = Gauge(
+    "incident_bot_spool_oldest_age_seconds",
+    "Age of the oldest delivery waiting in the local spool (0 when empty)",
+    registry=REGISTRY,
+)
+DOCUMENTS_FAILED = Counter(
+    "incident_bot_documents_failed",
+    "Investigation documents that failed to generate or publish, by stage (assemble, write, upload)",
+    ["stage"],
+    registry=REGISTRY,
+)
+SCHEDULER_RUNS_FAILED = Counter(
+    "incident_bot_scheduler_runs_failed", "Scheduler job runs that raised, by job", ["job"], registry=REGISTRY
+)
+SLACK_CALLS_FAILED = Counter(
+    "incident_bot_slack_api_calls_failed",
+    "Slack Web API calls that failed (error answer or exception), by method",
+    ["method"],
+    registry=REGISTRY,
+)
+DATABASE_ERRORS = Counter(
+    "incident_bot_database_errors",
+    "Database errors by kind: unreachable, schema, constraint, other",
+    ["kind"],
+    registry=REGISTRY,
+)
+OUTPUT_FREE_BYTES = Gauge(
+    "incident_bot_output_free_bytes",
+    "Free space on the file system of INCIDENT_OUTPUT_DIR",
     registry=REGISTRY,
 )
 # Observed once per incident at close (bot/analytics/observe.py), from its milestones.
@@ -164,6 +209,7 @@ class MeteredWebClient(WebClient):
         except Exception as exc:
             error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error")
             SLACK_CALLS.labels(api_method, str(error or type(exc).__name__)).inc()
+            SLACK_CALLS_FAILED.labels(api_method).inc()
             raise
         SLACK_CALLS.labels(api_method, "ok").inc()
         return response

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.ops.build import VERSION
+from bot.ops.build import COMMIT, VERSION
 from bot.ops.health import READY_NEEDS, HealthCheck
 from bot.ops.metrics import exposition
 
@@ -22,7 +22,8 @@ def probe_routes(health: HealthCheck, serve_metrics: bool = True) -> list[Route]
         # so probes never compete with the acks for the threads they run on.
         report = health.report()
         return JSONResponse(
-            {**report, "version": VERSION}, status_code=200 if report["status"] == "ok" else 503
+            {**report, "version": VERSION, "commit": COMMIT},
+            status_code=200 if report["status"] == "ok" else 503,
         )
 
     async def livez(_: Request) -> Response:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from bot.errors import UsageError
+from bot.incidents.access import Action
 from bot.paging.service import PagingService
 from bot.slack.commands import CommandContext, Subcommand, Where
 from bot.slack.text import one_line
@@ -35,6 +36,7 @@ def parse_oncall(rest: str) -> OnCall:
 
 
 def page_command(ctx: CommandContext, args: Page) -> None:
+    """The dispatcher has checked ``Action.PAGE`` (``[permissions] page``)."""
     assert ctx.incident is not None
     paging = cast(PagingService, ctx.context["paging"])
     ctx.reply(paging.page(ctx.incident, args.target, ctx.user_id, ctx.dedupe_key))
@@ -52,6 +54,8 @@ COMMANDS = (
         parse_page,
         page_command,
         Where.INCIDENT,
+        offered=lambda context: cast(PagingService, context["paging"]).can_page,
+        action=Action.PAGE,
     ),
     Subcommand(
         "oncall",
@@ -61,5 +65,7 @@ COMMANDS = (
         oncall_command,
         Where.ANYWHERE,
         aliases=("on-call",),
+        offered=lambda context: cast(PagingService, context["paging"]).can_tell_oncall,
+        action=Action.READ,
     ),
 )

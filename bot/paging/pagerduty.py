@@ -168,3 +168,29 @@ class PagerDuty:
         with self._lock:
             self._cache[key] = (self.monotonic(), rows)
         return rows
+
+    def schedule_oncall_email(self, schedule_id: str) -> str | None:
+        """The email of who is on call in the schedule now (the first, by escalation level), or
+        None when nobody is (`GET /oncalls?schedule_ids[]=…`, then `GET /users/{id}`)."""
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("limit", 100),
+            ("earliest", "true"),
+            ("schedule_ids[]", schedule_id),
+        ]
+        try:
+            response = self.http.get(f"{self.api_url}/oncalls", params=params, headers=self._headers())
+            _raise_for(response, "on-call")
+            rows = sorted(
+                response.json().get("oncalls") or [], key=lambda o: int(o.get("escalation_level") or 0)
+            )
+            user_id = next(
+                (str((o.get("user") or {}).get("id")) for o in rows if (o.get("user") or {}).get("id")), None
+            )
+            if user_id is None:
+                return None
+            response = self.http.get(f"{self.api_url}/users/{user_id}", headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise PagerDutyError(f"PagerDuty on-call: no answer ({type(exc).__name__})", True) from exc
+        _raise_for(response, "user")
+        email = (response.json().get("user") or {}).get("email")
+        return str(email) if email else None

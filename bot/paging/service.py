@@ -6,15 +6,12 @@ retried with back-off while the other side fails.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +19,7 @@ import httpx
 
 from bot.config import Settings
 from bot.errors import IncidentBotError
-from bot.followups.outbox import Outbox, Refused, Retry
+from bot.followups.outbox import Outbox, OutboxWorker, Refused, Retry
 from bot.incidents.vocabulary import incident_ref, severity_text
 from bot.paging import webhooks
 from bot.paging.pagerduty import PagerDuty, PagerDutyError
@@ -72,10 +69,9 @@ class PagingService:
             base_delay=outgoing.retry_base_seconds,
             max_delay=outgoing.retry_max_seconds,
         )
-        self.sweep_every = outgoing.sweep_every_seconds
-        self.background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="paging")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.worker = OutboxWorker(
+            self.outbox, "paging-outbox", (PAGERDUTY, WEBHOOK), outgoing.sweep_every_seconds, workers=2
+        )
 
     # -- what people ask for --------------------------------------------------------------------
     @property
@@ -116,11 +112,15 @@ class PagingService:
         }
         _, created = self.outbox.enqueue(PAGERDUTY, key, payload)
         if created:
-            self._soon(key)
+            self.worker.soon(key)
         return f"Paging `{name}` on PagerDuty for *{incident_ref(incident)}* ({severity_text(incident.severity)})."
 
+    @property
+    def can_tell_oncall(self) -> bool:
+        return self.pagerduty.api_token is not None
+
     def oncall_text(self) -> str:
-        if self.pagerduty.api_token is None:
+        if not self.can_tell_oncall:
             raise IncidentBotError("PagerDuty is not configured: set PAGERDUTY_API_TOKEN.")
         try:
             rows = self.pagerduty.oncalls(self.settings.config.pagerduty.escalation_policy_ids)
@@ -141,10 +141,11 @@ class PagingService:
         the key names the change (the incident's ``updated_at`` at that change)."""
         stamp = incident.updated_at.isoformat()
         event_id = f"{event}:{incident.id}:{stamp}"
-        body = webhooks.event_body(incident, event, event_id, self.clock())
+        at = self.clock()
         keys = []
         for i, hook in enumerate(self.settings.config.webhooks):
-            if event in hook.events:
+            body = webhooks.for_endpoint(hook, incident, event, event_id, at)
+            if body is not None:
                 key = f"webhook:{i}:{event_id}"
                 _, created = self.outbox.enqueue(WEBHOOK, key, {"url": hook.url, "body": body})
                 if created:
@@ -162,7 +163,31 @@ class PagingService:
                 if created:
                     keys.append(key)
         for key in keys:
-            self._soon(key)
+            self.worker.soon(key)
+
+    def send_event(self, event_id: str, body: dict[str, Any]) -> None:
+        """Enqueue an event that is not about one incident (``body`` as sent, its ``event`` named)
+        to every endpoint whose ``events`` list it, once per ``event_id`` across replicas and
+        retries."""
+        keys = []
+        for i, hook in enumerate(self.settings.config.webhooks):
+            if body.get("event") not in hook.events:
+                continue
+            key = f"webhook:{i}:{event_id}"
+            _, created = self.outbox.enqueue(WEBHOOK, key, {"url": hook.url, "body": body})
+            if created:
+                keys.append(key)
+        for key in keys:
+            self.worker.soon(key)
+
+    def send_to(self, url: str, event_id: str, body: dict[str, Any]) -> None:
+        """Enqueue one signed POST of ``body`` to ``url`` (a workflow's webhook step), once per
+        ``event_id`` across replicas and retries."""
+        key = f"webhook:workflow:{event_id}"
+        _, created = self.outbox.enqueue(WEBHOOK, key, {"url": url, "body": body})
+        if created:
+            self.worker.soon(key)
+        self.worker.start()
 
     # -- delivery ---------------------------------------------------------------------------------
     def _deliver_pagerduty(self, row: OutboxMessage) -> dict[str, Any]:
@@ -219,6 +244,13 @@ class PagingService:
         found = []
         if self.settings.config.webhooks and self.settings.outgoing_webhook_secret is None:
             found.append("[[webhooks]] are configured but OUTGOING_WEBHOOK_SECRET is not set")
+        if self.pagerduty.api_token is None:
+            found += [
+                f"types.{name}.roles.{role}: filled_by = {r.filled_by!r} needs PAGERDUTY_API_TOKEN"
+                for name, spec in self.settings.config.types.items()
+                for role, r in spec.roles.items()
+                if r.filled_by and r.filled_by.startswith("oncall:")
+            ]
         if self.pagerduty.api_token is not None:
             try:
                 self.pagerduty.check()
@@ -227,31 +259,13 @@ class PagingService:
         return found
 
     # -- running the outbox ---------------------------------------------------------------------------
-    def _soon(self, key: str) -> None:
-        with contextlib.suppress(RuntimeError):  # shutting down: a later sweep delivers it
-            self.background.submit(self._run, key)
-
-    def _run(self, key: str) -> None:
-        try:
-            self.outbox.run(key)
-        except Exception:
-            log.exception("outbox %s: attempt failed", key)
-
     def start(self) -> None:
-        if self._thread is None and (self.settings.config.webhooks or self.can_page):
-            self._thread = threading.Thread(target=self._sweep, name="paging-outbox", daemon=True)
-            self._thread.start()
-
-    def _sweep(self) -> None:
-        while not self._stop.wait(self.sweep_every):
-            for kind in (PAGERDUTY, WEBHOOK):
-                try:
-                    self.outbox.run_due(kind=kind)
-                except Exception:
-                    log.exception("paging outbox sweep failed")
+        if self.settings.config.webhooks or self.can_page or _has_webhook_steps(self.settings):
+            self.worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self.background.shutdown(wait=True)
+        self.worker.stop()
+
+
+def _has_webhook_steps(settings: Settings) -> bool:
+    return any(step.kind == "webhook" for rule in settings.config.workflows for step in rule.steps)

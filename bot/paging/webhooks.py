@@ -4,6 +4,8 @@
 ``X-Incident-Bot-Request-Timestamp: <unix seconds>``; receivers recompute it with the shared
 OUTGOING_WEBHOOK_SECRET, compare in constant time and refuse timestamps older than 5 minutes.
 ``X-Incident-Bot-Event-Id`` is the same on every retry of one event (receivers may dedupe by it).
+A private incident's events go only to endpoints with ``include_private``, and without their title
+and channel unless the endpoint also sets ``include_private_details`` (``for_endpoint``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from bot.config import WebhookConfig
 from bot.incidents.vocabulary import incident_ref
 from storage.models import Incident
 
@@ -41,7 +44,11 @@ def channel_link(incident: Incident) -> str | None:
     return f"https://slack.com/app_redirect?channel={incident.channel_id}"
 
 
-def event_body(incident: Incident, event: str, event_id: str, at: datetime) -> dict[str, Any]:
+def event_body(
+    incident: Incident, event: str, event_id: str, at: datetime, details: bool = True
+) -> dict[str, Any]:
+    """The event as sent; ``details=False`` (a private incident, for an endpoint not trusted with
+    its details): the same shape with no title and no channel."""
     return {
         "event_id": event_id,
         "event": event,
@@ -49,13 +56,27 @@ def event_body(incident: Incident, event: str, event_id: str, at: datetime) -> d
         "incident": {
             "id": incident_ref(incident),
             "number": incident.number,
-            "title": incident.title,
+            "title": incident.title if details else None,
             "severity": incident.severity,
             "status": "closed" if incident.is_closed else incident.status,
-            "channel_id": incident.channel_id,
-            "channel_link": channel_link(incident),
+            "private": incident.is_private,
+            "channel_id": incident.channel_id if details else None,
+            "channel_link": channel_link(incident) if details else None,
         },
     }
+
+
+def for_endpoint(
+    hook: WebhookConfig, incident: Incident, event: str, event_id: str, at: datetime
+) -> dict[str, Any] | None:
+    """What ``hook`` receives of this event (None: nothing, a private incident it is not sent)."""
+    if event not in hook.events:
+        return None
+    if not incident.is_private:
+        return event_body(incident, event, event_id, at)
+    if not hook.include_private:
+        return None
+    return event_body(incident, event, event_id, at, details=hook.include_private_details)
 
 
 def encode(body: dict[str, Any]) -> bytes:

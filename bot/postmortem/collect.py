@@ -12,9 +12,16 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.config import Settings
-from bot.postmortem.assemble import Collected, related_links, ts_time
-from bot.postmortem.model import Attachment, ChannelDigest, Entry, Link, MarkedEvent, Reply
+from bot.incidents.access import may_name_publicly
+from bot.incidents.fields import shown_fields
+from bot.incidents.types import FieldKind, incident_type
+from bot.incidents.vocabulary import incident_ref
+from bot.postmortem.document_text import related_links, ts_time
+from bot.postmortem.model import Attachment, ChannelDigest, Entry, Link, MarkedEvent, RelatedIncident, Reply
+from bot.postmortem.sections import Collected
+from bot.search.similar import similar_to
 from bot.slack.directory import Directory
+from bot.slack.permalinks import Permalinks
 from storage.models import ChannelMessage, Incident, TimelineEvent
 from storage.repository import Repository
 
@@ -22,21 +29,6 @@ log = logging.getLogger(__name__)
 
 MAX_LINKS = 100
 MAX_IMAGES = 50
-
-
-class Permalinks:
-    """Slack permalinks built from the workspace URL (one auth.test), not one call per message."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base.rstrip("/") + "/" if base else ""
-
-    def __call__(self, channel_id: str, ts: str, thread_ts: str | None = None) -> str | None:
-        if not self.base:
-            return None
-        link = f"{self.base}archives/{channel_id}/p{ts.replace('.', '')}"
-        if thread_ts and thread_ts != ts:
-            link += f"?thread_ts={thread_ts}&cid={channel_id}"
-        return link
 
 
 class Sources(Protocol):
@@ -73,12 +65,13 @@ def digest_channel(
         d.messages += 1
         if m.user_id and not m.bot_id and m.user_id != bot_user_id:
             d.per_user[m.user_id] = d.per_user.get(m.user_id, 0) + 1
-        if len(d.links) < MAX_LINKS and "http" in m.text:
+        ours = bool(bot_user_id) and m.user_id == bot_user_id
+        if len(d.links) < MAX_LINKS and "http" in m.text and not ours:  # our ticket replies are not sources
             for url in related_links(m.text):
                 if url not in seen_links:
                     seen_links.add(url)
                     d.links.append(Link(url=url, label=url, source=link(m.channel_id, m.ts, m.thread_ts)))
-        if len(d.images) < MAX_IMAGES:
+        if len(d.images) < MAX_IMAGES and not m.bot_id and m.user_id != bot_user_id:  # not our charts
             for f in m.files or ():
                 mimetype = str(f.get("mimetype") or "")
                 if mimetype.startswith("image/") or f.get("is_image"):
@@ -162,12 +155,18 @@ def collect(
         else ChannelDigest()
     )
     roles = repo.active_roles(incident.id)
+    history = repo.role_history(incident.id)
     updates = list(repo.status_updates(incident.id))
+    public = repo.public_incident(incident.id)
+    public_updates = [(public.title, u) for u in repo.public_updates([public.id or 0])] if public else []
     actions = list(repo.action_items(incident.id))
-    wanted = {incident.declarer_id, *roles.values(), *digest.per_user}
+    wanted = {incident.declarer_id, *roles.values(), *(uid for _, uid in history), *digest.per_user}
     wanted |= {u.author_id for u in updates} | {a.owner_id for a in actions if a.owner_id}
+    wanted |= {u.author_id for _, u in public_updates}
     texts = [e.text for e in events] + [r.text for e in events for r in e.replies]
     wanted |= {e.author_id or "" for e in events} | {r.user_id or "" for e in events for r in e.replies}
+    fields = document_fields(settings, incident, repo.field_values(incident.id))
+    wanted |= {value.removeprefix("@") for _, value, is_user in fields if is_user}
     wanted.discard(services.bot_user_id)
     found = names.mentioned_in(texts, wanted)
     resolved, channel_names, group_names = found.users, found.channels, found.groups
@@ -181,8 +180,10 @@ def collect(
         incident=incident,
         milestones=repo.milestones(incident.id),
         roles=roles,
+        role_history=history,
         events=events,
         updates=updates,
+        public_updates=public_updates,
         action_items=actions,
         digest=digest,
         names=dict(resolved),
@@ -198,8 +199,36 @@ def collect(
         extra={
             "tickets": {t.source_ts: t for t in repo.ticket_links(incident.id) if t.source_ts},
             "alerts": alert_lines(repo, incident.id),
+            "fields": fields,
+            "template": incident_type(settings.config.types, incident.incident_type).template,
+            "similar": related_incidents(repo, incident),
+            "open_items": [
+                (checklist.heading, item.text, item.required)
+                for checklist, item in repo.incident_checklist_items(incident.id)
+                if item.done_at is None
+            ],
         },
     )
+
+
+def document_fields(
+    settings: Settings, incident: Incident, values: dict[str, Any]
+) -> list[tuple[str, str, bool]]:
+    """The custom fields set on the incident: (label, plain value, whether it is a person)."""
+    config = settings.config
+    spec = incident_type(config.types, incident.incident_type)
+    return [
+        (f.label, f.plain, config.fields[f.name].kind == FieldKind.USER)
+        for f in shown_fields(spec, config.fields, values)
+    ]
+
+
+def related_incidents(repo: Repository, incident: Incident) -> list[RelatedIncident]:
+    """Similar past incidents the document may name: public ones only, whoever reads it."""
+    return [
+        RelatedIncident(incident_ref(c.incident), c.incident.title, c.cause, c.fix)
+        for c in similar_to(repo, incident, may_name_publicly)
+    ]
 
 
 def alert_lines(repo: Repository, incident_id: int) -> list[str]:

@@ -9,7 +9,9 @@ from typing import cast
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import DATABASE_DOWN, IncidentBotError, UsageError, sorry
+from bot.incidents.access import Action
 from bot.incidents.vocabulary import incident_ref
+from bot.ops.failures import database_error
 from bot.postmortem import PostmortemService
 from bot.postmortem.worker import BUSY, DocumentWorker
 from bot.slack.commands import CommandContext, Subcommand
@@ -52,7 +54,7 @@ def _generate(ctx: CommandContext, incident_id: int, draft: bool) -> None:
         log.info("refused: %s", exc)
         ctx.reply(exc.user_message)
     except SQLAlchemyError:
-        log.exception("database unavailable while generating a document")
+        log.exception("%s while generating a document", database_error())
         ctx.reply(DATABASE_DOWN)
     except Exception:
         log.exception("generating the document failed")
@@ -85,5 +87,6 @@ COMMANDS = (
         parse_postmortem,
         postmortem_command,
         aliases=("document", "doc"),
+        action=Action.CHANGE,
     ),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,18 @@ class Attachment:
     permalink: str | None
     is_image: bool = False
     mimetype: str | None = None
+    local: str | None = None  # the copy beside the document (``files/…``), when it has a file id
+
+
+def safe_name(name: str) -> str:
+    """A file name safe on any disk: what the pinned downloads are saved under."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned[:120] or "file"
+
+
+def local_file(file_id: str, name: str) -> str:
+    """Where a pinned file is downloaded to, relative to the document's copy."""
+    return f"files/{safe_name(file_id)}-{safe_name(name)}"
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,16 @@ class Link:
     url: str
     label: str
     source: str | None  # permalink of the message it was found in
+
+
+@dataclass(frozen=True)
+class RelatedIncident:
+    """A similar past incident the document may name (public), with what fixed it."""
+
+    ref: str
+    title: str
+    cause: str | None
+    fix: str | None
 
 
 @dataclass(frozen=True)
@@ -123,6 +146,12 @@ class DocumentModel:
     milestones: dict[str, datetime]
     missing_sections: list[str]  # section titles, as the document shows them
     fix_status: str = ""
+    incident_type: str | None = None  # None: the default type
+    fields: list[tuple[str, str]] = field(default_factory=list)  # custom fields: (label, value)
+    template: str | None = None  # the incident type's template (None: the standard one)
+    related_incidents: list[RelatedIncident] = field(default_factory=list)  # similar, public ones
+    open_items: list[tuple[str, str, bool]] = field(default_factory=list)  # checklist, item, required
+    imported: str | None = None  # where an imported incident's record came from
 
     def section(self, key: str) -> Section:
         return self.sections[key]

@@ -4,13 +4,14 @@ on the revision, so a rerun after a crash finishes the job without posting twice
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,8 +21,21 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
-from bot.incidents.vocabulary import incident_ref
-from bot.postmortem.model import DocumentModel
+from bot.errors import IncidentBotError
+from bot.incidents.vocabulary import imported_from, incident_ref
+from bot.ops.metrics import DOCUMENTS_FAILED, OUTPUT_FREE_BYTES
+from bot.postmortem.changes import what_changed
+from bot.postmortem.disk import (
+    PRIVATE_DIR_MODE,
+    PRIVATE_MODE,
+    PUBLIC_DIR_MODE,
+    PUBLIC_MODE,
+    free_bytes,
+    incident_folder,
+    write_copy,
+    write_private_or_public,
+)
+from bot.postmortem.model import DocumentModel, safe_name
 from bot.postmortem.render import Rendered
 from bot.slack.client import slack_error
 from bot.slack.text import escape
@@ -34,49 +48,51 @@ MAX_DOWNLOAD_BYTES = 50_000_000
 DOWNLOAD_DEADLINE = 60.0  # seconds for one file, however slowly its bytes arrive
 DOWNLOADS_DEADLINE = 180.0  # seconds for all of a document's files
 READ_TIMEOUT = 15.0
+HISTORY_PAGES = 5  # how far back (x 200 messages) a rerun looks for a revision posted before a crash
 SKIPPED_FILE = "skipped-files.json"  # beside the copy: files not to fetch again, and why
-# Private incidents' documents and files are for the bot's own user; the others may be read by all.
-PRIVATE_MODE, PUBLIC_MODE = 0o600, 0o644
-PRIVATE_DIR_MODE, PUBLIC_DIR_MODE = 0o700, 0o755
 
 
-def safe_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
-    return cleaned[:120] or "file"
+class PublishFailed(IncidentBotError):
+    """The copy on disk failed (``write``), and maybe the upload too (``upload``); each was tried.
+    The revision stays unpublished, and a rerun (the catch-up, ``incident-bot postmortem``,
+    ``/incident postmortem``) finishes it without posting twice."""
+
+    def __init__(self, folder: Path, write: OSError | None, upload: Exception | None) -> None:
+        self.folder, self.write, self.upload = folder, write, upload
+        super().__init__(self.human())
+
+    @property
+    def disk_full(self) -> bool:
+        return self.write is not None and self.write.errno in (errno.ENOSPC, errno.EDQUOT)
+
+    def human(self) -> str:
+        parts = []
+        if self.write is not None:
+            what = "output folder full" if self.disk_full else "output folder not writable"
+            parts.append(f"{what} ({self.folder}: {self.write.strerror or self.write})")
+        if self.upload is not None:
+            parts.append(f"upload to Slack failed ({slack_error(self.upload)})")
+        return "; ".join(parts)
+
+    @property
+    def user_message(self) -> str:
+        where = "its output folder is full" if self.disk_full else "its output folder is not writable"
+        if self.upload is None:
+            return (
+                "The investigation document was posted, but the copy on the server was not written "
+                f"({where}); it is written on the next try."
+            )
+        return (
+            f"The investigation document could not be uploaded ({slack_error(self.upload)}) nor "
+            f"written on the server ({where}). Run `/incident postmortem` to try again."
+        )
 
 
-def write_private_or_public(path: Path, data: bytes, private: bool) -> None:
-    """Write ``data`` whole (a temporary file renamed into place) with the incident's file mode:
-    the file is never readable by others, not even for a moment, when the incident is private."""
-    mode = PRIVATE_MODE if private else PUBLIC_MODE
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)  # the umask may have taken bits off; never adds any beyond ``mode``
-        with os.fdopen(fd, "wb") as out:
-            fd = -1
-            out.write(data)
-        os.replace(tmp, path)
-    finally:
-        if fd >= 0:
-            os.close(fd)
-        tmp.unlink(missing_ok=True)
-
-
-def incident_folder(out_dir: Path, incident: Incident) -> Path:
-    folder = out_dir / incident_ref(incident.number)
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(PRIVATE_DIR_MODE if incident.is_private else PUBLIC_DIR_MODE)
-    return folder
-
-
-def write_copy(out_dir: Path, incident: Incident, rendered: Rendered) -> Path:
-    folder = incident_folder(out_dir, incident)
-    path = folder / f"{incident_ref(incident.number)}-investigation.md"
-    write_private_or_public(path, rendered.markdown.encode("utf-8"), incident.is_private)
-    html_path = folder / f"{incident_ref(incident.number)}-investigation.html"
-    write_private_or_public(html_path, rendered.html.encode("utf-8"), incident.is_private)
-    return path
+def document_filename(incident: Incident, revision: int) -> str:
+    """The uploaded file's name: it names the incident and the revision, so a rerun after a crash
+    recognises the file message an earlier attempt posted (Slack's file uploads carry no message
+    metadata)."""
+    return f"{incident_ref(incident)}-investigation-r{revision}.md"
 
 
 @dataclass(frozen=True)
@@ -167,10 +183,13 @@ def skipped_note(skipped: list[SkippedFile]) -> tuple[str, str]:
 
 
 class Publisher:
-    def __init__(self, repo: Repository, client: WebClient, settings: Settings) -> None:
+    def __init__(
+        self, repo: Repository, client: WebClient, settings: Settings, bot_user_id: str = ""
+    ) -> None:
         self.repo = repo
         self.client = client
         self.settings = settings
+        self.bot_user_id = bot_user_id
 
     def publish(
         self,
@@ -180,9 +199,74 @@ class Publisher:
         rendered: Rendered,
         file_ids: list[str],
         note: str | None = None,
+        earlier: str | None = None,
     ) -> Document:
+        """The copy on disk and the upload, each whatever became of the other; the canvas and the
+        announcement once the upload is there. ``earlier``: the Markdown an earlier attempt at
+        this revision rendered, and may have uploaded (its file message is looked for and
+        adopted, not posted again).
+        Raises PublishFailed (after trying both) when the copy failed, else the upload's error."""
         assert doc.id is not None
         doc_id = doc.id
+        settings = self.settings
+        out_dir = Path(settings.output_dir)
+        folder = out_dir / incident_ref(incident.number)
+        # An imported incident's channel is Slack's past: its document stays on disk and in the
+        # record, its files stay links (nothing downloaded, uploaded or announced).
+        live = imported_from(incident.dedupe_key, incident.channel_name) is None
+        write_error: OSError | None = None
+        upload_error: Exception | None = None
+        try:
+            doc, rendered = self.write(doc, incident, rendered, file_ids if live else [])
+        except OSError as exc:
+            write_error = exc
+            DOCUMENTS_FAILED.labels("write").inc()
+            log.error(
+                "INC-%s: the copy on disk was not written (%s: %s); uploading anyway, the copy is "
+                "written again on the next try",
+                incident.number,
+                folder,
+                exc.strerror or exc,
+            )
+        finally:
+            OUTPUT_FREE_BYTES.set(free_bytes(out_dir))
+        uploaded_now = False
+        if live and incident.channel_id and doc.file_id is None:
+            try:
+                found = self.posted_before(doc, incident) if earlier is not None else None
+                if found is None:
+                    doc, uploaded_now = self.upload(doc, incident, model, rendered, note), True
+                else:
+                    doc = self.record_file(doc, found)
+            except Exception as exc:
+                upload_error = exc
+                DOCUMENTS_FAILED.labels("upload").inc()
+                log.error("INC-%s: the document was not uploaded: %s", incident.number, slack_error(exc))
+        if (
+            earlier is not None
+            and doc.file_id is not None
+            and not uploaded_now
+            and what_changed(earlier, rendered.markdown)
+        ):
+            # An earlier attempt posted this revision as it was then: the revision is what Slack
+            # shows, and what changed since goes into the next one.
+            doc = self.repo.update_document(doc_id, markdown=earlier)
+        if upload_error is None and live:
+            if settings.config.canvas and incident.channel_id and doc.canvas_id is None:
+                doc = self.canvas(doc, incident, rendered)
+            if not doc.draft and not incident.is_private and doc.announce_ts is None:
+                doc = self.announce(doc, incident)
+        if write_error is not None:
+            raise PublishFailed(folder, write_error, upload_error)
+        if upload_error is not None:
+            raise upload_error
+        return self.repo.update_document(doc_id, state="published", published_at=utcnow())
+
+    def write(
+        self, doc: Document, incident: Incident, rendered: Rendered, file_ids: list[str]
+    ) -> tuple[Document, Rendered]:
+        """The pinned files and the copy on disk; the rendering gains the note of files left out."""
+        assert doc.id is not None
         settings = self.settings
         folder = incident_folder(Path(settings.output_dir), incident)
         skipped = self.download_files(folder, file_ids, private=incident.is_private)
@@ -194,17 +278,10 @@ class Publisher:
             rendered = Rendered(
                 rendered.markdown + note_md, body + note_html + ("</body>" + end if end else "")
             )
-        path = write_copy(Path(settings.output_dir), incident, rendered)
-        if skipped:
-            self.repo.update_document(doc_id, markdown=rendered.markdown)
-        doc = self.repo.update_document(doc_id, path=str(path))
-        if incident.channel_id and doc.file_id is None:
-            doc = self.upload(doc, incident, model, rendered, note)
-        if settings.config.canvas and incident.channel_id and doc.canvas_id is None:
-            doc = self.canvas(doc, incident, rendered)
-        if not doc.draft and not incident.is_private and doc.announce_ts is None:
-            doc = self.announce(doc, incident)
-        return self.repo.update_document(doc_id, state="published", published_at=utcnow())
+            self.repo.update_document(doc.id, markdown=rendered.markdown)
+        keep = settings.config.documents.keep_revisions
+        path = write_copy(Path(settings.output_dir), incident, rendered, doc.revision, keep)
+        return self.repo.update_document(doc.id, path=str(path)), rendered
 
     def upload(
         self,
@@ -214,7 +291,6 @@ class Publisher:
         rendered: Rendered,
         note: str | None = None,
     ) -> Document:
-        assert doc.id is not None
         kind = "Draft investigation document" if doc.draft else "Investigation document"
         changed = f"\n{note}." if note else ""
         missing = (
@@ -225,16 +301,57 @@ class Publisher:
         resp = self.client.files_upload_v2(
             channel=incident.channel_id,
             content=rendered.markdown,
-            filename=f"{incident_ref(incident)}-investigation-r{doc.revision}.md",
+            filename=document_filename(incident, doc.revision),
             title=f"{incident_ref(incident)} {kind.lower()} (revision {doc.revision})",
             initial_comment=(
                 f"{kind} for *{incident_ref(incident)}*, revision {doc.revision}.{escape(changed)}{escape(missing)}"
             ),
         )
-        file = resp.get("file") or (resp.get("files") or [{}])[0]
+        return self.record_file(doc, resp.get("file") or (resp.get("files") or [{}])[0])
+
+    def record_file(self, doc: Document, file: dict[str, Any]) -> Document:
+        assert doc.id is not None
         if file.get("id") and not file.get("permalink"):
             file = self.client.files_info(file=file["id"])["file"]
         return self.repo.update_document(doc.id, file_id=file.get("id"), file_permalink=file.get("permalink"))
+
+    def posted_before(self, doc: Document, incident: Incident) -> dict[str, Any] | None:
+        """The file of this revision if an earlier attempt shared it in the channel: a message of
+        the bot's own, since the revision began, carrying a file named for the incident and the
+        revision (``document_filename``). Slack's history is read (a few pages at most); if it
+        cannot be read, None (the revision is uploaded)."""
+        filename = document_filename(incident, doc.revision)
+        assert incident.channel_id is not None
+        oldest = f"{(doc.created_at - timedelta(seconds=5)).timestamp():.6f}"
+        cursor: str | None = None
+        try:
+            for _ in range(HISTORY_PAGES):
+                resp = self.client.conversations_history(
+                    channel=incident.channel_id, oldest=oldest, limit=200, cursor=cursor
+                )
+                for m in resp.get("messages") or []:
+                    if self.bot_user_id and m.get("user") != self.bot_user_id:
+                        continue
+                    for f in m.get("files") or []:
+                        if f.get("name") == filename and f.get("id"):
+                            log.info(
+                                "INC-%s: adopted revision %s's file %s, posted before a crash",
+                                incident.number,
+                                doc.revision,
+                                f["id"],
+                            )
+                            return dict(f)
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+                if cursor is None:
+                    return None
+        except Exception as exc:
+            log.warning(
+                "INC-%s: could not look for revision %s in the channel (%s); uploading it",
+                incident.number,
+                doc.revision,
+                slack_error(exc),
+            )
+        return None
 
     def canvas(self, doc: Document, incident: Incident, rendered: Rendered) -> Document:
         assert doc.id is not None

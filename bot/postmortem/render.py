@@ -1,4 +1,5 @@
-"""Document model → Markdown and HTML through Jinja2 (sandboxed; user text is data, never template code)."""
+"""Document model → Markdown through Jinja2 (sandboxed; user text is data, never template code), and
+the HTML copy: that Markdown rendered by the one CommonMark renderer (bot.present)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from urllib.parse import quote
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
 
 from bot.errors import IncidentBotError
-from bot.postmortem.model import DocumentModel, Entry, TimelineRow, format_duration
+from bot.postmortem.model import Attachment, DocumentModel, Entry, TimelineRow, format_duration
+from bot.present import formats
+from bot.present.commonmark import html_page
 from bot.slack import mrkdwn
 from bot.slack.text import escape, strip_control
 
@@ -31,12 +33,16 @@ def _builtin_dir() -> Path:
 
 BUILTIN_DIR = _builtin_dir()
 MARKDOWN_TEMPLATE = "postmortem.md.j2"
-HTML_TEMPLATE = "postmortem.html.j2"
 
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _RULE = re.compile(r"^\s*([-=_*])(\s*\1){2,}\s*$|^\s*[=-]+\s*$")
 _BLOCK_START = re.compile(r"^(\s*)(#|>|[-+*]\s|\d+[.)]\s)")
 _SAFE_SCHEMES = ("http://", "https://")
+# A message this long is shown in full once, where it first appears, and cut wherever else it was
+# marked: one huge paste repeated in every section would drown the document (and its rendering).
+MAX_ENTRY_CHARS = 3000
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+_SPANS = re.compile(r"(`[^`\n]+`)")
 
 
 class TemplateProblem(IncidentBotError):
@@ -52,10 +58,10 @@ def md(text: str | None, indent: int = 0) -> str:
     if not text:
         return ""
     text = strip_control(text)
-    text = _ENTITY.sub(lambda m: "&amp;" + m.group(0)[1:], text)
-    text = text.replace("<", "&lt;").replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
     if text.count("`") % 2:
-        text = text.replace("`", "\\`")
+        text = _inert(text).replace("`", "\\`")
+    else:  # `code` spans show their text as it is: nothing to escape inside them
+        text = "".join(part if i % 2 else _inert(part) for i, part in enumerate(_SPANS.split(text)))
     lines = []
     for line in text.splitlines():
         if _RULE.match(line):
@@ -66,12 +72,17 @@ def md(text: str | None, indent: int = 0) -> str:
     return ("  \n" + " " * indent).join(lines)
 
 
+def _inert(text: str) -> str:
+    text = _ENTITY.sub(lambda m: "&amp;" + m.group(0)[1:], text)
+    return text.replace("<", "&lt;").replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
+
+
 def cell(text: str | None, limit: int = 300) -> str:
     """One table cell: one line, bounded, pipes escaped."""
     flat = " ".join(strip_control(text or "", keep_newlines=False).split())
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
-    return md(flat) or " "
+    return _UNESCAPED_PIPE.sub(r"\\|", md(flat)) or " "  # a table's pipes, in code spans too
 
 
 def fence(code: str, indent: int = 0, lang: str = "") -> str:
@@ -97,6 +108,13 @@ def link(url: str | None, label: str = "link") -> str:
     return f"[{text}]({target.replace('(', '%28').replace(')', '%29')})"
 
 
+def file_link(f: Attachment) -> str:
+    """A pinned file: a link to its copy in ``files/`` beside the document, else to Slack."""
+    if f.local is None:
+        return link(f.permalink, f.name)
+    return f"[{md(f.name)}](<{f.local}>)"
+
+
 def body(e: Entry, indent: int = 0) -> str:
     """An entry's prose as Markdown: Slack text converted (lists stay lists), plain text escaped."""
     if e.body is None:
@@ -108,24 +126,6 @@ def row_cell(row: TimelineRow) -> str:
     if row.line is None:
         return cell(row.event)
     return mrkdwn.one_line_md_of(row.line) or " "
-
-
-def html_body(e: Entry) -> Markup:
-    if e.body is None:
-        return Markup("<br>\n").join(strip_control(e.text).splitlines())
-    return Markup(mrkdwn.blocks_html(e.body, code=False))
-
-
-def html_hint(text: str | None) -> Markup:
-    """The document's own short texts (hints, statuses): `code` spans shown as code."""
-    escaped = str(Markup.escape(text or ""))
-    return Markup(re.sub(r"`([^`\n]{1,200})`", r"<code>\1</code>", escaped))
-
-
-def html_row(row: TimelineRow) -> Markup:
-    if row.line is None:
-        return Markup.escape(row.event)
-    return Markup(mrkdwn.line_html(row.line))
 
 
 @dataclass
@@ -147,25 +147,30 @@ class Renderer:
             "keep_trailing_newline": True,
         }
         self.md_env = SandboxedEnvironment(autoescape=False, **common)
-        self.html_env = SandboxedEnvironment(autoescape=True, **common)
-        for env in (self.md_env, self.html_env):
-            env.filters.update(dt=self.dt, day=self.day, duration=format_duration)
-        self.md_env.filters.update(md=md, cell=cell, fence=fence, link=link, body=body, row=row_cell)
-        self.html_env.filters.update(
-            url=lambda u: safe_url(u) or "#", body=html_body, row=html_row, hint=html_hint
+        self.md_env.filters.update(dt=self.dt, day=self.day, duration=format_duration)
+        self.md_env.filters.update(
+            md=md, cell=cell, fence=fence, link=link, body=self.body, row=row_cell, file=file_link
         )
+        self._in_full: set[str] = set()  # the long messages shown in full so far (one render)
+
+    def body(self, e: Entry, indent: int = 0) -> str:
+        if len(e.text) > MAX_ENTRY_CHARS:
+            if e.text in self._in_full:
+                cut = e.text[:MAX_ENTRY_CHARS].rsplit(" ", 1)[0]
+                return md(cut, indent) + " _… (cut here: shown in full above)_"
+            self._in_full.add(e.text)
+        return body(e, indent)
 
     def dt(self, at: datetime | None) -> str:
-        return at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if at else "—"
+        return formats.when(at, self.tz)
 
     def day(self, at: datetime | None) -> str:
-        return at.astimezone(self.tz).strftime("%Y-%m-%d") if at else "—"
+        return formats.day(at, self.tz)
 
     def render(self, doc: DocumentModel) -> Rendered:
-        return Rendered(
-            markdown=self._render(self.md_env, MARKDOWN_TEMPLATE, doc),
-            html=self._render(self.html_env, HTML_TEMPLATE, doc),
-        )
+        self._in_full.clear()
+        markdown = self._render(self.md_env, doc.template or MARKDOWN_TEMPLATE, doc)
+        return Rendered(markdown=markdown, html=html_page(markdown, f"{doc.incident_ref}: {doc.title}"))
 
     def _render(self, env: SandboxedEnvironment, name: str, doc: DocumentModel) -> str:
         try:

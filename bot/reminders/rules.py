@@ -16,7 +16,7 @@ Kinds and slots (times are microseconds since the epoch, see ``slot_time``):
 - ``archive_notice`` then ``archive``: ``<closed>`` — a heads-up, then the archive no sooner than
   the promised time after the heads-up; re-closing (``closed`` moved) starts a new cycle.
 - ``recheck``: ``<declared>/<every>/<n>`` — not a message: every ``recheck_every`` while the
-  incident is open, read the channel's recent history back for events Slack never delivered.
+  incident is open, read the channel's recent history back for events the live record lacks.
 """
 
 from __future__ import annotations
@@ -149,7 +149,8 @@ def lead_nudge(state: IncidentState, config: ReminderConfig, now: datetime) -> D
         return None
     text = (
         f":wave: Nobody has taken the lead on {state.ref} "
-        f"{human_seconds(after)} after it was declared. <@{state.incident.declarer_id}>, pick a lead with "
+        f"{human_seconds((now - state.declared_at).total_seconds())} after it was declared. "
+        f"<@{state.incident.declarer_id}>, pick a lead with "
         "`/incident lead @user` (or from the incident card)."
     )
     return Due(state.incident_id, state.channel_id, LEAD, slot_time(state.declared_at), text)

@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import ReminderConfig, Settings
 from bot.incidents.vocabulary import Milestone
+from bot.ops.failures import job_failed
 from bot.ops.metrics import JOBS_FIRED
 from bot.reminders.rules import (
     ARCHIVE,
@@ -39,13 +40,14 @@ from bot.reminders.rules import (
     slot_time,
 )
 from bot.slack.client import slack_error
+from bot.timeline.service import recovered
 from storage.models import Incident, utcnow
 from storage.repository import Repository
 from storage.stores.reminders import DONE_STATES, REMINDER_CLAIM_STALE_AFTER, ReminderInputs
 
 
 class Reconcile(Protocol):
-    """The timeline's ``reconcile``: a recheck reads back a period for events Slack dropped."""
+    """The timeline's ``reconcile``: a recheck reads back a period for events the record lacks."""
 
     def __call__(self, incident: Incident, recheck_since: datetime | None = None) -> Mapping[str, int]: ...
 
@@ -98,6 +100,8 @@ class ReminderSweeper:
         followup_counts: FollowupCounts | None = None,
         sweep_followups: Callable[[datetime], None] | None = None,
         sweep_documents: Callable[[datetime], object] | None = None,
+        sweep_maintenance: Callable[[datetime], object] | None = None,
+        sweep_embeddings: Callable[[datetime], object] | None = None,
         owner: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         stale_after: timedelta = REMINDER_CLAIM_STALE_AFTER,
@@ -112,6 +116,10 @@ class ReminderSweeper:
         self.sweep_followups = sweep_followups
         # The final documents closes never got (bot.postmortem.catch_up), queued off this thread.
         self.sweep_documents = sweep_documents
+        # The status page's maintenance reminders (bot.statuspage), each claimed once across replicas.
+        self.sweep_maintenance = sweep_maintenance
+        # Incidents' embeddings for similar incidents (bot.assist), handed off this thread.
+        self.sweep_embeddings = sweep_embeddings
         self.owner = owner or instance_name()
         self.clock = clock
         self.stale_after = stale_after
@@ -200,17 +208,27 @@ class ReminderSweeper:
             try:
                 self.sweep_documents(now)
             except Exception:
-                log.exception("catching up the documents failed")
+                job_failed("documents-catch-up")
+        if self.sweep_maintenance is not None:
+            try:
+                self.sweep_maintenance(now)
+            except Exception:
+                job_failed("maintenance-reminders")
+        if self.sweep_embeddings is not None:
+            try:
+                self.sweep_embeddings(now)
+            except Exception:
+                job_failed("embeddings")
         done: list[Sent] = []
         try:  # deliveries past Slack's retries (real time: ``now`` may be a test's clock)
             self.repo.prune_deliveries()
         except Exception:
-            log.exception("pruning the processed deliveries failed")
+            job_failed("deliveries-prune")
         for due in self.due(now):
             try:
                 sent = self.deliver(due, now)
             except Exception:
-                log.exception("reminder %s %s for incident %s failed", due.kind, due.slot, due.incident_id)
+                job_failed("reminder", f"{due.kind} {due.slot} for incident {due.incident_id}")
                 continue
             if sent is not None:
                 done.append(sent)
@@ -265,13 +283,16 @@ class ReminderSweeper:
         return str(resp["ts"])
 
     def _recheck(self, due: Due, now: datetime) -> None:
-        """Read back the period since the previous recheck (with overlap) for dropped events."""
+        """Read back the period since the previous recheck (with overlap) for missing events."""
         incident = self.repo.incident(due.incident_id)
         since = max(incident.created_at, now - timedelta(seconds=self.config.recheck_every) - RECHECK_OVERLAP)
         counts = self.reconcile(incident, recheck_since=since)
         if counts["messages_added"] or counts["events_added"] or counts["events_hidden"]:
             log.warning(
-                "INC-%s: Slack never delivered some events; recheck recovered %s", incident.number, counts
+                "INC-%s: the periodic re-read found what the live record lacked (not delivered, or "
+                "delivered and not stored): %s",
+                incident.number,
+                recovered(counts),
             )
 
 
@@ -318,7 +339,7 @@ class Scheduler:
         except Exception as exc:
             with self._lock:
                 self._last_error = type(exc).__name__
-            log.exception("reminder sweep failed")
+            job_failed(JOB_ID, error=exc)
             return
         with self._lock:
             self._last_ok, self._last_error = time.monotonic(), None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import logging
@@ -18,31 +17,42 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.middleware import Middleware
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.alerts import intake
 from bot.errors import DATABASE_DOWN, IncidentBotError, sorry
+from bot.incidents.access import Action
+from bot.incidents.entry_points import undeclared
+from bot.ops.failures import database_error
 from bot.ops.health import HealthCheck
-from bot.ops.logs import CURRENT_INCIDENT
+from bot.ops.http_boundary import NO_BODY, BodyRefused, CloseUnread, Limits, bounded
+from bot.ops.logs import CURRENT_INCIDENT, tag_delivery
 from bot.ops.metrics import ACK_SECONDS, REQUESTS
 from bot.ops.probes import probe_routes
+from bot.ops.request_values import is_ascii_number
+from bot.slack.authorize import BotTokenAuthorize, bolt_blind_to_oauth_environment
 from bot.slack.client import slack_error
+from bot.slack.deliveries import note_database_error
 from bot.slack.event_queue import EventDispatcher
 from bot.slack.listeners import register_all
+from bot.slack.spool import Spool
+from bot.statuspage.web import status_routes
 from bot.timeline.service import TimelineService
 from bot.web import web_routes
 from bot.wiring import Services
+from storage.db import ping
 
 log = logging.getLogger(__name__)
-# Bolt re-reads SLACK_BOT_TOKEN from the environment even when given our client, then warns it is unused.
-logging.getLogger("slack_bolt.App").addFilter(lambda r: "`token` will be unused" not in r.getMessage())
+# Bolt re-reads SLACK_BOT_TOKEN from the environment even when given our client and authorize (which
+# hands it the bot token, bot.slack.authorize), then warns it is unused.
+logging.getLogger("slack_bolt.App").addFilter(
+    lambda r: not any(s in r.getMessage() for s in ("`token` will be unused", "`token` (or SLACK_BOT_TOKEN"))
+)
 
 MAX_BODY_BYTES = 1_000_000
-# Slack's requests arrive whole in well under a second, and it gives up on the ack after 3 s.
-BODY_DEADLINE = 10.0
-MAX_NUMBER_DIGITS = 12  # a Unix timestamp has 10; Content-Length over 12 digits is over the limit anyway
 AppT = TypeVar("AppT", bound=App)
 
 
@@ -50,29 +60,53 @@ class IncidentBotApp(App):
     """The Bolt app for commands and interactions, whose acks people wait for.
 
     ``events`` is its twin for the Events API: same listeners, run inline by the event dispatcher's
-    threads (events are acked before they are dispatched), so a burst of events never holds the
+    threads (events are spooled and acked before they are dispatched), so a burst of events never holds the
     listener threads a slash command needs to answer within Slack's 3 seconds.
     """
 
     events: App
     services: Services  # for the /ui web mount (bot/web) and the alert intake route
+    intake: EventDispatcher | None  # the Events API dispatcher and its spool: open_intake()
 
 
 def create_bolt_app(services: Services) -> IncidentBotApp:
-    app = _configure(IncidentBotApp(**_app_options(services, inline=False)), services)
-    app.events = _configure(App(**_app_options(services, inline=True)), services)
+    authorize = BotTokenAuthorize(services.client, services.slack_auth)
+    with bolt_blind_to_oauth_environment():
+        app = IncidentBotApp(**_app_options(services, authorize, inline=False))
+        events = App(**_app_options(services, authorize, inline=True))
+    app = _configure(app, services)
+    app.events = _configure(events, services)
     app.services = services
+    app.intake = None
     return app
 
 
-def _app_options(services: Services, inline: bool) -> dict[str, Any]:
+def open_intake(app: IncidentBotApp) -> EventDispatcher:
+    """The process's one Events API dispatcher (every transport shares it), with this replica's
+    spool, opened on first use. Raises SpoolError when the spool folder cannot be used."""
+    if app.intake is None:
+        settings, engine = app.services.settings, app.services.engine
+
+        def database_answers() -> bool:
+            try:
+                ping(engine)
+            except Exception:
+                return False
+            return True
+
+        spool = Spool(settings.spool_folder(), settings.spool_max_deliveries, settings.spool_max_mb * 2**20)
+        app.intake = EventDispatcher(app.events.dispatch, spool, database_answers)
+    return app.intake
+
+
+def _app_options(services: Services, authorize: BotTokenAuthorize, inline: bool) -> dict[str, Any]:
     settings = services.settings
     assert settings.slack_signing_secret is not None
     return {
         "client": services.client,
+        "authorize": authorize,
         "listener_executor": ContextThreadPool(max_workers=16, thread_name_prefix="listener"),
         "signing_secret": settings.slack_signing_secret.get_secret_value(),
-        "token_verification_enabled": False,
         "process_before_response": inline,
         "raise_error_for_unhandled_request": False,
         "ignoring_self_events_enabled": False,
@@ -83,6 +117,7 @@ def _configure(app: AppT, services: Services) -> AppT:
     """The error boundary, the middleware putting the services and the channel's incident into
     Bolt's context (listeners receive them by name), then every capability's listeners."""
     app.error(on_error)
+    app.middleware(bind_delivery)
 
     @app.middleware
     def bind_services(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
@@ -91,7 +126,22 @@ def _configure(app: AppT, services: Services) -> AppT:
 
     app.middleware(bind_incident)
     register_all(app)
+    missing = undeclared(app)
+    if missing:
+        raise RuntimeError(f"listeners without a declared access action: {', '.join(missing)}")
     return app
+
+
+def bind_delivery(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
+    """Log lines of the request (its listeners included) carry its id (see bot.ops.logs)."""
+    tag_delivery(delivery_id(body))
+    return next()
+
+
+def delivery_id(body: dict[str, Any]) -> str | None:
+    """An event's ``event_id``; the ``trigger_id`` of a command or an interaction."""
+    found = body.get("event_id") or body.get("trigger_id")
+    return found if isinstance(found, str) and found else None
 
 
 def bind_incident(
@@ -110,8 +160,11 @@ def bind_incident(
         try:
             incident = lookup(context.channel_id)
         except Exception as exc:
-            log.warning("no incident lookup for %s: %s", context.channel_id, type(exc).__name__)
-            context["incident_unavailable"] = isinstance(exc, SQLAlchemyError)
+            why = database_error(exc) if isinstance(exc, SQLAlchemyError) else ""
+            log.warning("no incident lookup for %s: %s", context.channel_id, why or type(exc).__name__)
+            context["incident_unavailable"] = why  # the description, for the command's log line
+            if isinstance(exc, SQLAlchemyError):
+                note_database_error(exc)  # an event's work is not done: it waits in the spool
     context["incident"] = incident
     CURRENT_INCIDENT.set(incident.number if incident else None)
     return next()
@@ -130,7 +183,8 @@ def on_error(
         log.info("refused: %s", error)
     elif isinstance(error, SQLAlchemyError):
         text = DATABASE_DOWN
-        log.exception("database unavailable in a listener", exc_info=error)
+        note_database_error(error)
+        log.error("%s in a listener", database_error(error), exc_info=error)
     else:
         text = sorry(context.get("doing"))
         log.exception("unhandled error in a listener", exc_info=error)
@@ -189,66 +243,21 @@ def request_kind(body: bytes) -> str:
     return "commands" if b"command=" in body else "other"
 
 
-class BodyRefused(Exception):
-    """A request body not worth reading further: the answer to give instead."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
-def _refuse(message: str, status: int = 400) -> BodyRefused:
-    # The rest of the body is never read: h11 then closes the connection after the answer
-    # (Connection: close), so a client cannot keep streaming into a kept-alive socket.
-    return BodyRefused(PlainTextResponse(message, status_code=status, headers={"Connection": "close"}))
-
-
-async def read_body(request: Request, limit: int | None = None, deadline: float | None = None) -> bytes:
-    """The body, read chunk by chunk: refused on a declared or actual size over ``limit`` (so an
-    unsigned body is never buffered past it) and when it has not all arrived within ``deadline``."""
-    limit = MAX_BODY_BYTES if limit is None else limit
-    deadline = BODY_DEADLINE if deadline is None else deadline
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not is_ascii_number(declared, MAX_NUMBER_DIGITS):
-            raise _refuse("bad content-length")
-        if int(declared) > limit:
-            raise _refuse("payload too large")
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async with asyncio.timeout(deadline):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise _refuse("payload too large")
-                chunks.append(chunk)
-    except TimeoutError:
-        raise _refuse("request body too slow", 408) from None
-    except ClientDisconnect:
-        raise _refuse("client went away") from None
-    return b"".join(chunks)
-
-
-def is_ascii_number(text: str, max_digits: int) -> bool:
-    """ASCII digits only (not `²` or `٣`, which isdigit() accepts), at most ``max_digits``."""
-    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
-
-
 def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool = True) -> Starlette:
     """``serve_metrics=False`` when /metrics has its own port (METRICS_PORT): then it is not here."""
     s = bolt.services
     verifier = SignatureVerifier(bolt._signing_secret)
-    events = EventDispatcher(bolt.events.dispatch, transport="http")
+    events = open_intake(bolt)
+    health.extra["spool"] = events.health
 
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
         try:
-            body = await read_body(request)
+            body = await request.body()  # within the route's limits (bot.ops.http_boundary)
         except BodyRefused as refused:
-            body, response = b"", refused.response
-        else:
-            response = await _answer(request, body)
+            REQUESTS.labels("http", "other", str(refused.status)).inc()
+            raise
+        response = await _answer(request, body)
         kind = request_kind(body)
         ACK_SECONDS.labels("http", kind).observe(time.perf_counter() - started)
         REQUESTS.labels("http", kind, str(response.status_code)).inc()
@@ -262,7 +271,7 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool =
         timestamp = request.headers.get("x-slack-request-timestamp", "")
         signature = request.headers.get("x-slack-signature", "")
         if not (
-            is_ascii_number(timestamp, MAX_NUMBER_DIGITS)
+            is_ascii_number(timestamp)
             and verifier.is_valid(body=text, timestamp=timestamp, signature=signature)
         ):
             return PlainTextResponse("invalid or stale signature", status_code=401)
@@ -272,13 +281,17 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool =
             return PlainTextResponse("malformed body", status_code=400)
         if not isinstance(payload, dict) or not payload:
             return PlainTextResponse("malformed body", status_code=400)
-        bolt_request = to_bolt_request(request, body)
         if payload.get("type") == "event_callback":
             if not isinstance(payload.get("event"), dict):
                 return PlainTextResponse("malformed event", status_code=400)
-            if not events.offer(bolt_request):
-                await run_in_threadpool(events.submit, bolt_request)
-            return Response(status_code=200)
+            event_id = payload.get("event_id")
+            # Acknowledged only once it is in the spool, on disk; else Slack must deliver it again.
+            if await run_in_threadpool(
+                events.accept, "http", text, event_id if isinstance(event_id, str) else None
+            ):
+                return Response(status_code=200)
+            return PlainTextResponse(f"not stored, retry later: spool {events.health()}", status_code=503)
+        bolt_request = to_bolt_request(request, body)
         return to_starlette_response(await run_in_threadpool(bolt.dispatch, bolt_request))
 
     @contextlib.asynccontextmanager
@@ -292,30 +305,49 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool =
 
     return Starlette(
         lifespan=lifespan,
+        middleware=[Middleware(CloseUnread)],
         routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
+            # Signed by Slack; each listener declares its own action (bot.incidents.entry_points).
+            bounded(
+                Route("/slack/events", slack_events, methods=["POST"]), Limits(MAX_BODY_BYTES), Action.PUBLIC
+            ),
             alert_route(bolt.services),
-            *probe_routes(health, serve_metrics),
-            *web_routes(s.settings, s.repo, s.client, s.now),  # /ui/: read-only pages, if INCIDENT_WEB_URL
+            *(bounded(route, NO_BODY, Action.PUBLIC) for route in probe_routes(health, serve_metrics)),
+            *status_routes(
+                s.statuspage.public
+            ),  # /status: public, read-only, if [statuspage] lists components
+            *web_routes(
+                s.settings, s.repo, s.client, s.now, s.access
+            ),  # /ui/: read-only pages, if INCIDENT_WEB_URL
         ],
     )
 
 
 def alert_route(services: Services) -> Route:
-    """POST /alerts/alertmanager and /alerts/grafana: a size-limited body, then (in a thread)
-    authenticate, parse and record it (``bot.alerts.intake``)."""
+    """POST /alerts/alertmanager and /alerts/grafana: credentials checked on the request head
+    (``intake.admit``), a size-limited body, then (in a thread) authenticate, parse and record it
+    (``bot.alerts.intake``)."""
+    settings = services.settings
+
+    def admit(request: Request) -> Response | None:
+        if request.path_params.get("source") not in intake.SOURCES:
+            return PlainTextResponse("not found", status_code=404)
+        refused = intake.admit(settings, request.headers)
+        return None if refused is None else _json(refused)
 
     async def alerts_in(request: Request) -> Response:
         source = request.path_params["source"]
-        if source not in intake.SOURCES:
-            return PlainTextResponse("not found", status_code=404)
-        try:
-            body = await read_body(request, limit=services.settings.config.alerts.max_body_bytes)
-        except BodyRefused as refused:
-            return refused.response
+        body = await request.body()
         answer = await run_in_threadpool(
             intake.handle, services.alerts, services.settings, source, request.headers, body
         )
-        return Response(answer.json(), status_code=answer.status, media_type="application/json")
+        return _json(answer)
 
-    return Route("/alerts/{source}", alerts_in, methods=["POST"])
+    limits = Limits(settings.config.alerts.max_body_bytes, admit=admit)
+    return bounded(
+        Route("/alerts/{source}", alerts_in, methods=["POST"]), limits, Action.PUBLIC
+    )  # its bearer token
+
+
+def _json(answer: intake.Answer) -> Response:
+    return Response(answer.json(), status_code=answer.status, media_type="application/json")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler
 
@@ -11,6 +13,8 @@ from bot.ops.metrics import (
     CountedServerErrorRetry,
     MeteredWebClient,
 )
+
+log = logging.getLogger(__name__)
 
 
 def make_client(token: str, base_url: str, timeout: int = 15, patient: bool = True) -> WebClient:
@@ -35,3 +39,15 @@ def slack_error(exc: Exception) -> str:
         except Exception:
             pass
     return type(exc).__name__
+
+
+def tell(client: WebClient, user: str, text: str, channel: str | None = None) -> None:
+    """Say ``text`` to one person: ephemerally in ``channel``, or directly (a refusal about an
+    incident is never said in its channel). A failure is logged, never raised."""
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+        else:
+            client.chat_postMessage(channel=user, text=text)
+    except Exception as exc:
+        log.info("could not tell %s: %s", user, slack_error(exc))

@@ -1,14 +1,14 @@
 """Slash-command plumbing: one table of `/incident` subcommands, and what a handler receives.
 
 Each capability exports a tuple of ``Subcommand`` records (name, usage, summary, parser, handler,
-which channels it runs in, aliases); ``bot.wiring`` assembles them, in the order `/incident help`
+which channels it runs in, aliases, and the access action it declares); ``bot.wiring`` assembles them, in the order `/incident help`
 lists them, into one ``CommandTable``: no registry filled by import order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -58,6 +58,12 @@ class Subcommand:
     handle: Handler
     where: Where = Where.INCIDENT
     aliases: tuple[str, ...] = ()
+    # Whether `/incident help` lists it, from the request's context (a command whose integration
+    # is not configured is left out); None: always.
+    offered: Callable[[Mapping[str, Any]], bool] | None = None
+    # The access action the dispatcher checks before the handler runs (bot.incidents.access.Action;
+    # this layer sits below the policy, so it is typed by its base): required, never defaulted.
+    action: StrEnum = field(kw_only=True)
 
     @property
     def needs_incident(self) -> bool:
@@ -109,13 +115,15 @@ class CommandTable:
                 exc.usage = spec.usage
             raise
 
-    def help_text(self) -> str:
-        anywhere = [s.name for s in self.records if s.where == Where.ANYWHERE]
-        outside = [s.name for s in self.records if s.where == Where.NOT_INCIDENT]
+    def help_text(self, context: Mapping[str, Any] | None = None) -> str:
+        """The subcommands offered in ``context`` (the request's; None: all of them)."""
+        records = [s for s in self.records if context is None or s.offered is None or s.offered(context)]
+        anywhere = [s.name for s in records if s.where == Where.ANYWHERE]
+        outside = [s.name for s in records if s.where == Where.NOT_INCIDENT]
         lines = [
             f"*`/incident` commands* (in an incident channel; {', '.join(anywhere)} work anywhere"
             + (f", {', '.join(outside)} in a channel that is not an incident's yet" if outside else "")
             + "):"
         ]
-        lines += [f"• `{s.usage}` — {s.summary}" for s in self.records]
+        lines += [f"• `{s.usage}` — {s.summary}" for s in records]
         return "\n".join(lines)

@@ -31,7 +31,7 @@ SAFE_SCHEMES = ("http://", "https://", "mailto:")
 # <…> markup: no nesting, bounded, on one line.
 _ANGLE = r"<(?P<angle>[^<>\n]{1,2000})>"
 _CODE = r"`(?P<code>[^`\n]{1,4000})`"  # Slack code spans are single-backtick
-_EMOJI = r"(?<![\w:]):(?P<emoji>[a-z0-9_+'\-]{1,60}):(?![\w:])"
+_EMOJI = r"(?<![\w:]):(?P<emoji>[a-z0-9_+'\-]{1,60}):(?::skin-tone-(?P<tone>[2-6]):)?(?![\w:])"
 _BOLD = r"(?<![\w*])\*(?P<bold>[^*\s](?:[^*\n]{0,4000}[^*\s])?)\*(?![\w*])"
 _ITALIC = r"(?<![\w_])_(?P<italic>[^_\s](?:[^_\n]{0,4000}[^_\s])?)_(?![\w_])"
 _STRIKE = r"(?<![\w~])~(?P<strike>[^~\s](?:[^~\n]{0,4000}[^~\s])?)~(?![\w~])"
@@ -39,6 +39,7 @@ INLINE = re.compile("|".join((_CODE, _ANGLE, _EMOJI, _BOLD, _ITALIC, _STRIKE)))
 FENCE = "```"
 _LIST_ITEM = re.compile(r"[ \t]{0,8}(?:(?P<num>\d{1,9})[.)]|(?P<bullet>[-*•◦▪]))[ \t]+")
 _ENTITY = re.compile(r"&(amp|lt|gt);")
+_QUOTE = re.compile(r"&gt; ?")  # Slack sends a quoted line's ">" as an entity
 _MD_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_~[]<>|&#!"})
 _PIPE = re.compile(r"(?<!\\)\|")
 _MD_LINE_START = re.compile(r"^([ \t]*)([-+=>]|\d{1,9}(?=[.)]))")
@@ -88,7 +89,14 @@ class CodeBlock:
     text: str
 
 
-Block = Para | ListBlock | CodeBlock
+@dataclass(frozen=True)
+class Quote:
+    """Lines quoted with ``>`` (Slack sends ``&gt;``)."""
+
+    lines: tuple[Line, ...]
+
+
+Block = Para | ListBlock | CodeBlock | Quote
 
 
 # --------------------------------------------------------------------------- names
@@ -179,12 +187,26 @@ def _prose(text: str, names: Names) -> list[Block]:
         items.clear()
         kind = None
 
+    def flush_quote() -> None:
+        if quoted:
+            blocks.append(Quote(tuple(quoted)))
+            quoted.clear()
+
+    quoted: list[Line] = []
     for raw in text.split("\n"):
         line = raw.strip()
         if not line:
             flush_para()
             flush_list()
+            flush_quote()
             continue
+        q = _QUOTE.match(line)
+        if q:
+            flush_para()
+            flush_list()
+            quoted.append(inline(line[q.end() :], names))
+            continue
+        flush_quote()
         m = _LIST_ITEM.match(raw) if len(raw) <= MAX_FORMATTED_LINE else None
         if m:
             ordered = m.group("num") is not None
@@ -198,6 +220,7 @@ def _prose(text: str, names: Names) -> list[Block]:
         para.append(inline(line, names))
     flush_para()
     flush_list()
+    flush_quote()
     return blocks
 
 
@@ -235,7 +258,7 @@ def _node(m: re.Match[str], names: Names, depth: int) -> list[Inline]:
     if m.group("angle") is not None:
         return [_angle(m.group("angle"), names)]
     if m.group("emoji") is not None:
-        return [_emoji(m.group("emoji"))]
+        return [_emoji(m.group("emoji"), int(m.group("tone") or 0))]
     for style in ("bold", "italic", "strike"):
         inner = m.group(style)
         if inner is not None:
@@ -271,12 +294,15 @@ def _angle(body: str, names: Names) -> Inline:
 
 
 @functools.lru_cache(maxsize=4096)
-def _emoji(name: str) -> Inline:
+def _emoji(name: str, tone: int = 0) -> Inline:
+    """An emoji by its Slack name; ``tone`` 2–6 is Slack's ``::skin-tone-N:`` (a Fitzpatrick modifier)."""
     shown = emoji.emojize(f":{name}:", language="alias")
     if shown == f":{name}:":
         shown = emoji.emojize(f":{name}:", language="en")
     if shown == f":{name}:":
         return Code(f":{name}:")  # a custom emoji: keep its name, shown as code
+    if tone:
+        shown = shown.removesuffix("\ufe0f") + chr(0x1F3FB + tone - 2)
     return Text(shown)
 
 
@@ -319,6 +345,8 @@ def blocks_plain(blocks: Iterable[Block]) -> str:
             out.append(b.text)
         elif isinstance(b, Para):
             out.extend(line_plain(line) for line in b.lines)
+        elif isinstance(b, Quote):
+            out.extend("> " + line_plain(line) for line in b.lines)
         else:
             for i, item in enumerate(b.items):
                 out.append((f"{b.start + i}. " if b.ordered else "• ") + line_plain(item))
@@ -386,6 +414,8 @@ def blocks_md(blocks: Iterable[Block], indent: int = 0, code: bool = True) -> st
     for b in blocks:
         if isinstance(b, Para):
             chunks.append(("  \n" + pad).join(line_md(line) for line in b.lines))
+        elif isinstance(b, Quote):
+            chunks.append(("  \n" + pad).join(f"> {line_md(line)}".rstrip() for line in b.lines))
         elif isinstance(b, ListBlock):
             lines = []
             for i, item in enumerate(b.items):
@@ -416,7 +446,7 @@ def one_line(slack_text: str | None, names: Names = NO_NAMES) -> Line:
         lines: Iterable[Line]
         if isinstance(b, CodeBlock):
             lines = [(Code(" ".join(b.text.split())),)] if b.text.strip() else []
-        elif isinstance(b, Para):
+        elif isinstance(b, Para | Quote):
             lines = b.lines
         else:
             lines = [
@@ -520,6 +550,9 @@ def blocks_html(blocks: Iterable[Block], code: bool = True) -> str:
     for b in blocks:
         if isinstance(b, Para):
             out.append("<p>" + "<br>\n".join(line_html(line) for line in b.lines) + "</p>")
+        elif isinstance(b, Quote):
+            quoted = "<br>\n".join(line_html(line) for line in b.lines)
+            out.append(f"<blockquote><p>{quoted}</p></blockquote>")
         elif isinstance(b, ListBlock):
             tag = "ol" if b.ordered else "ul"
             start = f' start="{b.start}"' if b.ordered and b.start != 1 else ""

@@ -15,9 +15,9 @@ arrives; failures back off exponentially with full jitter. Closing a link happen
 its own, so a slack_sdk thread stuck in `select()` can never hold the watchdog.
 
 Acks: an envelope is acked on the link it arrived on, or not at all when that link is no longer
-connected (Slack redelivers it; the listeners' dedupe absorbs the copy). Event envelopes are queued
-to the EventDispatcher and acked at once; commands and interactions are dispatched inline because
-their ack carries the response.
+connected (Slack redelivers it; the listeners' dedupe absorbs the copy). An event envelope is acked
+once the EventDispatcher has it in the spool on disk, and not at all when the spool refuses it;
+commands and interactions are dispatched inline because their ack carries the response.
 
 Client: websocket-client (slack_sdk.socket_mode.websocket_client), chosen on `bench/socket_mode.py`
 (numbers in bench/README.md). Under this watchdog both it and slack_sdk's `builtin` client never
@@ -40,8 +40,7 @@ import threading
 import time
 from typing import Any, Protocol
 
-from slack_bolt import BoltRequest
-from slack_bolt.adapter.socket_mode.internals import build_headers, run_bolt_app, send_response
+from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin.client import SocketModeClient as BuiltinClient
@@ -50,6 +49,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.socket_mode.websocket_client import SocketModeClient
 
+from bot.ops.logs import delivery_context
 from bot.ops.metrics import (
     ACK_SECONDS,
     REQUESTS,
@@ -58,9 +58,8 @@ from bot.ops.metrics import (
     SOCKET_STATE,
     SOCKET_STATES,
 )
-from bot.slack.app import IncidentBotApp
+from bot.slack.app import IncidentBotApp, open_intake
 from bot.slack.client import make_client, slack_error
-from bot.slack.event_queue import EventDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +141,8 @@ class Link:
         self.owner._wake()
 
     def _on_request(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:
-        self.owner._on_envelope(self, client, req)
+        with delivery_context(req.envelope_id):  # until Bolt's middleware knows the event_id
+            self.owner._on_envelope(self, client, req)
 
     # ----------------------------------------------------------------- watchdog side
     def start(self, url: str) -> None:
@@ -287,7 +287,7 @@ class SocketModeRunner:
         self.ping_interval = ping_interval
         self.silence_timeout = silence_timeout
         self.grace = grace
-        self.events = EventDispatcher(app.events.dispatch, transport="socket")
+        self.events = open_intake(app)  # shared with HTTP and any other connection of this process
         # apps.connections.open with the app token, quickly: the watchdog does its own retrying.
         self.web = make_client(app_token, str(app.client.base_url), timeout=5, patient=False)
         self.current: Link | None = None
@@ -306,14 +306,13 @@ class SocketModeRunner:
         started = time.perf_counter()
         kind = ENVELOPE_KINDS.get(req.type, "other")
         if req.type == "events_api":
+            status = 200
             if not isinstance(req.payload.get("event"), dict):
                 log.warning("Socket Mode: events_api envelope without an event, acked and ignored")
-            else:
-                self.events.submit(
-                    BoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
-                )
-            self._ack(link, json.dumps(SocketModeResponse(envelope_id=req.envelope_id).to_dict()))
-            status = 200
+            elif not self.events.accept("socket", json.dumps(req.payload), _event_id(req.payload)):
+                status = 503  # not in the spool: no ack, so Slack delivers it again
+            if status == 200:
+                self._ack(link, json.dumps(SocketModeResponse(envelope_id=req.envelope_id).to_dict()))
         else:
             response = run_bolt_app(self.app, req)
             send_response(_AckOn(link, self), req, response, time.time())  # type: ignore[arg-type]
@@ -507,6 +506,11 @@ class _AckOn:
     def send_socket_mode_response(self, response: SocketModeResponse | dict[str, Any]) -> None:
         body = response.to_dict() if isinstance(response, SocketModeResponse) else response
         self.runner._ack(self.link, json.dumps(body))
+
+
+def _event_id(payload: dict[str, Any]) -> str | None:
+    event_id = payload.get("event_id")
+    return event_id if isinstance(event_id, str) and event_id else None
 
 
 def backoff(failures: int) -> float:

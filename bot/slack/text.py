@@ -26,6 +26,23 @@ def strip_control(text: str, keep_newlines: bool = True) -> str:
     return "".join(out)
 
 
+_BROADCAST = re.compile(r"<!([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def echo_safe(text: str) -> str:
+    """Slack text a person wrote, safe for the bot to post again: links, people and channels stay
+    what they are (a link stays a link); a broadcast or user-group mention (``<!channel>``,
+    ``<!subteam^S1|@oncall>``) becomes its words, which notify nobody; control characters go."""
+
+    def words(m: re.Match[str]) -> str:
+        target, label = m.group(1), m.group(2)
+        if target.startswith("date^"):
+            return label or target
+        return label or ("@group" if target.startswith("subteam^") else "@" + target)
+
+    return _BROADCAST.sub(words, strip_control(text))
+
+
 def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
@@ -67,6 +84,13 @@ def one_line(text: str, limit: int) -> str:
     """Collapse whitespace and truncate with an ellipsis."""
     flat = " ".join(strip_control(text, keep_newlines=False).split())
     return flat if len(flat) <= limit else flat[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def clipped(text: str, limit: int) -> str:
+    """Like ``one_line``, but its lines kept (trailing spaces and runs of blank lines dropped)."""
+    lines = [line.rstrip() for line in strip_control(text).replace("\t", " ").split("\n")]
+    kept = "\n".join(line for i, line in enumerate(lines) if line or (i and lines[i - 1])).strip()
+    return kept if len(kept) <= limit else kept[: max(limit - 1, 0)].rstrip() + "…"
 
 
 def slugify(text: str) -> str:

@@ -14,6 +14,8 @@ from storage.models import ChannelMessage, TimelineEvent, TimelineMark
 # Message subtypes that are not a message of their own (handled separately or meaningless here).
 IGNORED_SUBTYPES = frozenset({"message_replied", "ekm_access_denied"})
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PIN = "pin"  # the `reaction` of a mark made by Slack's native pin
+SHORTCUT = "shortcut"  # … and by the "Add to timeline" message shortcut
 
 
 def reaction_name(raw: str) -> str:

@@ -83,7 +83,7 @@ def _directory(settings: Settings) -> Directory:
 
 
 def export_timeline(settings: Settings, ref: str, fmt: str, out: str | None, include_hidden: bool) -> int:
-    from bot.serve import StartupError, open_database
+    from bot.startup import StartupError, open_database
 
     number = incident_number(ref)
     if number is None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, Respond
 
 from bot.errors import NOT_AN_INCIDENT_CHANNEL
-from bot.incidents.access import Access
-from bot.slack.deliveries import delivery
+from bot.incidents.access import Access, Action
+from bot.incidents.entry_points import Listeners
+from bot.slack.deliveries import delivery, note_duplicate
 from bot.timeline.service import PIN, TIMELINE_KIND, TimelineService
 from storage.models import Incident
 from storage.repository import Repository
@@ -43,8 +44,8 @@ def on_message(
         with delivery(repo, key) as mine:
             if mine:
                 timeline.on_message(incident, event)
-    else:  # the delivery is claimed with the message it records: one unit of work
-        timeline.on_message(incident, event, claim_key=key)
+    elif timeline.on_message(incident, event, claim_key=key).action == "duplicate":
+        note_duplicate()  # the delivery was claimed with the message it records: one unit of work
 
 
 def on_reaction(
@@ -77,7 +78,6 @@ def on_pin(
     own_user_id: str,
     incident: Incident | None,
     timeline: TimelineService,
-    repo: Repository,
 ) -> None:
     item = event.get("item") or {}
     message = item.get("message") or {}
@@ -87,20 +87,18 @@ def on_pin(
         return
     if user == own_user_id or incident is None or channel is None:
         return
-    with delivery(repo, f"ev:{body.get('event_id')}") as mine:
-        if not mine:
-            return
-        timeline.record_copy(channel, message)
-        timeline.mark(
-            incident,
-            str(message["ts"]),
-            TIMELINE_KIND,
-            PIN,
-            user,
-            active=event["type"] == "pin_added",
-            changed_ts=str(event.get("event_ts") or message["ts"]),
-            source="pin",
-        )
+    timeline.record_copy(channel, message)  # idempotent: the message as Slack sent it along
+    timeline.mark(
+        incident,
+        str(message["ts"]),
+        TIMELINE_KIND,
+        PIN,
+        user,
+        active=event["type"] == "pin_added",
+        changed_ts=str(event.get("event_ts") or message["ts"]),
+        source="pin",
+        claim_key=f"ev:{body.get('event_id')}",  # claimed with the mark, in one unit of work
+    )
 
 
 def on_shortcut(
@@ -122,7 +120,7 @@ def on_shortcut(
     with delivery(repo, f"shortcut:{body.get('trigger_id')}", kind="event") as mine:
         if not mine:
             return
-        refusal = access.refusal(incident, user)  # a private incident's non-member
+        refusal = access.check(user, Action.CHANGE, incident)
         if refusal:
             respond(text=refusal, response_type="ephemeral")
             return
@@ -130,10 +128,10 @@ def on_shortcut(
         respond(text=answer, response_type="ephemeral")
 
 
-def register(app: App) -> None:
-    app.event("message", matchers=[in_a_channel])(on_message)
-    app.event("reaction_added")(on_reaction)
-    app.event("reaction_removed")(on_reaction)
-    app.event("pin_added")(on_pin)
-    app.event("pin_removed")(on_pin)
-    app.shortcut(SHORTCUT_CALLBACK)(on_shortcut)
+def register(on: Listeners) -> None:
+    on.event("message", Action.CAPTURE, matchers=[in_a_channel])(on_message)
+    on.event("reaction_added", Action.CAPTURE)(on_reaction)
+    on.event("reaction_removed", Action.CAPTURE)(on_reaction)
+    on.event("pin_added", Action.CAPTURE)(on_pin)
+    on.event("pin_removed", Action.CAPTURE)(on_pin)
+    on.shortcut(SHORTCUT_CALLBACK, Action.CHANGE)(on_shortcut)

@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -16,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.client import slack_error
 from bot.timeline.capture import IGNORED_SUBTYPES, message_row, ts_to_datetime
-from bot.timeline.coverage import HEARTBEAT_EVERY
+from bot.timeline.coverage import CRASH_MARGIN, HEARTBEAT_EVERY
 from storage.models import ChannelMessage, utcnow
 from storage.repository import Repository
 
@@ -38,6 +39,7 @@ class ReadStats:
     added: int = 0
     updated: int = 0
     messages: list[dict[str, Any]] = field(default_factory=list)
+    found: bool = True  # False: the thread's parent is gone
 
 
 class Recorder:
@@ -107,13 +109,11 @@ class Recorder:
                 return
 
     def _store(self, channel: str, messages: list[dict[str, Any]], stats: ReadStats) -> None:
-        for m in messages:
-            if not m.get("ts"):
-                continue
-            result = self.repo.record_message(message_row(channel, m, source="backfill"), overwrite=True)
-            stats.added += result.added
-            stats.updated += result.updated
-            stats.messages.append(m)
+        kept = [m for m in messages if m.get("ts")]
+        added, updated = self.repo.record_copies([message_row(channel, m, source="backfill") for m in kept])
+        stats.added += added
+        stats.updated += updated
+        stats.messages.extend(kept)
 
     def read_history(self, channel: str, oldest: str | None = None, latest: str | None = None) -> ReadStats:
         """conversations.history between two ts (inclusive), every page, every message recorded."""
@@ -149,24 +149,44 @@ class Recorder:
             if slack_error(exc) != "thread_not_found":
                 raise
             stats.calls += 1
+            stats.found = False
         return stats
+
+
+# Beats failing this many times in a row (a database outage, not one busy moment) make the time
+# since the last beat written a gap.
+OUTAGE_AFTER_FAILURES = 2
 
 
 class Heartbeat:
     """Writes this process's heartbeat while ``alive()`` says it is processing events.
 
     ``alive`` is checked often; a stop is recorded at the last time it was seen alive, so the
-    period after it counts as a gap to reconcile.
+    period after it counts as a gap to reconcile. A database outage is a gap too: while beats
+    fail (``OUTAGE_AFTER_FAILURES`` in a row) this process records nothing it is sent, so the
+    first beat after the outage ends the heartbeat (at the last beat before it, less
+    ``CRASH_MARGIN`` for events still queued then) and starts a new one, and
+    ``on_recovered(down_since, back_at)`` is called (on this thread).
     """
 
     CHECK_EVERY = 0.5
 
-    def __init__(self, repo: Repository, alive: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        alive: Callable[[], bool],
+        on_recovered: Callable[[datetime, datetime], None] = lambda _since, _back: None,
+    ) -> None:
         self.repo = repo
         self.alive = alive
-        self.instance_id = f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:12]}"
+        self.on_recovered = on_recovered
+        self.instance_id = self._new_id()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _new_id() -> str:
+        return f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:12]}"
 
     def start(self) -> None:
         """Beat once now (so this process covers its whole run), then keep beating in a thread."""
@@ -183,19 +203,41 @@ class Heartbeat:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        last_alive = last_written = utcnow()
+        last_alive = last_written = last_try = utcnow()
+        failed = 0  # beats failed in a row
         every = HEARTBEAT_EVERY.total_seconds()
         while not self._stop.wait(self.CHECK_EVERY):
             if not self.alive():
                 break
             last_alive = utcnow()
-            if (last_alive - last_written).total_seconds() >= every:
-                try:
+            if (last_alive - last_try).total_seconds() < every:
+                continue
+            last_try = last_alive
+            outage = failed >= OUTAGE_AFTER_FAILURES
+            try:
+                if outage:
+                    self._resume(last_written, last_alive)
+                else:
                     self.repo.beat(self.instance_id, last_alive)
-                    last_written = last_alive
-                except Exception as exc:
-                    log.warning("heartbeat not written: %s", type(exc).__name__)
+            except Exception as exc:
+                failed += 1
+                if failed == OUTAGE_AFTER_FAILURES:
+                    log.warning(
+                        "heartbeat not written: %s; nothing is recorded until it is", type(exc).__name__
+                    )
+                continue
+            since, last_written, failed = last_written, last_alive, 0
+            if outage:
+                try:
+                    self.on_recovered(since, last_alive)
+                except Exception:
+                    log.exception("the repair after the outage failed; the next start reads the gap")
         try:
             self.repo.beat(self.instance_id, last_alive, stopped=True)
         except Exception as exc:
             log.info("final heartbeat not written: %s", type(exc).__name__)
+
+    def _resume(self, down_since: datetime, now: datetime) -> None:
+        new_id = self._new_id()
+        self.repo.restart_heartbeat(self.instance_id, down_since - CRASH_MARGIN, new_id, now)
+        self.instance_id = new_id

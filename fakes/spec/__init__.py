@@ -12,6 +12,8 @@ GITHUB = "github-issues.openapi.json"
 JIRA = "jira-cloud-platform.openapi.json"
 PAGERDUTY_EVENTS = "pagerduty-events-v2.openapi.json"
 PAGERDUTY_REST = "pagerduty-rest.openapi.json"
+STATUSPAGE = "statuspage.openapi.json"
+OPENAI = "openai-compatible.openapi.json"
 VENDORED = {
     GITHUB: "@octokit/openapi 23.0.2, api.github.com.json (trimmed)",
     "github-issues.LICENSE": "@octokit/openapi LICENSE (MIT)",
@@ -19,6 +21,9 @@ VENDORED = {
     "jira-cloud-platform.LICENSE": "salto-io/jira-swaggers LICENSE (Apache-2.0)",
     PAGERDUTY_EVENTS: "PagerDuty/api-schema reference/events-v2/openapiv3.json, 2026-08 (no licence stated)",
     PAGERDUTY_REST: "PagerDuty/api-schema reference/REST/openapiv3.json, 2026-08, trimmed (no licence stated)",
+    STATUSPAGE: "Atlassian Statuspage API v1 swagger.json (developer.statuspage.io), 2024-08 copy, trimmed (no licence stated)",
+    OPENAI: "openai/openai-openapi at f85dbe2 (2026-08-21), trimmed",
+    "openai-compatible.LICENSE": "openai/openai-openapi LICENSE (MIT)",
 }
 
 

@@ -152,4 +152,4 @@ def paginate_offset(
 
 def load_all() -> None:
     """Import the handler modules (they register themselves)."""
-    from . import chat, conversations, files, misc, reactions, views  # noqa: F401
+    from . import chat, conversations, files, misc, reactions, usergroups, views  # noqa: F401

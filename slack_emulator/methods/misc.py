@@ -1,4 +1,4 @@
-"""auth.*, users.*, usergroups.*, bookmarks.*, canvases.*."""
+"""auth.*, users.*, bookmarks.*, canvases.* (usergroups.* in usergroups.py)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,16 @@ def users_info(ctx: ApiContext, a: Args) -> dict[str, Any]:
     return {"user": copy.deepcopy(user)}
 
 
+@method("users.lookupByEmail")
+def users_lookup_by_email(ctx: ApiContext, a: Args) -> dict[str, Any]:
+    """The person with this email (``users:read.email``); bots have none."""
+    email = a.req("email", "users_not_found").strip().lower()
+    for user in ctx.ws.users.values():
+        if str((user.get("profile") or {}).get("email") or "").lower() == email and email:
+            return {"user": copy.deepcopy(user)}
+    raise ApiError("users_not_found")
+
+
 @method("users.list")
 def users_list(ctx: ApiContext, a: Args) -> dict[str, Any]:
     page, nxt = paginate_offset(list(ctx.ws.users.values()), a, default_limit=1000)
@@ -46,23 +56,6 @@ def users_list(ctx: ApiContext, a: Args) -> dict[str, Any]:
         "cache_ts": int(ctx.ws.clock.now()),
         "response_metadata": {"next_cursor": nxt},
     }
-
-
-@method("usergroups.list")
-def usergroups_list(ctx: ApiContext, a: Args) -> dict[str, Any]:
-    """The workspace's user groups (disabled ones only with ``include_disabled``; members only
-    with ``include_users``)."""
-    out = []
-    for group in ctx.ws.usergroups.values():
-        if group["date_delete"] and not a.bool("include_disabled"):
-            continue
-        shown = copy.deepcopy(group)
-        if not a.bool("include_users"):
-            shown.pop("users")
-        if not a.bool("include_count"):
-            shown.pop("user_count")
-        out.append(shown)
-    return {"usergroups": out}
 
 
 @method("bookmarks.add")

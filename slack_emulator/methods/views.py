@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from ..blockkit import BlockKitError, assign_ids, decode, validate_view
+from ..elements import preserved_state
 from . import ApiContext, ApiError, Args, method
 
 TRIGGER_TTL = 3.0
@@ -114,6 +115,7 @@ def views_update(ctx: ApiContext, a: Args) -> dict[str, Any]:
     if not view.get("external_id") and current.get("external_id"):
         view["external_id"] = current["external_id"]
     new = _build(ctx, view, current["id"], current["root_view_id"], current["previous_view_id"])
+    new["state"] = {"values": preserved_state(current, new["blocks"])}
     return _store(ctx, new, ctx.ws.view_users[current["id"]])
 
 

@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage.db import session_scope
-from storage.models import AlertGroup, AlertRecord
+from storage.models import AlertGroup, AlertRecord, Incident
 from storage.stores import Store
 
 POSTING = "posting"  # card_ts while a replica posts the card
+OVERFLOW = "overflow"  # triage of a summary row: new groups over the per-minute limit, counted
+OVERFLOW_KEYS_KEPT = 20  # group keys a summary row remembers (its title list; counting beyond is approximate)
 RACE_ATTEMPTS = 3
 
 
@@ -64,6 +66,15 @@ class AlertStore(Store):
                 for a in s.exec(select(AlertRecord).where(AlertRecord.group_id == group.id)).all()
             }
             changed = created
+            if (
+                not created
+                and alerts
+                and all(
+                    (row := existing.get(a.fingerprint)) is not None and _event_at(a) < _event_at(row)
+                    for a in alerts
+                )
+            ):
+                return result  # older than what the group last said (a replay): nothing changes
             for incoming in alerts:
                 row = existing.get(incoming.fingerprint)
                 if row is None:
@@ -99,6 +110,78 @@ class AlertStore(Store):
                 s.refresh(row)
             s.refresh(group)
             return result
+
+    def new_alert_groups_since(self, source: str, since: datetime) -> int:
+        """Groups of ``source`` first received at or after ``since`` (summary rows not counted)."""
+        with session_scope(self.engine) as s:
+            q = select(func.count()).where(
+                col(AlertGroup.source) == source,
+                col(AlertGroup.first_received_at) >= since,
+                col(AlertGroup.triage) != OVERFLOW,
+            )
+            return int(s.exec(q).one())
+
+    def count_overflow(
+        self, template: AlertGroup, key: str, title: str, since: datetime, now: datetime
+    ) -> None:
+        """Count a new group ``key`` that was over the limit on the summary row of its source and
+        channel still receiving since ``since``, or on a new one made from ``template``."""
+        with session_scope(self.engine) as s:
+            row = s.exec(
+                select(AlertGroup)
+                .where(
+                    col(AlertGroup.triage) == OVERFLOW,
+                    col(AlertGroup.source) == template.source,
+                    col(AlertGroup.channel_id) == template.channel_id,
+                    col(AlertGroup.last_received_at) >= since,
+                )
+                .order_by(col(AlertGroup.id).desc())
+            ).first()
+            if row is None:
+                row = AlertGroup.model_validate(template.model_dump(exclude={"id"}))
+                row.triage, row.first_received_at = OVERFLOW, now
+            if key[:200] not in row.group_labels:
+                row.truncated += 1
+                if len(row.group_labels) < OVERFLOW_KEYS_KEPT:
+                    row.group_labels = {**row.group_labels, key[:200]: title}
+                row.version += 1
+            row.notifications += 1
+            row.last_received_at = now
+            s.add(row)
+
+    def auto_declared_since(self, since: datetime) -> int:
+        """Groups the bot itself (no person) declared an incident from at or after ``since``, or is
+        declaring one from right now."""
+        with session_scope(self.engine) as s:
+            q = (
+                select(func.count())
+                .select_from(AlertGroup)
+                .outerjoin(Incident, col(Incident.id) == col(AlertGroup.incident_id))
+                .where(
+                    col(AlertGroup.triage) == "declared",
+                    col(AlertGroup.triaged_by).is_(None),
+                    or_(col(AlertGroup.incident_id).is_(None), col(Incident.created_at) >= since),
+                )
+            )
+            return int(s.exec(q).one())
+
+    def delete_resolved_alert_groups(self, before: datetime) -> int:
+        """Delete the groups (and their alerts) that no incident holds and that were resolved, or
+        were summaries, when they last heard anything before ``before``; how many."""
+        with session_scope(self.engine) as s:
+            ids = list(
+                s.exec(
+                    select(AlertGroup.id).where(
+                        col(AlertGroup.incident_id).is_(None),
+                        col(AlertGroup.last_received_at) < before,
+                        or_(col(AlertGroup.status) == "resolved", col(AlertGroup.triage) == OVERFLOW),
+                    )
+                ).all()
+            )
+            if ids:
+                s.execute(delete(AlertRecord).where(col(AlertRecord.group_id).in_(ids)))
+                s.execute(delete(AlertGroup).where(col(AlertGroup.id).in_(ids)))
+            return len(ids)
 
     def alert_group(self, group_id: int) -> AlertGroup | None:
         with session_scope(self.engine) as s:
@@ -222,3 +305,8 @@ class AlertStore(Store):
                 .where(col(AlertGroup.id) == group_id)
                 .values(triage="open", triaged_by=None, incident_id=None, version=AlertGroup.version + 1)
             )
+
+
+def _event_at(a: AlertRecord) -> datetime:
+    """When what an alert says happened: its end when resolved, else its start."""
+    return a.ends_at if a.status == "resolved" and a.ends_at is not None else a.starts_at

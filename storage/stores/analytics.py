@@ -1,31 +1,34 @@
 """Reads for the overview surfaces (App Home, web pages, analytics): aggregated in SQL.
 
 One row per incident comes back for analytics (milestones pivoted, action items counted in the
-database); percentiles are left to the caller, since SQLite has no percentile function.
+database as the document lists them: ``storage.stores.followups.action_item_counts``); percentiles
+are left to the caller, since SQLite has no percentile function.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, and_, case, func, or_, type_coerce
+from sqlalchemy import ColumnElement, Date, Float, Integer, and_, case, cast, func, or_, tuple_, type_coerce
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from storage.db import session_scope
 from storage.models import (
-    ActionItem,
     Incident,
+    IncidentField,
     Milestone,
     RoleAssignment,
     TimelineEvent,
     UTCDateTime,
 )
 from storage.stores import Store
+from storage.stores.followups import action_item_counts
 
 PIVOTED = ("started", "detected", "declared", "identified", "fixed", "verified", "closed")
 
@@ -43,6 +46,73 @@ class IncidentFacts:
     actions_done: int = 0
     # Durations already computed (by ``incident_durations``, in SQL), in seconds; None = missing.
     seconds: dict[str, float | None] | None = None
+    incident_type: str = "default"
+    # Custom field name -> value (a string, a number or a list of strings), when asked for.
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Incidents of one period and severity (``severity`` None: every severity) in numbers."""
+
+    bucket: date
+    severity: str | None
+    count: int
+    actions_open: int
+    actions_done: int
+    durations: dict[str, tuple[int, float | None, float | None]]  # key -> (n, median, p90) in seconds
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default, PostgreSQL's percentile_cont); None for none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _sqlite_groups(rows: Sequence[Any], keys: Sequence[str]) -> list[GroupStats]:
+    """Per-severity groups with their values as strings → GroupStats, plus each period's total."""
+    out: list[GroupStats] = []
+    per_bucket: dict[date, list[tuple[Any, dict[str, list[float]]]]] = {}
+    for r in rows:
+        values = {k: [float(v) for v in (getattr(r, f"values_{k}") or "").split(",") if v] for k in keys}
+        per_bucket.setdefault(_as_date(r.bucket), []).append((r, values))
+    for b, members in per_bucket.items():
+        merged: dict[str, list[float]] = {k: [] for k in keys}
+        for r, values in members:
+            out.append(_group(b, r.severity, [r], values, keys))
+            for k in keys:
+                merged[k] += values[k]
+        out.append(_group(b, None, [r for r, _v in members], merged, keys))
+    return out
+
+
+def _group(
+    b: date, severity: str | None, rows: Sequence[Any], values: dict[str, list[float]], keys: Sequence[str]
+) -> GroupStats:
+    return GroupStats(
+        bucket=b,
+        severity=severity,
+        count=sum(int(r.n) for r in rows),
+        actions_open=sum(int(r.open) for r in rows),
+        actions_done=sum(int(r.done) for r in rows),
+        durations={k: (len(values[k]), percentile(values[k], 0.5), percentile(values[k], 0.9)) for k in keys},
+    )
 
 
 @dataclass(frozen=True)
@@ -71,20 +141,6 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _action_counts() -> Any:
-    """Per incident: its action items (``total``) and how many are done (``done``)."""
-    done = case((col(ActionItem.done).is_(True), 1), else_=0)
-    return (
-        sa_select(
-            col(ActionItem.incident_id).label("incident_id"),
-            func.sum(done).label("done"),
-            func.count().label("total"),
-        )
-        .group_by(col(ActionItem.incident_id))
-        .subquery("a")
-    )
-
-
 class AnalyticsStore(Store):
     def incident_facts(self, since: datetime, until: datetime) -> list[IncidentFacts]:
         """Active incidents declared in [since, until), with milestones and action-item counts."""
@@ -101,12 +157,13 @@ class AnalyticsStore(Store):
             .group_by(col(Milestone.incident_id))
             .subquery("m")
         )
-        a = _action_counts()
+        a = action_item_counts()
         declared = func.coalesce(m.c.declared, col(Incident.created_at))
         q = (
             sa_select(
                 col(Incident.number),
                 col(Incident.severity),
+                col(Incident.incident_type),
                 type_coerce(declared, UTCDateTime()).label("declared_at"),
                 col(Incident.is_closed),
                 *[m.c[name] for name in PIVOTED],
@@ -133,31 +190,36 @@ class AnalyticsStore(Store):
                     milestones=stones,
                     actions_open=int(r.total) - int(r.done),
                     actions_done=int(r.done),
+                    incident_type=r.incident_type,
                 )
             )
         return out
 
-    def incident_durations(
+    def _durations_query(
         self, since: datetime, until: datetime, pairs: Sequence[tuple[str, str, str]]
-    ) -> list[IncidentFacts]:
-        """Like ``incident_facts``, but each (key, end milestone, start milestone) of ``pairs`` is
-        computed in the database, in seconds: one index lookup per milestone, no pivot to Python."""
+    ) -> Any:
+        """One row per active incident declared in [since, until): its durations (``d_<key>``, in
+        seconds, NULL when a milestone is missing or they are out of order) and action items."""
         names = sorted({n for _key, end, start in pairs for n in (end, start)} | {"declared"})
         stones = {name: aliased(Milestone, name=f"m_{name}") for name in names}
         pg = self.engine.dialect.name == "postgresql"
 
         def seconds(end: Any, start: Any) -> Any:
-            if pg:
-                return func.extract("epoch", end - start)
-            return (func.julianday(end) - func.julianday(start)) * 86400.0
+            raw = (
+                func.extract("epoch", end - start)
+                if pg
+                else (func.julianday(end) - func.julianday(start)) * 86400.0
+            )
+            return case((raw >= 0, raw))
 
-        a = _action_counts()
+        a = action_item_counts()
         declared = func.coalesce(stones["declared"].at, col(Incident.created_at))
-        q = sa_select(
-            col(Incident.number),
-            col(Incident.severity),
+        q: Any = sa_select(
+            col(Incident.number).label("number"),
+            col(Incident.severity).label("severity"),
+            col(Incident.incident_type).label("incident_type"),
             type_coerce(declared, UTCDateTime()).label("declared_at"),
-            col(Incident.is_closed),
+            col(Incident.is_closed).label("is_closed"),
             *[
                 type_coerce(seconds(stones[end].at, stones[start].at), Float()).label(f"d_{key}")
                 for key, end, start in pairs
@@ -167,11 +229,16 @@ class AnalyticsStore(Store):
         ).select_from(Incident)
         for name, m in stones.items():
             q = q.join(m, and_(col(m.incident_id) == col(Incident.id), col(m.name) == name), isouter=True)
-        q = (
-            q.join(a, a.c.incident_id == col(Incident.id), isouter=True)
-            .where(col(Incident.state) == "active", declared >= since, declared < until)
-            .order_by(col(Incident.number))
+        return q.join(a, a.c.incident_id == col(Incident.id), isouter=True).where(
+            col(Incident.state) == "active", declared >= since, declared < until
         )
+
+    def incident_durations(
+        self, since: datetime, until: datetime, pairs: Sequence[tuple[str, str, str]]
+    ) -> list[IncidentFacts]:
+        """Like ``incident_facts``, but each (key, end milestone, start milestone) of ``pairs`` is
+        computed in the database, in seconds: one index lookup per milestone, no pivot to Python."""
+        q = self._durations_query(since, until, pairs).order_by("number")
         with session_scope(self.engine) as s:
             rows = s.execute(q).all()
         out = []
@@ -189,9 +256,87 @@ class AnalyticsStore(Store):
                     actions_open=int(r.total) - int(r.done),
                     actions_done=int(r.done),
                     seconds=secs,
+                    incident_type=r.incident_type,
                 )
             )
         return out
+
+    def fields_by_number(self, numbers: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Incident number -> its custom fields (name -> value), for the numbers given."""
+        out: dict[int, dict[str, Any]] = {}
+        wanted = sorted(set(numbers))
+        with session_scope(self.engine) as s:
+            for start in range(0, len(wanted), 900):  # SQLite's bound on parameters
+                rows = s.execute(
+                    sa_select(col(Incident.number), col(IncidentField.name), col(IncidentField.value))
+                    .join(Incident, col(Incident.id) == col(IncidentField.incident_id))
+                    .where(col(Incident.number).in_(wanted[start : start + 900]))
+                ).all()
+                for number, name, value in rows:
+                    out.setdefault(number, {})[name] = value
+        return out
+
+    def duration_summary(
+        self, since: datetime, until: datetime, pairs: Sequence[tuple[str, str, str]], period: str
+    ) -> list[GroupStats]:
+        """``incident_durations`` aggregated in the database: one row per (calendar ``period`` —
+        "week" from Monday or "month" —, severity) and one per period over every severity
+        (severity None), in UTC: counts, action items, and per duration the number of values with
+        their median and p90 (linear interpolation). PostgreSQL computes the percentiles
+        (``percentile_cont``); SQLite, which has none, sends each group's values as one string."""
+        base = self._durations_query(since, until, pairs).subquery("per_incident")
+        keys = [key for key, _end, _start in pairs]
+        pg = self.engine.dialect.name == "postgresql"
+        bucket: Any
+        if pg:
+            utc = func.timezone("UTC", base.c.declared_at)
+            bucket = cast(func.date_trunc(period, utc), Date)
+        elif period == "week":
+            bucket = func.date(base.c.declared_at, "weekday 0", "-6 days")
+        else:
+            bucket = func.strftime("%Y-%m-01", base.c.declared_at)
+        common = [
+            func.count().label("n"),
+            func.coalesce(func.sum(base.c.total - base.c.done), 0).label("open"),
+            func.coalesce(func.sum(base.c.done), 0).label("done"),
+            *[func.count(base.c[f"d_{k}"]).label(f"n_{k}") for k in keys],
+        ]
+        if pg:
+            values = [
+                func.percentile_cont(q).within_group(base.c[f"d_{k}"]).label(f"{name}_{k}")
+                for k in keys
+                for q, name in ((0.5, "median"), (0.9, "p90"))
+            ]
+            q = sa_select(bucket.label("bucket"), base.c.severity, *common, *values).group_by(
+                func.grouping_sets(tuple_(bucket, base.c.severity), tuple_(bucket))
+            )
+        else:
+            values = [func.group_concat(base.c[f"d_{k}"], ",").label(f"values_{k}") for k in keys]
+            q = sa_select(bucket.label("bucket"), base.c.severity, *common, *values).group_by(
+                bucket, base.c.severity
+            )
+        with session_scope(self.engine) as s:
+            rows = s.execute(q).all()
+        if pg:
+            return [
+                GroupStats(
+                    bucket=_as_date(r.bucket),
+                    severity=r.severity,
+                    count=int(r.n),
+                    actions_open=int(r.open),
+                    actions_done=int(r.done),
+                    durations={
+                        k: (
+                            int(getattr(r, f"n_{k}")),
+                            _float(getattr(r, f"median_{k}")),
+                            _float(getattr(r, f"p90_{k}")),
+                        )
+                        for k in keys
+                    },
+                )
+                for r in rows
+            ]
+        return _sqlite_groups(rows, keys)
 
     def incident_list(
         self, f: IncidentFilter, *, before: int | None = None, limit: int = 50

@@ -58,6 +58,15 @@ class DeliveryStore(Store):
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def renew_claim(self, key: str) -> None:
+        """The claim's holder is still at work: it is not stale yet."""
+        with session_scope(self.engine) as s:
+            s.execute(
+                update(ProcessedEvent)
+                .where(col(ProcessedEvent.key) == key, col(ProcessedEvent.state) == "processing")
+                .values(claimed_at=utcnow())
+            )
+
     def finish_claim(self, key: str) -> None:
         with session_scope(self.engine) as s:
             s.execute(

@@ -10,8 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage.db import session_scope
-from storage.models import ActionItem, Document, Incident, Milestone
+from storage.models import ActionItem, Document, Incident, Milestone, TimelineAudit, TimelineEvent
 from storage.stores import Store
+
+# A closed incident (joined with its milestones) and its "closed" milestone.
+_CLOSED = (
+    col(Incident.is_closed).is_(True),
+    col(Incident.state) == "active",
+    col(Milestone.name) == "closed",
+)
 
 
 class DocumentStore(Store):
@@ -95,9 +102,7 @@ class DocumentStore(Store):
                 select(Incident.id, Milestone.updated_at)
                 .join(Milestone, col(Milestone.incident_id) == col(Incident.id))
                 .where(
-                    col(Incident.is_closed).is_(True),
-                    col(Incident.state) == "active",
-                    col(Milestone.name) == "closed",
+                    *_CLOSED,
                     col(Milestone.updated_at) >= closed_after,
                     col(Milestone.updated_at) < closed_before,
                     ~published_since,
@@ -105,6 +110,54 @@ class DocumentStore(Store):
                 .order_by(col(Milestone.updated_at))
             ).all()
         return [(int(i or 0), at) for i, at in rows]
+
+    def documents_behind_timeline(self, closed_after: datetime, changed_before: datetime) -> list[Document]:
+        """The latest published final document of each incident closed since ``closed_after``
+        whose timeline changed after that document was started (a late delivery, a replay, a
+        re-read after an outage), the last change before ``changed_before`` (settled)."""
+        with session_scope(self.engine) as s:
+            latest = (
+                select(Document.incident_id, func.max(Document.revision).label("revision"))
+                .where(col(Document.state) == "published", col(Document.draft).is_(False))
+                .group_by(col(Document.incident_id))
+                .subquery()
+            )
+            docs = s.exec(
+                select(Document)
+                .join(
+                    latest,
+                    (col(Document.incident_id) == latest.c.incident_id)
+                    & (col(Document.revision) == latest.c.revision),
+                )
+                .join(Incident, col(Incident.id) == col(Document.incident_id))
+                .join(Milestone, col(Milestone.incident_id) == col(Incident.id))
+                .where(
+                    *_CLOSED,
+                    col(Milestone.at) >= closed_after,
+                    col(Document.created_at) >= col(Milestone.updated_at),
+                )
+            ).all()
+            behind: list[Document] = []
+            for doc in docs:
+                last = s.exec(
+                    select(func.max(TimelineAudit.at))
+                    .join(TimelineEvent, col(TimelineEvent.id) == col(TimelineAudit.event_id))
+                    .where(col(TimelineEvent.incident_id) == doc.incident_id)
+                ).one()
+                if last is not None and doc.created_at < last < changed_before:
+                    behind.append(doc)
+            return behind
+
+    def timeline_changes(self, incident_id: int, since: datetime) -> dict[str, int]:
+        """Timeline audit actions (shown, hidden, edited …) on the incident since ``since``, counted."""
+        with session_scope(self.engine) as s:
+            rows = s.exec(
+                select(TimelineAudit.action, func.count())
+                .join(TimelineEvent, col(TimelineEvent.id) == col(TimelineAudit.event_id))
+                .where(col(TimelineEvent.incident_id) == incident_id, col(TimelineAudit.at) > since)
+                .group_by(col(TimelineAudit.action))
+            ).all()
+        return {str(action): int(n) for action, n in rows}
 
     def action_items(self, incident_id: int) -> Sequence[ActionItem]:
         with session_scope(self.engine) as s:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, update
+from sqlalchemy import ColumnElement, and_, case, func, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from storage.db import session_scope
@@ -17,18 +17,45 @@ from storage.stores import Store
 ACTION_ITEM = "action_item"
 
 
-def _visible_action_item() -> Any:
-    """A timeline event that is not hidden and still carries an action-item mark."""
-    marked = (
-        select(TimelineMark.id)
-        .where(
-            col(TimelineMark.event_id) == col(TimelineEvent.id),
-            TimelineMark.kind == ACTION_ITEM,
-            col(TimelineMark.removed_at).is_(None),
-        )
-        .exists()
+def _visible_action_item(over_every_incident: bool = False) -> Any:
+    """A timeline event that is not hidden and still carries an action-item mark.
+
+    ``over_every_incident``: the same condition written as an IN over the live marks, for queries
+    across all incidents (the planner then walks the 📝 marks, not every event); otherwise a
+    correlated EXISTS, for one incident's events found by its index."""
+    marks = select(TimelineMark.event_id).where(
+        TimelineMark.kind == ACTION_ITEM, col(TimelineMark.removed_at).is_(None)
+    )
+    marked: ColumnElement[bool] = (
+        col(TimelineEvent.id).in_(marks)
+        if over_every_incident
+        else marks.where(col(TimelineMark.event_id) == col(TimelineEvent.id)).exists()
     )
     return and_(col(TimelineEvent.hidden).is_(False), marked)
+
+
+def action_item_counts(incident_ids: Sequence[int] | None = None) -> Any:
+    """Per incident (a subquery): its action items, as the document lists them (visible timeline
+    events with a 📝 mark: ``total``) and how many of them have a done ticket (``done``).
+
+    The one definition of "action items, open and done": the follow-up reminders and analytics
+    (``/incident stats``, the web UI, the CSV) count with it. ``incident_ids``: only those."""
+    done = case((col(TicketLink.state) == "done", 1), else_=0)
+    items = _visible_action_item(over_every_incident=incident_ids is None)
+    if incident_ids is not None:
+        items = and_(items, col(TimelineEvent.incident_id).in_(list(incident_ids)))
+    return (
+        sa_select(
+            col(TimelineEvent.incident_id).label("incident_id"),
+            func.count().label("total"),
+            func.sum(done).label("done"),
+        )
+        .select_from(TimelineEvent)
+        .join(TicketLink, col(TicketLink.event_id) == col(TimelineEvent.id), isouter=True)
+        .where(items)
+        .group_by(col(TimelineEvent.incident_id))
+        .subquery("action_items")
+    )
 
 
 class FollowupStore(Store):
@@ -118,27 +145,10 @@ class FollowupStore(Store):
             ).all()
 
     def followup_counts(self, incident_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-        """Per incident: (action items, of which with a done ticket)."""
-        out: dict[int, tuple[int, int]] = {}
+        """Per incident: (action items, of which with a done ticket); incidents without any are left out."""
         if not incident_ids:
-            return out
+            return {}
+        counts = action_item_counts(incident_ids)
         with session_scope(self.engine) as s:
-            items = s.exec(
-                select(TimelineEvent.incident_id, TimelineEvent.id).where(
-                    col(TimelineEvent.incident_id).in_(list(incident_ids)),
-                    _visible_action_item(),
-                )
-            ).all()
-            done = set(
-                s.exec(
-                    select(TicketLink.event_id).where(
-                        col(TicketLink.incident_id).in_(list(incident_ids)), TicketLink.state == "done"
-                    )
-                ).all()
-            )
-        per: dict[int, list[int]] = defaultdict(list)
-        for incident_id, event_id in items:
-            per[incident_id].append(event_id or 0)
-        for incident_id, events in per.items():
-            out[incident_id] = (len(events), sum(1 for e in events if e in done))
-        return out
+            rows = s.execute(sa_select(counts.c.incident_id, counts.c.total, counts.c.done)).all()
+        return {incident_id: (int(total), int(done or 0)) for incident_id, total, done in rows}

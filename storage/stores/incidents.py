@@ -10,7 +10,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage.db import session_scope
-from storage.models import Incident, Milestone, RoleAssignment, StatusUpdate, TimelineEvent, utcnow
+from storage.models import (
+    ChecklistItemState,
+    Incident,
+    IncidentChecklist,
+    IncidentField,
+    Milestone,
+    RoleAssignment,
+    StatusUpdate,
+    TimelineEvent,
+    utcnow,
+)
 from storage.stores import Store
 
 
@@ -23,14 +33,15 @@ class DuplicateDelivery(Exception):
 
 
 class IncidentStore(Store):
-    def create_pending_incident(self, incident: Incident, attempts: int = 50) -> Incident:
-        """Insert with the next free number; the unique constraint arbitrates races."""
+    def create_pending_incident(self, incident: Incident, above: int = 0, attempts: int = 50) -> Incident:
+        """Insert with the next free number, higher than ``above`` too (numbers used outside this
+        database, in Slack's channel names); the unique constraint arbitrates races."""
         for _ in range(attempts):
             try:
                 with session_scope(self.engine) as s:
                     top = s.exec(select(func.max(Incident.number))).one()
                     incident.id = None
-                    incident.number = (top or 0) + 1
+                    incident.number = max(top or 0, above) + 1
                     s.add(incident)
                     s.flush()
                     s.refresh(incident)
@@ -41,13 +52,76 @@ class IncidentStore(Store):
                 continue
         raise RuntimeError("could not allocate an incident number")
 
+    def add_incidents(self, incidents: Sequence[Incident], batch: int = 2000) -> list[int]:
+        """Insert many new incidents, numbered after the highest (a bulk writer of a history known
+        to be new, such as the benches' generated one); their ids, in order."""
+        table = Incident.__table__  # type: ignore[attr-defined]
+        ids: list[int] = []
+        for at in range(0, len(incidents), batch):
+            with session_scope(self.engine) as s:
+                top = s.exec(select(func.max(Incident.number))).one() or 0
+                rows = [
+                    i.model_dump(exclude={"id"}) | {"number": top + n + 1}
+                    for n, i in enumerate(incidents[at : at + batch])
+                ]
+                s.execute(table.insert(), rows)
+                numbers = [r["number"] for r in rows]
+                found = dict(
+                    s.exec(
+                        select(Incident.number, Incident.id).where(col(Incident.number).in_(numbers))
+                    ).all()
+                )
+                ids += [int(found[n] or 0) for n in numbers]
+        return ids
+
+    def create_incident_as(self, incident: Incident, number: int) -> Incident | None:
+        """Insert with exactly ``number``; None when that number (or the dedupe key) is taken."""
+        try:
+            with session_scope(self.engine) as s:
+                incident.id = None
+                incident.number = number
+                s.add(incident)
+                s.flush()
+                s.refresh(incident)
+                return incident
+        except IntegrityError:
+            return None
+
+    def renumber_incident(self, incident_id: int, above: int, attempts: int = 50) -> Incident:
+        """Give a pending incident the next free number higher than ``above`` (its own is taken)."""
+        for _ in range(attempts):
+            try:
+                with session_scope(self.engine) as s:
+                    top = s.exec(select(func.max(Incident.number))).one()
+                    s.execute(
+                        update(Incident)
+                        .where(col(Incident.id) == incident_id)
+                        .values(number=max(top or 0, above) + 1, updated_at=utcnow())
+                    )
+                    row = s.get(Incident, incident_id)
+                    if row is None:
+                        raise NotFound(f"incident id {incident_id}")
+                    return row
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not allocate an incident number")
+
     def incident_by_dedupe_key(self, key: str) -> Incident | None:
         with session_scope(self.engine) as s:
             return s.exec(select(Incident).where(Incident.dedupe_key == key)).first()
 
     def delete_incident(self, incident_id: int) -> None:
         with session_scope(self.engine) as s:
-            for table in (TimelineEvent, Milestone, RoleAssignment, StatusUpdate):
+            lists = select(IncidentChecklist.id).where(IncidentChecklist.incident_id == incident_id)
+            s.execute(delete(ChecklistItemState).where(col(ChecklistItemState.checklist_id).in_(lists)))
+            for table in (
+                TimelineEvent,
+                Milestone,
+                RoleAssignment,
+                StatusUpdate,
+                IncidentField,
+                IncidentChecklist,
+            ):
                 s.execute(delete(table).where(col(table.incident_id) == incident_id))
             s.execute(delete(Incident).where(col(Incident.id) == incident_id))
 
@@ -83,6 +157,30 @@ class IncidentStore(Store):
             return s.exec(
                 select(Incident)
                 .where(Incident.state == "active", col(Incident.is_closed).is_(False))
+                .order_by(col(Incident.number))
+            ).all()
+
+    def incidents_to_repair(self, closed_since: datetime | None) -> Sequence[Incident]:
+        """Active incidents whose channel may have missed events: the open ones, and (with
+        ``closed_since``) the ones closed since then."""
+        recently_closed = (
+            select(Milestone.id)
+            .where(
+                col(Milestone.incident_id) == col(Incident.id),
+                col(Milestone.name) == "closed",
+                col(Milestone.at) >= closed_since,
+            )
+            .exists()
+        )
+        wanted = (
+            col(Incident.is_closed).is_(False) | recently_closed
+            if closed_since is not None
+            else col(Incident.is_closed).is_(False)
+        )
+        with session_scope(self.engine) as s:
+            return s.exec(
+                select(Incident)
+                .where(Incident.state == "active", col(Incident.channel_id).is_not(None), wanted)
                 .order_by(col(Incident.number))
             ).all()
 
@@ -125,6 +223,16 @@ class IncidentStore(Store):
                 .order_by(col(RoleAssignment.assigned_at))
             ).all()
             return {r.role: r.user_id for r in rows}
+
+    def role_history(self, incident_id: int) -> list[tuple[str, str]]:
+        """Every (role, user id) the incident has had, the ended ones included, in order."""
+        with session_scope(self.engine) as s:
+            rows = s.exec(
+                select(RoleAssignment)
+                .where(RoleAssignment.incident_id == incident_id)
+                .order_by(col(RoleAssignment.assigned_at))
+            ).all()
+            return [(r.role, r.user_id) for r in rows]
 
     def assign_role(
         self, incident_id: int, role: str, user_id: str, assigned_by: str, at: datetime | None = None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -76,6 +76,49 @@ class RecordingStore(Store):
                 continue  # another delivery inserted it first: re-read and update
         return Recorded()
 
+    def record_copies(self, msgs: Sequence[ChannelMessage], batch: int = 500) -> tuple[int, int]:
+        """Fresh copies from Slack of one channel's messages (``record_message(overwrite=True)``
+        for many, a unit of work per ``batch``): (added, updated)."""
+        added = updated = 0
+        for at in range(0, len(msgs), batch):
+            chunk = {m.ts: m for m in msgs[at : at + batch]}
+            if not chunk:
+                continue
+            channel_id = next(iter(chunk.values())).channel_id
+            new = changed = 0
+            try:
+                with session_scope(self.engine) as s:
+                    rows = s.exec(
+                        select(ChannelMessage).where(
+                            ChannelMessage.channel_id == channel_id, col(ChannelMessage.ts).in_(list(chunk))
+                        )
+                    ).all()
+                    known = {r.ts: r for r in rows}
+                    for ts, msg in chunk.items():
+                        row = known.get(ts)
+                        if row is None:
+                            s.add(msg)
+                            new += 1
+                            continue
+                        if row.deleted:
+                            continue
+                        edited_at = msg.edited_at or row.edited_at
+                        thread_ts = msg.thread_ts or row.thread_ts
+                        fresh = (msg.text, msg.files, edited_at, msg.reactions, thread_ts)
+                        if (row.text, row.files, row.edited_at, row.reactions, row.thread_ts) == fresh:
+                            continue
+                        row.text, row.files, row.edited_at, row.reactions, row.thread_ts = fresh
+                        s.add(row)
+                        changed += 1
+            except IntegrityError:  # a live delivery inserted one meanwhile: one at a time
+                for msg in chunk.values():
+                    result = self.record_message(msg, overwrite=True)
+                    added += result.added
+                    updated += result.updated
+                continue
+            added, updated = added + new, updated + changed
+        return added, updated
+
     def mark_message_deleted(self, channel_id: str, ts: str, at: datetime | None = None) -> bool:
         """Record a deletion (a tombstone row if the message was never seen). True if it changed."""
         for _ in range(2):
@@ -141,6 +184,25 @@ class RecordingStore(Store):
             ).all()
         return sorted(rows, key=lambda m: ts_key(m.ts))
 
+    def replies_in_threads(
+        self, channel_id: str, thread_tss: Sequence[str]
+    ) -> dict[str, list[ChannelMessage]]:
+        """``thread_replies`` of many threads in one query: thread ts → its replies in order."""
+        found: dict[str, list[ChannelMessage]] = {}
+        wanted = sorted(set(thread_tss))
+        for start in range(0, len(wanted), 500):
+            with session_scope(self.engine) as s:
+                rows = s.exec(
+                    select(ChannelMessage).where(
+                        ChannelMessage.channel_id == channel_id,
+                        col(ChannelMessage.thread_ts).in_(wanted[start : start + 500]),
+                        col(ChannelMessage.ts) != col(ChannelMessage.thread_ts),
+                    )
+                ).all()
+            for m in rows:
+                found.setdefault(m.thread_ts or "", []).append(m)
+        return {t: sorted(ms, key=lambda m: ts_key(m.ts)) for t, ms in found.items()}
+
     def recent_messages(self, channel_id: str, before_ts: str, limit: int) -> list[ChannelMessage]:
         """The ``limit`` newest recorded, not deleted messages with ts <= before_ts."""
         with session_scope(self.engine) as s:
@@ -155,6 +217,42 @@ class RecordingStore(Store):
                 .limit(limit)
             ).all()
         return list(rows)
+
+    def top_level_ts(self, channel_id: str, after_ts: str, before_ts: str) -> list[str]:
+        """The ts of recorded, not deleted messages that history lists (not thread replies) with
+        after_ts < ts < before_ts, oldest first."""
+        with session_scope(self.engine) as s:
+            rows = s.exec(
+                select(ChannelMessage.ts).where(
+                    ChannelMessage.channel_id == channel_id,
+                    col(ChannelMessage.ts) > after_ts,
+                    col(ChannelMessage.ts) < before_ts,
+                    col(ChannelMessage.deleted).is_(False),
+                    or_(
+                        col(ChannelMessage.thread_ts).is_(None),
+                        col(ChannelMessage.thread_ts) == col(ChannelMessage.ts),
+                    ),
+                )
+            ).all()
+        return sorted(rows, key=ts_key)
+
+    def latest_message_of(
+        self, channel_id: str, user_id: str, subtype: str | None = None
+    ) -> ChannelMessage | None:
+        """The person's newest recorded message of the channel (``subtype``: only those, e.g.
+        ``channel_join``; None: their own posts and replies, joins and the like left out)."""
+        with session_scope(self.engine) as s:
+            q = select(ChannelMessage).where(
+                ChannelMessage.channel_id == channel_id, ChannelMessage.user_id == user_id
+            )
+            if subtype is None:
+                q = q.where(
+                    (col(ChannelMessage.subtype).is_(None))
+                    | col(ChannelMessage.subtype).in_(("file_share", "thread_broadcast", "me_message"))
+                )
+            else:
+                q = q.where(ChannelMessage.subtype == subtype)
+            return s.exec(q.order_by(col(ChannelMessage.ts).desc()).limit(1)).first()
 
     def thread_roots(self, channel_id: str) -> list[str]:
         """Parents of the recorded threads of a channel."""
@@ -199,6 +297,15 @@ class RecordingStore(Store):
             )
             if not result.rowcount:  # type: ignore[attr-defined]
                 s.add(Heartbeat(instance_id=instance_id, started_at=now, **values))
+
+    def restart_heartbeat(self, old_id: str, stopped_at: datetime, new_id: str, now: datetime) -> None:
+        """End one heartbeat at ``stopped_at`` and start the next: the time between them is a gap
+        (this process could not record), read back from Slack like a downtime."""
+        with session_scope(self.engine) as s:
+            s.execute(
+                update(Heartbeat).where(col(Heartbeat.instance_id) == old_id).values(stopped_at=stopped_at)
+            )
+            s.add(Heartbeat(instance_id=new_id, started_at=now, last_seen=now))
 
     def heartbeats(self, since: datetime | None = None) -> Sequence[Heartbeat]:
         with session_scope(self.engine) as s:

@@ -7,10 +7,12 @@ source message exists; every change is written to ``timeline_audit``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -37,10 +39,41 @@ class MarkChange:
     duplicate: bool = False  # the delivery was already handled; nothing was applied
 
 
+@dataclass(frozen=True)
+class MarkedRow:
+    """A visible timeline event with the given kinds actively marked on it (``marked_since``)."""
+
+    at: datetime
+    kinds: tuple[str, ...]
+    text: str
+    plain_text: str
+    author_id: str | None
+    permalink: str | None
+    message_ts: str | None
+    thread_ts: str | None
+    source_deleted: bool
+
+
 class TimelineStore(Store):
     def add_timeline_event(self, event: TimelineEvent) -> TimelineEvent | None:
         """Insert; None when its dedupe key (or message) was already recorded."""
         return self.insert_unique(event)
+
+    def add_timeline_events(self, rows: Sequence[Mapping[str, Any]], batch: int = 5000) -> int:
+        """Insert many new events given as their column values (every column without a database
+        default), a unit of work per ``batch``: a bulk writer of a history known to be new, such
+        as the benches' generated one (building an ORM object per row costs more than the insert).
+        A duplicate raises IntegrityError."""
+        table = TimelineEvent.__table__  # type: ignore[attr-defined]
+        unknown = {k for row in rows[:1] for k in row} - set(table.c.keys())
+        if unknown:
+            raise ValueError(f"not timeline_events columns: {sorted(unknown)}")
+        for at in range(0, len(rows), batch):
+            chunk = list(rows[at : at + batch])
+            if chunk:
+                with session_scope(self.engine) as s:
+                    s.execute(table.insert(), chunk)
+        return len(rows)
 
     def timeline(self, incident_id: int, include_hidden: bool = False) -> Sequence[TimelineEvent]:
         with session_scope(self.engine) as s:
@@ -48,6 +81,22 @@ class TimelineStore(Store):
             if not include_hidden:
                 q = q.where(col(TimelineEvent.hidden).is_(False))
             return s.exec(q.order_by(col(TimelineEvent.at), col(TimelineEvent.id))).all()
+
+    def topic_links(self, incident_id: int) -> list[str]:
+        """The links added to the incident's channel topic (``link`` events keyed ``topic-link:``),
+        as the topic shows them, oldest first."""
+        with session_scope(self.engine) as s:
+            rows = s.exec(
+                select(TimelineEvent)
+                .where(
+                    TimelineEvent.incident_id == incident_id,
+                    TimelineEvent.kind == "link",
+                    col(TimelineEvent.dedupe_key).startswith(f"topic-link:{incident_id}:"),
+                    col(TimelineEvent.hidden).is_(False),
+                )
+                .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+            ).all()
+            return [r.plain_text for r in rows]
 
     # -- captured messages ----------------------------------------------------------------------
     def event_for_message(self, incident_id: int, message_ts: str) -> TimelineEvent | None:
@@ -206,6 +255,41 @@ class TimelineStore(Store):
             if kind not in seen:
                 seen.append(kind)
         return kinds
+
+    def marked_since(
+        self, incident_id: int, kinds: Sequence[str], since: datetime | None = None
+    ) -> list[MarkedRow]:
+        """Visible events with an active mark of one of ``kinds`` (at or after ``since``), in time
+        order, each with those of its kinds: one query of plain columns (a catch-up reads many)."""
+        e, m = TimelineEvent, TimelineMark
+        columns: list[Any] = [
+            e.id, e.at, m.kind, e.text, e.plain_text, e.author_id, e.actor_id, e.permalink,
+            e.message_ts, e.thread_ts, e.source_deleted,
+        ]  # fmt: skip
+        q = (
+            sa_select(*columns)
+            .join(m, col(m.event_id) == col(e.id))
+            .where(
+                col(e.incident_id) == incident_id,
+                col(e.hidden).is_(False),
+                col(m.removed_at).is_(None),
+                col(m.kind).in_(list(kinds)),
+            )
+            .order_by(col(e.at), col(e.id), col(m.id))
+        )
+        if since is not None:
+            q = q.where(col(e.at) >= since)
+        rows: dict[int, MarkedRow] = {}
+        with session_scope(self.engine) as s:
+            for eid, at, kind, text, plain, author, actor, link, ts, thread, deleted in s.execute(q).all():
+                row = rows.get(eid or 0)
+                if row is None:
+                    rows[eid or 0] = MarkedRow(
+                        at, (kind,), text, plain, author or actor, link, ts, thread, bool(deleted)
+                    )
+                elif kind not in row.kinds:
+                    rows[eid or 0] = MarkedRow(**{**row.__dict__, "kinds": (*row.kinds, kind)})
+        return list(rows.values())
 
     def marks(self, event_ids: Sequence[int], active_only: bool = True) -> Sequence[TimelineMark]:
         if not event_ids:

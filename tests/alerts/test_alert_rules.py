@@ -71,3 +71,20 @@ def test_parsing_keeps_what_the_card_needs_and_names_what_is_wrong() -> None:
     body["version"], body["alerts"] = "4", []
     with pytest.raises(BadNotification, match="alerts"):
         parse("alertmanager", json.dumps(body).encode())
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        ("[FIRING:2, RESOLVED:1] Disk db (prod)", "Disk db (prod)"),
+        ("[RESOLVED] Disk db", "Disk db"),
+        ("[FIRING:1]  (val1)", "Disk: almost full"),  # no group labels: the alert's own name
+        ("Disk on [FIRING:1] db", "Disk on [FIRING:1] db"),  # a custom title is kept
+    ],
+)
+def test_grafana_titles_lose_their_state_prefix(title: str, shown: str) -> None:
+    body = json.loads(
+        grafana_payload([alert("Disk", annotations={"summary": "almost full"})]).model_dump_json()
+    )
+    body["title"] = title
+    assert parse("grafana", json.dumps(body).encode()).title == shown

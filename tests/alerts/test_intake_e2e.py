@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
 from fakes.alerts import Bearer, Hmac, alert, alertmanager_payload, grafana_payload
 from tests.support.alert_support import BEARER, HMAC_SECRET, alert_rows, card_of, groups, post
@@ -58,5 +59,30 @@ def test_malformed_bodies_are_refused_with_the_reason(alert_bot: BotServer) -> N
     r = httpx.post(f"{alert_bot.base}/alerts/nagios", content=json.dumps(firing().model_dump()), headers=auth)
     assert r.status_code == 404
     r = httpx.post(url, content=b"x" * 2_000_000, headers=auth)
-    assert r.status_code == 400 and "too large" in r.text
+    assert r.status_code == 413 and "too large" in r.text
     assert groups(alert_bot) == [] and alert_rows(alert_bot) == []
+
+
+def test_a_non_ascii_signature_is_refused_not_500(alert_bot: BotServer) -> None:
+    url = f"{alert_bot.base}/alerts/grafana"
+    body = json.dumps(grafana_payload([alert("DiskFull")]).model_dump()).encode()
+    r = httpx.post(url, content=body, headers={"X-Grafana-Alerting-Signature": "éé".encode()})
+    assert r.status_code == 401
+    assert groups(alert_bot) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("truncatedAlerts", 10**30), ("startsAt", "0001-01-01T00:00:00+05:00")],
+    ids=["huge-truncated-count", "start-before-year-1-in-utc"],
+)
+def test_out_of_range_numbers_and_dates_are_400_not_500(alert_bot: BotServer, field: str, value: Any) -> None:
+    body = firing().model_dump()
+    if field == "startsAt":
+        body["alerts"][0][field] = value
+    else:
+        body[field] = value
+    auth = {"Authorization": f"Bearer {BEARER}", "Content-Type": "application/json"}
+    r = httpx.post(f"{alert_bot.base}/alerts/alertmanager", content=json.dumps(body), headers=auth)
+    assert r.status_code == 400 and field in r.json()["error"], r.text
+    assert groups(alert_bot) == []

@@ -97,11 +97,12 @@ def test_declare_from_the_card_sets_the_milestones_and_feeds_the_timeline(
     inc = wait_for(
         lambda: next((i for i in incidents(alert_bot) if i.state == "active"), None), what="incident"
     )
+    # started, then detected, each its own write: wait for the second, not only the first.
     ms = wait_for(
-        lambda: milestones(alert_bot) if "started" in milestones(alert_bot) else None, what="milestones"
+        lambda: m if (m := milestones(alert_bot)).get("detected") == g.first_received_at else None,
+        what="detected = when the alert reached the bot",
     )
     assert ms["started"] == T0  # the earliest startsAt
-    assert ms["detected"] == g.first_received_at  # when the alert reached the bot
     assert inc.declarer_id == people["alice"] and inc.title.startswith("ApiErrors")
     card_shows(alert_bot, emulator, p.groupKey, "Declared as")
     assert len(wait_for(lambda: timeline(alert_bot, "alert"), what="alert rows")) == 2
@@ -228,3 +229,25 @@ def test_a_card_posted_just_before_a_crash_is_adopted_not_posted_twice(
     card = card_shows(alert_bot, emulator, p.groupKey, "*2* firing")
     assert card["ts"] == lost[0]
     assert len(cards(emulator, triage["triage"])) == 1, "one card, updated in place"
+
+
+def test_an_alert_title_is_plain_text_on_the_card_the_incident_and_its_channel(
+    alert_bot: BotServer, emulator: Any, people: dict[str, str], triage: dict[str, str]
+) -> None:
+    """Slack markup in an alert's summary pings nobody and links nowhere, wherever the title goes."""
+    hostile = "<!channel> sign in again: <http://evil.example/login|re-auth> &lt;!here&gt;"
+    p = alertmanager_payload([alert("Outage", annotations={"summary": hostile})])
+    assert post(alert_bot, p).status == 200
+    card = card_of(alert_bot, emulator, p.groupKey)
+    [g] = groups(alert_bot)
+    click(
+        alert_bot, emulator, people["alice"], triage["triage"], card["ts"], blocks.ACTION_DECLARE, str(g.id)
+    )
+    inc = wait_for(lambda: next((i for i in incidents(alert_bot) if i.channel_id), None), what="incident")
+    purpose = wait_for(
+        lambda: emulator.ws.channels[inc.channel_id].info["purpose"]["value"], what="channel purpose"
+    )
+    for text in (g.title, inc.title, card["text"], purpose):
+        assert "<!channel>" not in text and "<http" not in text, text
+    assert "<!here>" not in card["text"]  # the fallback text is escaped too
+    assert g.title.startswith("Outage: @channel sign in again: re-auth (http://evil.example/login)")

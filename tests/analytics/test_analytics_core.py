@@ -108,4 +108,10 @@ def test_windows_and_human_durations() -> None:
     assert window_days(None) == 30 and window_days("90d") == 90 and window_days("Quarter") == 91
     with pytest.raises(BadWindow, match="use 30d, 90d, quarter"):
         window_days("lastweek")
-    assert [human(x) for x in (None, 42, 600, 3900, 200000)] == ["—", "42s", "10m", "1h 05m", "2d 7h"]
+    assert [human(x) for x in (None, 42, 600, 3900, 200000)] == [
+        "—",
+        "42 s",
+        "10 min",
+        "1 h 05 min",
+        "2 d 07 h",
+    ]

@@ -109,3 +109,35 @@ def test_durations_computed_in_sql_match_the_document_metrics(database_url: str)
         )
     assert in_sql[0].seconds == pytest.approx({"detect": 300, "identify": 420, "fix": 5400, "downtime": 5700})
     assert in_sql[1].seconds == {"detect": None, "identify": None, "fix": None, "downtime": None}
+
+
+@pytest.mark.parametrize("period", ["week", "month"])
+def test_periods_aggregated_in_sql_match_the_summary_of_each_incident(database_url: str, period: str) -> None:
+    from bot.analytics.core import metric_pairs, rows_from_groups, summarise
+
+    repo = repo_for(database_url)
+    spread = [0, 1, 2, 6, 7, 13, 30, 31, 45, 59]  # days after T0 (a Monday): weeks and months apart
+    for n, day in enumerate(spread, start=1):
+        add_incident(
+            repo,
+            n,
+            severity=("sev1", "sev2", "sev3")[n % 3],
+            declared=T0 + timedelta(days=day, hours=23 if n % 2 else 0, minutes=59),
+            milestones={"started": -n * M, "detected": 0 * M, "fixed": (7 * n + 3) * M}
+            if n % 4
+            else {"detected": 0 * M, "fixed": -M},  # out of order: no value
+            actions=(True, False)[: n % 3],
+        )
+    window = (T0 - timedelta(days=1), T0 + timedelta(days=90))
+    in_sql = rows_from_groups(repo.duration_summary(*window, metric_pairs(), period))
+    in_python = summarise(repo.incident_durations(*window, metric_pairs()), period)  # type: ignore[arg-type]
+    assert [(r.bucket, r.severity, r.count) for r in in_sql] == [
+        (r.bucket, r.severity, r.count) for r in in_python
+    ]
+    for a, b in zip(in_sql, in_python, strict=True):
+        assert (a.actions_open, a.actions_done) == (b.actions_open, b.actions_done)
+        for key, stat in b.stats.items():
+            assert a.stats[key].n == stat.n, (a.bucket, a.severity, key)
+            assert a.stats[key].median == pytest.approx(stat.median, abs=1e-3)
+            assert a.stats[key].p90 == pytest.approx(stat.p90, abs=1e-3)
+    assert len({r.bucket for r in in_sql}) == (5 if period == "week" else 2)

@@ -1,28 +1,39 @@
-"""`/incident stats`: the summary and its chart, posted where it was asked (both transports)."""
+"""`/incident stats`: the summary and a text chart per week, posted where it was asked (both transports)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+from bot.analytics.core import bucket_of, buckets
+from bot.present.formats import period
 from tests.support.harness import BotServer, wait_for
 
 
-def test_stats_posts_the_summary_with_a_png_chart(
+def block_lines(message: dict[str, Any]) -> list[str]:
+    """What a person reads in a Block Kit message: every text of its sections and contexts, by line."""
+    texts: list[str] = []
+    for block in message.get("blocks", []):
+        if block.get("type") == "section":
+            texts.append(block["text"]["text"])
+        elif block.get("type") == "context":
+            texts.extend(e.get("text", "") for e in block.get("elements", []))
+    return "\n".join(texts).splitlines()
+
+
+def test_stats_posts_the_summary_and_every_week_as_text_in_the_channel(
     bot: BotServer, emulator: Any, people: dict[str, str], channels: dict[str, str]
 ) -> None:
     services = bot.services
-    inc = services.incidents.declare(title="Queue stuck", declarer=people["alice"], severity="sev1").incident
-    assert inc.id is not None
     now = services.clock()
+    queue = services.incidents.declare(
+        title="Queue stuck", declarer=people["alice"], severity="sev1"
+    ).incident
+    disk = services.incidents.declare(title="Disk full", declarer=people["alice"], severity="sev3").incident
+    assert queue.id is not None and disk.id is not None
     for name, ago in (("started", 50), ("detected", 40), ("identified", 30), ("fixed", 10)):
-        services.repo.set_milestone(inc.id, name, now - timedelta(minutes=ago), None, "test", False)
+        services.repo.set_milestone(queue.id, name, now - timedelta(minutes=ago), None, "test", False)
     emulator.slash_command(people["alice"], channels["general"], "stats 90d")
-    upload = wait_for(
-        lambda: [f for f in emulator.files.values() if f.get("name", "").startswith("incident-stats")],
-        what="stats chart",
-    )[0]
-    assert upload["content"].startswith(b"\x89PNG")
     post = wait_for(
         lambda: [
             m
@@ -31,9 +42,26 @@ def test_stats_posts_the_summary_with_a_png_chart(
         ],
         what="stats summary",
     )[0]
-    assert "1 declared (SEV1 1)" in post["text"]
-    assert "Time to fix: median 30m" in post["text"]
-    assert "Total downtime: median 40m" in post["text"]
+    assert not [f for f in emulator.files.values() if f.get("name", "").startswith("incident-stats")]
+    lines = block_lines(post)
+    assert "*Incidents, last 90 days*" in lines[0] and "2 declared (SEV1 1 · SEV3 1)" in lines[0]
+    assert "• Time to fix: median 30 min, p90 30 min (n=1)" in lines
+    assert "• Total downtime: median 40 min, p90 40 min (n=1)" in lines
+
+    # Every week of the 90 days is a line, oldest first, labelled as people say it; this week
+    # carries both incidents, stacked by severity, and the week's median time to fix.
+    table = lines[lines.index("```") + 1 : len(lines) - 1 - lines[::-1].index("```")]
+    assert table[0].split() == ["Week", "of", "Incidents", "Time", "to", "fix"]
+    weeks = buckets(now - timedelta(days=90), now, "week")
+    rows = table[1:]
+    assert [r[:8].strip() for r in rows] == [period(w, "week", year=False) for w in weeks]
+    assert len(rows) in (13, 14)
+    this_week = rows[-1]
+    assert this_week.startswith(period(bucket_of(now, "week"), "week", year=False))
+    assert "█" in this_week and " 2  30 min" in this_week and this_week.endswith("SEV1 1 · SEV3 1")
+    for empty in rows[:-1]:
+        assert "█" not in empty and "  0  —" in empty, empty
+    assert any("Per week since" in line for line in lines)
 
 
 def test_stats_with_an_unknown_period_says_which_exist(

@@ -55,4 +55,4 @@ def test_unknown_subcommand_explains() -> None:
 def test_empty_text_is_help() -> None:
     spec, args = parse("   ")
     assert spec.name == "help" and args == Help()
-    assert "/incident declare [sev1-4] <title>" in help_text()
+    assert "/incident declare [--type <type>] [sev1-4] <title>" in help_text()

@@ -170,6 +170,43 @@ def test_click_button_replace_and_delete_original(
     assert emu.message(room, ts) is None
 
 
+def test_click_on_an_ephemeral_message_and_its_response_url(
+    emu: SlackEmulator, client: WebClient, receiver: Any, people: dict[str, str], room: str
+) -> None:
+    alice, bob = people["alice"], people["bob"]
+    emu.slash_command(alice, room, "draft")
+    url = receiver.requests[-1]["form"]["response_url"]
+    button = {
+        "type": "button",
+        "action_id": "use",
+        "text": {"type": "plain_text", "text": "Use"},
+        "value": "x",
+    }
+    httpx.post(url, json={"text": "a draft", "blocks": [{"type": "actions", "elements": [button]}]})
+    [shown] = emu.ephemerals(room, alice)
+    with pytest.raises(EmulatorError):
+        emu.click_ephemeral(bob, shown["ts"], "use")  # shown to alice only
+    with pytest.raises(EmulatorError):
+        emu.click_ephemeral(alice, shown["ts"], "nope")
+    emu.click_ephemeral(alice, shown["ts"], "use")
+    payload = receiver.requests[-1]["json"]
+    assert "message" not in payload  # Slack keeps no copy of an ephemeral message
+    assert payload["container"] == {
+        "type": "message", "message_ts": shown["ts"], "channel_id": room, "is_ephemeral": True
+    }  # fmt: skip
+    assert (
+        payload["actions"][0]["value"] == "x"
+        and payload["actions"][0]["block_id"] == shown["blocks"][0]["block_id"]
+    )
+    httpx.post(payload["response_url"], json={"replace_original": True, "text": "used"})
+    assert emu.ephemerals(room, alice)[0]["text"] == "used" and emu.messages(room) == []
+    emu.click_ephemeral(alice, shown["ts"], "use")
+    httpx.post(receiver.requests[-1]["json"]["response_url"], json={"delete_original": True})
+    assert emu.ephemerals(room, alice)[0]["deleted"] is True
+    with pytest.raises(EmulatorError):
+        emu.click_ephemeral(alice, shown["ts"], "use")  # gone
+
+
 def test_user_actions_reject_impossible_requests(
     emu: SlackEmulator, people: dict[str, str], room: str
 ) -> None:

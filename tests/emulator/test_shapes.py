@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from slack_emulator import SlackEmulator, check_shape
 from tests.support.spec_data import load
@@ -216,6 +218,8 @@ def test_api_responses_match_samples(
 
     call("auth.test")
     call("users.info", user=alice)
+    email = client.users_info(user=alice)["user"]["profile"]["email"]
+    assert call("users.lookupByEmail", email=email.upper())["user"]["id"] == alice
     cid = call("conversations.create", name="inc-shape")["channel"]["id"]
     call("conversations.invite", channel=cid, users=alice)
     call("conversations.join", channel=cid)
@@ -252,7 +256,10 @@ def test_api_responses_match_samples(
         if path.exists():
             assert check_shape(data, sample(f"api/{method}.json")) == [], method
             checked += 1
-    assert checked >= 24
+    assert checked >= 25
+    with pytest.raises(SlackApiError) as nobody:
+        client.users_lookupByEmail(email="nobody@example.com")
+    assert nobody.value.response["error"] == "users_not_found"
     assert emu.violations == []
 
 
@@ -277,4 +284,31 @@ def test_usergroups_list_matches_the_openapi_schema(
     plain = client.usergroups_list().data
     jsonschema.Draft4Validator(schema).validate(plain)
     assert "users" not in plain["usergroups"][0] and "user_count" not in plain["usergroups"][0]
+    assert emu.violations == []
+
+
+def test_a_changed_user_is_described_as_slack_describes_one_and_user_change_follows(
+    emu: SlackEmulator, client: WebClient, receiver: Any, people: dict[str, str], sample: Any, spec_dir: Path
+) -> None:
+    """``change_user`` (a guest, a deactivated account): users.info keeps Slack's shape with the
+    flags set, and the bot hears ``user_change`` carrying the same user."""
+    alice, bob = people["alice"], people["bob"]
+    emu.change_user(alice, guest="single")
+    emu.change_user(bob, deactivated=True)
+    guest = client.users_info(user=alice).data
+    gone = client.users_info(user=bob).data
+    for data in (guest, gone):
+        assert check_shape(data, sample("api/users.info.json")) == []
+    assert guest["user"]["is_restricted"] and guest["user"]["is_ultra_restricted"]  # type: ignore[index]
+    assert gone["user"]["deleted"] and not gone["user"]["is_restricted"]  # type: ignore[index]
+    emu.change_user(alice, guest="")
+    assert not client.users_info(user=alice)["user"]["is_restricted"]
+    changes = [e for e in receiver.events() if e["event"]["type"] == "user_change"]
+    assert [e["event"]["user"]["id"] for e in changes] == [alice, bob, alice]
+    validator = wrapper_validator(spec_dir)
+    for payload in changes:
+        assert list(validator.iter_errors(payload)) == []
+        assert (
+            check_shape({"ok": True, "user": payload["event"]["user"]}, sample("api/users.info.json")) == []
+        )
     assert emu.violations == []

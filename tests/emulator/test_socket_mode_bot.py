@@ -144,3 +144,5 @@ def test_serve_with_a_wrong_app_token_fails_fast_in_one_line(emulator: Any, tmp_
         "incident-bot: cannot start: Slack rejected SLACK_APP_TOKEN: apps.connections.open answered invalid_auth"
     ]
     assert "Traceback" not in proc.stderr and wrong not in proc.stderr
+    # Fast: refused at Slack's first answer, not retried as a dropped connection would be.
+    assert len(emulator.calls_to("apps.connections.open")) == 1

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from fakes import FakeServer, GitHubFake, JiraFake, PagerDutyFake
+from fakes import FakeServer, GitHubFake, JiraFake, PagerDutyFake, StatuspageFake
 
 GH_TOKEN = "ghp_test_token"
 JIRA_EMAIL, JIRA_TOKEN = "bot@example.com", "jira-secret"
@@ -66,4 +66,22 @@ def pd_client(pd: tuple[PagerDutyFake, FakeServer]) -> Iterator[httpx.Client]:
         "Accept": "application/vnd.pagerduty+json;version=2",
     }
     with httpx.Client(base_url=pd[1].url, headers=headers, timeout=5) as client:
+        yield client
+
+
+SP_KEY = "sp-api-key"
+
+
+@pytest.fixture
+def sp() -> Iterator[tuple[StatuspageFake, FakeServer]]:
+    fake = StatuspageFake({SP_KEY}, validate_responses=True)
+    with FakeServer(fake) as server:
+        yield fake, server
+    assert fake.response_problems == [], "the fake answered off-spec"
+
+
+@pytest.fixture
+def sp_client(sp: tuple[StatuspageFake, FakeServer]) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"OAuth {SP_KEY}"}
+    with httpx.Client(base_url=sp[1].url + "/v1", headers=headers, timeout=5) as client:
         yield client

@@ -122,7 +122,8 @@ def test_grafana_payload_shape() -> None:
         values={"B": 95.0},
     )
     data = json.loads(g.model_dump_json())
-    assert data["orgId"] == 1 and data["state"] == "alerting" and data["title"] == "[FIRING:1] DiskFull"
+    assert data["version"] == "1"  # Grafana's own payload version, not Alertmanager's "4"
+    assert data["orgId"] == 1 and data["state"] == "alerting" and data["title"] == "[FIRING:1] DiskFull (db1)"
     assert data["message"] == "Firing: disk 95%"
     [a] = data["alerts"]
     assert a["values"] == {"B": 95.0} and a["dashboardURL"] and a["panelURL"] and "silence" in a["silenceURL"]

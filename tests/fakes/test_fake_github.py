@@ -270,11 +270,16 @@ def test_delay_answer_does_the_work_then_holds_the_answer_until_the_caller_leave
 
 def test_held_answers_are_listed_while_held(gh: Fixture, gh_client: httpx.Client) -> None:
     fake, server = gh
-    fake.inject_fault("issues/create", delay_answer=0.5)
+    hold = 5.0  # the window the checks below run in while it is held (a loaded machine is slow)
+    fake.inject_fault("issues/create", delay_answer=hold)
     answered: list[int] = []
-    thread = threading.Thread(
-        target=lambda: answered.append(_create(gh_client, "slow answer")["number"])  # type: ignore[arg-type]
-    )
+
+    def create() -> None:
+        r = gh_client.post("/repos/acme/ops/issues", json={"title": "slow answer"}, timeout=hold + 30)
+        assert r.status_code == 201, r.text
+        answered.append(r.json()["number"])
+
+    thread = threading.Thread(target=create)
     thread.start()
     deadline = time.monotonic() + 5
     while not fake.held("issues/create"):
@@ -286,5 +291,5 @@ def test_held_answers_are_listed_while_held(gh: Fixture, gh_client: httpx.Client
     assert [h["body"]["title"] for h in listed] == ["slow answer"]
     assert fake.state()["repos"]["acme/ops"]["issues"][0]["title"] == "slow answer"  # already made
     assert fake.calls("issues/create") == [] and answered == []  # not yet answered
-    thread.join(5)
+    thread.join(hold + 30)
     assert answered == [1] and fake.held() == []

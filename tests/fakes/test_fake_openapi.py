@@ -19,6 +19,9 @@ VENDORED_SHA256 = {
     "jira-cloud-platform.openapi.json": "cd0480a204f6763c619e47d22c565437227713bfe6e377e240d8f419cfa3260b",
     "pagerduty-events-v2.openapi.json": "f5570ec1049850501363447415a9202118586281286c3ccc8cd996f8429d1908",
     "pagerduty-rest.openapi.json": "54d8c4ad52b6a14e0b0a21c73c1d0e3117fc094e06b80fbaa8af7177f66b656b",
+    "statuspage.openapi.json": "36f985eaf84ff5aef523554a79f4fb2c512741f36a9acbcb54d8ab7c4cc237ca",
+    "openai-compatible.LICENSE": "bcba3de214851cce46ed5af42d6698044616eeace887c3231bc7a20474ab639e",
+    "openai-compatible.openapi.json": "351582150afadd70a40e4c6e95ce90573e58bab8c7a1df6d654a8b1be909834c",
 }
 
 DOC = {
@@ -96,7 +99,7 @@ def test_vendored_files_are_the_published_ones() -> None:
     for name, digest in VENDORED_SHA256.items():
         assert hashlib.sha256((spec.SPEC_DIR / name).read_bytes()).hexdigest() == digest, name
         assert name in spec.VENDORED
-    for name in (spec.GITHUB, spec.JIRA, spec.PAGERDUTY_EVENTS, spec.PAGERDUTY_REST):
+    for name in (spec.GITHUB, spec.JIRA, spec.PAGERDUTY_EVENTS, spec.PAGERDUTY_REST, spec.STATUSPAGE):
         assert spec.load(name)["openapi"].startswith("3.0")
 
 

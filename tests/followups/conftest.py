@@ -18,6 +18,7 @@ def github() -> Iterator[tuple[GitHubFake, FakeServer]]:
     fake.add_repo("acme", "ops")
     fake.add_repo("acme", "private-ops")
     with FakeServer(fake) as server:
+        fake.web_url = server.url  # issue pages on the API's host, as on GitHub Enterprise Server
         yield fake, server
     assert fake.violations == [], f"GitHub spec violations: {fake.violations}"
     assert fake.response_problems == [], "the fake answered off-spec"

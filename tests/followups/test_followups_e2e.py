@@ -141,14 +141,16 @@ def test_button_creates_one_ticket_despite_double_clicks_and_retries(
     make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
 ) -> None:
     bot, player, channel = opened(make_bot, emulator, people, channels)
-    item_ts, offer = add_item(player, emulator, people)
+    item_ts, offer = add_item(player, emulator, people, f"{ITEM}, <@{people['bob']}> to review")
+    # the item names whom it mentions (looked up when the offer is shown; capture stored the id)
+    offered = shown(offer)
+    assert "Add a health check for the Redis session store, @Bob Brown to review" in offered, offered
     bot.duplicate_deliveries(emulator, times=2)  # Slack's at-least-once: every click twice
     double_click(emulator, people["bob"], channel, offer["ts"])
-    shown = wait_for(
+    wait_for(
         lambda: ":ticket: Ticket created" in status_text(emulator, channel, offer["ts"]),
         what="the ticket's URL in the item's thread",
     )
-    assert shown
     wait_for(lambda: bot.services.followups.outbox.run_due() == [], what="nothing left to do")
     created = tracker.created()
     assert len(created) == 1, created
@@ -157,7 +159,7 @@ def test_button_creates_one_ticket_despite_double_clicks_and_retries(
     assert link.source_ts == item_ts and link.state == "open"
     body = created[0].body
     text = str(body) if tracker.kind == "jira" else body["body"]
-    assert "Add a health check for the Redis session store" in text
+    assert "Add a health check for the Redis session store, @Bob Brown to review" in text
     assert "/archives/" in text  # links back to the channel and the message
     # `/incident followup list` shows it; the command for a second ticket says it exists.
     emulator.slash_command(people["alice"], channel, "followup list")
@@ -166,6 +168,7 @@ def test_button_creates_one_ticket_despite_double_clicks_and_retries(
         what="the list",
     )
     assert link.key in listing[-1]["text"]
+    assert listing[-1]["text"].startswith("Follow-ups of *INC-1*:\n")  # no bold inside bold
 
 
 def test_tracker_down_never_blocks_close_or_document_and_ticket_follows_recovery(
@@ -335,6 +338,36 @@ def test_private_incident_needs_confirmation_and_its_ticket_carries_no_channel_c
     assert f"Follow-up from INC-{incident.number} (private incident)" in sent
 
 
+def test_link_only_to_the_configured_repository_or_project_on_the_configured_host(
+    make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
+) -> None:
+    bot, player, channel = opened(make_bot, emulator, people, channels)
+    add_item(player, emulator, people)
+    alice = people["alice"]
+    if tracker.kind == "github":
+        tracker.fake.add_repo("acme", "secret-plans")  # the token reaches it; it is not configured
+        tracker.fake.create_issue("acme/secret-plans", "Unannounced merger")
+        refused = [
+            ("https://evil.test/acme/ops/issues/1", "`evil.test` is not"),
+            ("acme/secret-plans#1", "is not in `acme/ops`"),
+            (f"{tracker.url}/acme/secret-plans/issues/1", "is not in `acme/ops`"),
+            ("../..#1", "is not a ticket URL or key"),
+            ("acme/..#1", "is not a ticket URL or key"),
+        ]
+    else:
+        tracker.fake.create_issue("SEC", "Unannounced merger")
+        refused = [
+            ("https://evil.test/browse/OPS-1", "`evil.test` is not"),
+            ("SEC-1", "is not in `OPS`"),
+            (f"{tracker.url}/browse/SEC-1", "is not in `OPS`"),
+        ]
+    before = len(tracker.fake.calls())
+    for pasted, answer in refused:
+        ask(emulator, alice, channel, f"followup link 1 {pasted}", answer)
+    assert tracker.fake.calls()[before:] == [], "nothing read, labelled or commented"
+    assert bot.services.repo.ticket_links(player.incident_id) == []
+
+
 def test_link_an_existing_ticket_and_its_state_follows_in_the_thread_and_the_document(
     make_bot: Any, tracker: Tracker, emulator: Any, people: dict[str, str], channels: dict[str, str]
 ) -> None:
@@ -479,6 +512,13 @@ def test_two_status_messages_posted_at_once_leave_one(
     services = bot.services
     item_ts, event_id, request = requested_item(bot, player, emulator, people)
     services.followups.outbox.run(request.key or "")
+    # Its "Create ticket" reply is gone (it would become the status): the status is posted anew.
+    offer = offer_in_thread(emulator, channel, item_ts)
+    assert offer is not None
+    services.client.chat_delete(channel=channel, ts=offer["ts"])
+    wait_for(
+        lambda: services.repo.channel_message(channel, offer["ts"]).deleted, what="the deletion recorded"
+    )
     repo, remember = services.followups.repo, services.followups.repo.set_status_ts
 
     def the_other_replica_posted_and_remembered_first(link_id: int, ts: str) -> bool:

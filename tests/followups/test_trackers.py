@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 
 from bot.followups.github import GitHubTracker
 from bot.followups.jira import JiraTracker
@@ -17,6 +19,7 @@ from bot.followups.trackers import (
     Tracker,
     TrackerError,
     marker_for,
+    marker_key,
 )
 from tests.support.followups_support import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN
 
@@ -116,3 +119,48 @@ def test_markers_belong_to_one_item_of_one_installation(tracker: Any) -> None:
     mine = t.create(NewTicket(project=project, title="item 42", body="b", marker=ours))
     found = t.find_by_marker(project, ours)
     assert found is not None and found.key == mine.key
+
+
+def test_a_marker_planted_by_someone_else_is_not_adopted(tracker: Any) -> None:
+    kind, fake, t, project = tracker
+    key = marker_key("signing-secret")
+    marker = marker_for(7, 42, "U0PRODBOT", key)
+    assert MARKER_RE.match(marker) and marker != marker_for(7, 42, "U0PRODBOT", marker_key("other"))
+    if kind == "github":  # anyone who can open an issue in the repository, label included
+        fake.create_issue(
+            project, "Pay here", body=f"<!-- {marker} -->", labels=["incident-bot"], user="alice-gh"
+        )
+    else:
+        fake.add_account("mallory@example.com")
+        fake.create_issue(
+            project, "Pay here", labels=[marker, "incident-bot"], reporter="mallory@example.com"
+        )
+    assert t.find_by_marker(project, marker) is None, "another account's issue carrying our marker"
+    if kind == "github":  # the bot's own account, without the tracking label
+        fake.create_issue(project, "no label", body=f"<!-- {marker} -->", user="incident-bot")
+    else:
+        fake.create_issue(project, "no label", labels=[marker], reporter=JIRA_EMAIL)
+    assert t.find_by_marker(project, marker) is None, "an issue without the tracking label"
+    mine = t.create(NewTicket(project=project, title="item 42", body="b", marker=marker))
+    found = t.find_by_marker(project, marker)
+    assert found is not None and found.key == mine.key
+
+
+def test_github_bodies_mention_reference_and_link_nothing(github: Any) -> None:
+    fake, server = github
+    t = GitHubTracker(GH_TOKEN, server.url)
+    typed = (
+        "@acme/security please look ```` Fixes #1 and acme/ops#2 <img src=x onerror=alert(1)> "
+        "<!-- incident-bot-item-1-1 --> [re-auth](http://evil.test) <b>now</b>"
+    )
+    made = t.create(NewTicket(project="acme/ops", title="t", body=typed, marker="incident-bot-item-7-1"))
+    body = str(fake.issue("acme/ops", int(made.key.rpartition("#")[2]))["body"])
+    html = (
+        MarkdownIt("commonmark", {"html": True}).enable("table").render(body)
+    )  # raw HTML on, as GitHub has it
+    assert "<img" not in html and "<b>" not in html and 'href="http://evil' not in html
+    outside_code = re.sub(r"<pre>.*?</pre>", "", html, flags=re.DOTALL)
+    for word in ("@acme", "#1", "#2", "incident-bot-item-1-1", "re-auth"):
+        assert word not in outside_code, f"{word} would be live on GitHub"
+    assert "<!-- incident-bot-item-7-1 -->" in body  # the bot's own marker stays a real comment
+    t.close()

@@ -66,7 +66,7 @@ def test_post_update_modal(bot: BotServer, emulator: Any, people, channels, inc)
     assert d.json["response_action"] == "errors" and "text" in d.json["errors"]
     submit(bot, emu, bob, view_id, {"text": {"value": "Rolled back; <!here> watching errors"}})
     [row] = rows(bot, StatusUpdate)
-    assert row.text == "Rolled back; <!here> watching errors" and row.author_id == bob
+    assert row.text == "Rolled back; &lt;!here&gt; watching errors" and row.author_id == bob  # Slack text
     posted = emu.message(ch, row.message_ts)["text"]
     assert "&lt;!here&gt;" in posted and "<!here>" not in posted
     assert emu.message(channels["incidents"], row.announce_ts) is not None

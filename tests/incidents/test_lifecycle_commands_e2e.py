@@ -89,13 +89,34 @@ def test_status_update_posts_here_and_to_announcements_safely(
     emu, bob, ch = emulator, people["bob"], inc.channel_id
     command(bot, emu, bob, ch, "update <!channel> DB failover in progress &lt;eta 10 min&gt;")
     [row] = rows(bot, StatusUpdate)
-    assert row.text == "@channel DB failover in progress <eta 10 min>" and row.author_id == bob
+    assert row.text == "@channel DB failover in progress &lt;eta 10 min&gt;" and row.author_id == bob
     assert row.message_ts and row.announce_ts
     posted = emu.message(ch, row.message_ts)["text"]
     announced = emu.message(channels["incidents"], row.announce_ts)["text"]
     for text in (posted, announced):
         assert "<!channel>" not in text and "&lt;eta 10 min&gt;" in text
     assert [e.kind for e in events(bot, "update")] == ["update"]
+
+
+def test_a_status_updates_links_stay_links(bot: BotServer, emulator: Any, people, channels, inc) -> None:
+    emu, bob, ch = emulator, people["bob"], inc.channel_id
+    command(
+        bot,
+        emu,
+        bob,
+        ch,
+        "update rolled back, see <https://status.example.com/x|the status page> and <https://ci.example.com/1>",
+    )
+    [row] = rows(bot, StatusUpdate)
+    link = "<https://status.example.com/x|the status page>"
+    assert link in row.text and "(https://" not in row.text
+    for text in (
+        emu.message(ch, row.message_ts)["text"],
+        emu.message(channels["incidents"], row.announce_ts)["text"],
+    ):
+        assert link in text and "<https://ci.example.com/1>" in text
+    [event] = events(bot, "update")
+    assert link in event.text
 
 
 def test_private_incident_never_announces(bot: BotServer, emulator: Any, people, channels) -> None:
@@ -141,6 +162,15 @@ def test_notes_and_milestone_times(bot: BotServer, emulator: Any, people, channe
     )
 
 
+def test_a_milestone_moved_within_its_minute_says_how(bot: BotServer, emulator: Any, people, inc) -> None:
+    emu, alice, ch = emulator, people["alice"], inc.channel_id
+    command(bot, emu, alice, ch, "time detected 2025-10-20 13:30:27")
+    command(bot, emu, alice, ch, "time detected 2025-10-20 13:30")
+    assert f"<@{alice}> set `detected` to 2025-10-20 13:30:00 UTC (was 2025-10-20 13:30:27 UTC)" in texts(
+        emu, ch
+    )
+
+
 def test_bad_input_explains_and_changes_nothing(bot: BotServer, emulator: Any, people, channels, inc) -> None:
     emu, alice, ch = emulator, people["alice"], inc.channel_id
     before = (len(rows(bot, TimelineEvent)), len(emu.messages(ch)))
@@ -158,8 +188,12 @@ def test_bad_input_explains_and_changes_nothing(bot: BotServer, emulator: Any, p
         assert d.json["response_type"] == "ephemeral"
         assert why in d.json["text"] and f"Usage: `{usage}" in d.json["text"], text
     command(bot, emu, alice, ch, f"role janitor <@{people['bob']}>")
-    assert "Unknown role `janitor`" in answers(emu, alice)[-1]
-    assert "Usage: `/incident role <role> @user`" in answers(emu, alice)[-1]
+    # The error boundary answers once the delivery is finished: wait for the answer itself.
+    said = wait_for(
+        lambda: next((a for a in answers(emu, alice) if "Unknown role `janitor`" in a), None),
+        what="the refusal",
+    )
+    assert "Usage: `/incident role <role> @user`" in said
     assert (len(rows(bot, TimelineEvent)), len(emu.messages(ch))) == before
     assert rows(bot, RoleAssignment) == [] and incident(bot).status == "new"
 
@@ -169,7 +203,7 @@ def test_outside_an_incident_channel_commands_hint(bot: BotServer, emulator: Any
     assert "not an incident channel" in d.json["text"] and "Usage: `/incident status" in d.json["text"]
 
 
-def test_list_works_anywhere_and_hides_private_titles(
+def test_list_works_anywhere_and_empties_when_all_are_closed(
     bot: BotServer, emulator: Any, people, channels, inc
 ) -> None:
     emu, alice = emulator, people["alice"]
@@ -179,6 +213,26 @@ def test_list_works_anywhere_and_hides_private_titles(
     command(bot, emu, alice, inc.channel_id, "close")
     command(bot, emu, alice, channels["general"], "list")
     assert "No open incidents" in answers(emu, alice)[-1]
+
+
+def test_list_shows_a_private_incident_in_full_to_its_members_and_nothing_of_it_to_others(
+    bot: BotServer, emulator: Any, people, channels, inc
+) -> None:
+    emu, alice, bob = emulator, people["alice"], people["bob"]
+    secret = bot.services.incidents.declare(
+        title="Leaked signing key", declarer=alice, severity="sev1", private=True
+    ).incident
+    assert alice in emu.members(secret.channel_id) and bob not in emu.members(secret.channel_id)
+    command(bot, emu, alice, channels["general"], "list")
+    mine = answers(emu, alice)[-1]
+    assert "*Open incidents* (2)" in mine
+    assert f"*INC-{secret.number}* · SEV1 · Critical" in mine and "Leaked signing key" in mine
+    assert f"<#{secret.channel_id}>" in mine and "private" in mine
+    command(bot, emu, bob, channels["general"], "list")
+    theirs = answers(emu, bob)[-1]
+    assert "*Open incidents* (1)" in theirs and "*INC-1*" in theirs
+    for leak in (f"INC-{secret.number}", "SEV1", "Leaked", secret.channel_id, "private"):
+        assert leak not in theirs
 
 
 def test_timeline_is_ephemeral_and_paged(bot: BotServer, emulator: Any, people, channels, inc) -> None:
@@ -206,6 +260,10 @@ def test_resolve_close_and_reopen(bot: BotServer, emulator: Any, people, channel
     assert "fixed" in milestones(bot) and len(events(bot, "resolved")) == 1
     command(bot, emu, alice, ch, "resolve Fixed the Redis port in the ConfigMap")
     assert "already resolved" in answers(emu, alice)[-1]
+    command(bot, emu, alice, ch, "resolve it was DNS")  # another text does not overwrite it silently
+    refused = answers(emu, alice)[-1]
+    assert "already resolved: “Fixed the Redis port in the ConfigMap”" in refused and "Resolve" in refused
+    assert incident(bot).resolution_summary == "Fixed the Redis port in the ConfigMap"
 
     d = command(bot, emu, alice, ch, "close")
     got = incident(bot)
@@ -358,8 +416,14 @@ def test_declare_refuses_an_unknown_severity_and_says_when_it_shortens_the_title
     assert len(incident(bot).title) == 150
 
 
-def test_help_says_where_each_subcommand_works(bot: BotServer, emulator: Any, people, channels) -> None:
+def test_help_says_where_each_subcommand_works_and_what_the_reactions_do(
+    bot: BotServer, emulator: Any, people, channels
+) -> None:
     command(bot, emulator, people["alice"], channels["general"], "help")
-    head = answers(emulator, people["alice"])[-1].splitlines()[0]
+    text = answers(emulator, people["alice"])[-1]
+    head = text.splitlines()[0]
     assert "convert in a channel that is not an incident's" in head
-    assert "help, declare, list, stats, oncall work anywhere" in head
+    assert "help, declare, list, search, stats work anywhere" in head
+    # PagerDuty is not configured here: its commands are not offered.
+    assert "/incident page" not in text and "oncall" not in text
+    assert "*Reactions*" in text and ":pushpin: timeline" in text and ":memo: action item" in text

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from bot.incidents.naming import channel_name
+from bot.incidents.naming import channel_name, number_in_name
 from bot.slack.text import escape, strip_control, to_plain
 
 LEGAL = re.compile(r"^[a-z0-9_-]{1,80}$")
@@ -22,13 +22,13 @@ def test_channel_names(title: str, expected: str) -> None:
     assert channel_name("inc", 7, title) == expected
 
 
-def test_channel_name_is_bounded_and_clash_suffix_fits() -> None:
-    for attempt in range(4):
-        name = channel_name("inc", 123456, "word " * 100, attempt)
-        assert LEGAL.match(name), name
-        assert len(name) <= 80
-    assert channel_name("inc", 1, "db", 1).endswith("-2")
-    assert channel_name("inc", 1, "db", 2) == "inc-1-db-3"
+def test_channel_name_is_bounded_and_carries_its_number() -> None:
+    name = channel_name("inc", 123456, "word " * 100)
+    assert LEGAL.match(name) and len(name) <= 80, name
+    assert number_in_name("inc", name) == 123456
+    assert number_in_name("inc", "inc-4") == 4 and number_in_name("inc", "inc-4-db-down-2") == 4
+    assert number_in_name("inc", "incident-review") is None and number_in_name("inc", "sec-4-x") is None
+    assert number_in_name("sec.ops", "sec.ops-9-x") == 9 and number_in_name("sec.ops", "secXops-9") is None
 
 
 def test_to_plain_resolves_names_and_keeps_links() -> None:

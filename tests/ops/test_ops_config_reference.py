@@ -24,10 +24,11 @@ def toml_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
     keys = []
     for name, field in model.model_fields.items():
         sub = field.annotation
+        key = field.alias or name  # as written in the file
         if isinstance(sub, type) and issubclass(sub, BaseModel):
-            keys += toml_keys(sub, f"{prefix}{name}.")
+            keys += toml_keys(sub, f"{prefix}{key}.")
         else:
-            keys.append(f"{prefix}{name}")
+            keys.append(f"{prefix}{key}")
     return keys
 
 

@@ -101,3 +101,18 @@ def test_announce_channel_must_exist_and_be_postable(
     # A public channel the bot is not in is fine: it posts there with chat:write.public.
     runtime = prepare(settings)
     runtime.services.engine.dispose()
+
+
+def test_the_start_ups_auth_test_gives_permalinks_their_workspace_url(
+    emulator: Any, settings: Settings
+) -> None:
+    """One ``auth.test`` at start-up: its ``url`` composes permalinks, none is asked again."""
+    emulator.reset_calls()
+    runtime = prepare(settings)
+    try:
+        documented = runtime.services.client.auth_test()["url"]
+        link = runtime.services.links("C0123ABCD", "1700000000.000100")
+        assert link == f"{documented.rstrip('/')}/archives/C0123ABCD/p1700000000000100"
+        assert len(emulator.calls_to("auth.test")) == 2, "the start-up's and this test's own"
+    finally:
+        runtime.services.engine.dispose()

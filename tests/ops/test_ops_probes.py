@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,11 @@ from tests.support.harness import (
 )
 from tests.support.tcp_proxy import TcpProxy
 
-VERSION = version("incident-bot")
+# What the release is, found the way an operator would: the VERSION file and git, not the bot's code.
+VERSION = (ROOT / "VERSION").read_text().strip()
+COMMIT = subprocess.run(
+    ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+).stdout.strip()
 
 
 def get(base: str, path: str) -> httpx.Response:
@@ -73,7 +76,7 @@ def test_readyz_names_slack_while_auth_test_fails_and_livez_does_not_care(
         assert get(bot.base, "/readyz").json() == {
             "status": "ok",
             "failing": [],
-            "checks": {"database": "ok", "slack": "ok"},
+            "checks": {"database": "ok", "slack": "ok", "spool": "ok"},
         }
         bot.runtime.health.slack_every = bot.runtime.health.slack_retry_every = 0.0
         emulator.inject_fault("auth.test", error="invalid_auth", times=1000)
@@ -84,6 +87,7 @@ def test_readyz_names_slack_while_auth_test_fails_and_livez_does_not_care(
         assert get(bot.base, "/livez").status_code == 200
         health = get(bot.base, "/healthz")
         assert health.status_code == 503 and health.json()["version"] == VERSION
+        assert health.json()["commit"] == COMMIT
     finally:
         bot.stop()
 
@@ -98,13 +102,22 @@ def test_metrics_on_their_own_port_with_build_info_process_and_queue_depth(
     try:
         base = f"http://127.0.0.1:{serve.port}"
         assert get(base, "/metrics").status_code == 404  # not where Slack's requests arrive
-        assert get(base, "/healthz").json()["version"] == VERSION
+        health = get(base, "/healthz").json()
+        assert (health["version"], health["commit"]) == (VERSION, COMMIT)
         text = get(f"http://127.0.0.1:{metrics_port}", "/metrics").text
-        assert f'incident_bot_build_info{{python="{sys.version.split()[0]}",version="{VERSION}"}} 1.0' in text
+        python = sys.version.split()[0]
+        assert (
+            f'incident_bot_build_info{{commit="{COMMIT}",python="{python}",version="{VERSION}"}} 1.0' in text
+        )
         assert "process_resident_memory_bytes " in text
         assert "python_info{" in text
         assert 'incident_bot_event_queue_depth{transport="http"} 0.0' in text
-        assert f"incident-bot {VERSION} serving on 0.0.0.0:{serve.port}" in log.read_text()
+        lines = log.read_text().splitlines()
+        assert lines[0].endswith(f"incident-bot {VERSION} ({COMMIT[:7]}) starting"), lines[0]
+        assert any("database schema upgraded from empty" in line for line in lines[1:]), (
+            "logged while starting"
+        )
+        assert f"incident-bot {VERSION} ({COMMIT[:7]}) serving on 0.0.0.0:{serve.port}" in log.read_text()
     finally:
         assert serve.terminate() == 0
 
@@ -118,9 +131,8 @@ def test_metrics_stay_on_the_main_port_without_metrics_port(settings: Settings) 
         bot.stop()
 
 
-def test_version_flag_prints_the_package_version() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "bot", "--version"], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0
-    assert out.stdout.strip() == f"incident-bot {VERSION}"
+def test_version_flag_prints_the_version_file_and_the_commit(tmp_path: Path) -> None:
+    installed = Path(sys.executable).parent / "incident-bot"  # the console script pip installed
+    out = subprocess.run([installed, "--version"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"incident-bot {VERSION} ({COMMIT[:7]})"

@@ -3,7 +3,6 @@ check; the outgoing webhook: signed, retried after a 500, delivered once across 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from bot.config import Settings, load_config
 from bot.serve import StartupError, prepare
 from fakes import FakeServer, PagerDutyFake
 from fakes.alerts import Bearer, alert, alertmanager_payload, send
-from tests.support.harness import BotServer, wait_for
+from tests.support.harness import BotServer, holds, wait_for
 from tests.support.lifecycle_support import answers, command, declare
 from tests.support.paging_support import PD_KEY, PD_TOKEN, Receiver, paging_settings
 
@@ -51,6 +50,9 @@ def test_page_refuses_an_unknown_target_and_outside_incidents(
     paging_bot: BotServer, emulator: Any, people: dict[str, str], channels: dict[str, str], pagerduty: PD
 ) -> None:
     inc = declare(paging_bot, emulator, people["alice"], channels["general"])
+    command(paging_bot, emulator, people["bob"], inc.channel_id, "page checkout")
+    assert any("Only the incident channel's members may page" in a for a in answers(emulator, people["bob"]))
+    emulator.join_channel(people["bob"], inc.channel_id)  # [permissions] page: members (the default)
     command(paging_bot, emulator, people["bob"], inc.channel_id, "page nobody")
     assert any(
         "No PagerDuty service or escalation policy called `nobody`" in a
@@ -79,6 +81,9 @@ def test_oncall_from_pagerduty_with_a_short_cache(
         lambda: len([a for a in answers(emulator, people["carol"]) if "Dana" in a]) == 2, what="second answer"
     )
     assert len([r for r in fake.requests if r.operation == "listOnCalls"]) == 1  # cached
+    command(paging_bot, emulator, people["carol"], channels["general"], "help")
+    offered = answers(emulator, people["carol"])[-1]
+    assert "`/incident page [service" in offered and "`/incident oncall`" in offered  # configured here
 
 
 def test_a_token_pagerduty_refuses_stops_the_start_in_one_line(
@@ -116,6 +121,7 @@ def test_webhook_is_signed_retried_after_a_500_and_delivered_once_across_replica
             "title": "Search slow",
             "severity": "sev2",
             "status": inc.status,
+            "private": False,
             "channel_id": inc.channel_id,
             "channel_link": f"https://slack.com/app_redirect?channel={inc.channel_id}",
         }
@@ -124,7 +130,7 @@ def test_webhook_is_signed_retried_after_a_500_and_delivered_once_across_replica
         command(replicas[0], emulator, people["alice"], inc.channel_id, "close")
         wait_for(lambda: len(receiver.delivered()) == 4, what="four events")
         # Both replicas sweep the outbox every 0.1 s; give them time to (wrongly) send again.
-        time.sleep(1.0)
+        holds(lambda: len(receiver.delivered()) == 4, 1.0, what="four events, none sent twice")
         delivered = receiver.delivered()
         assert [d["body"]["event"] for d in delivered] == [
             "declared",
@@ -179,6 +185,12 @@ def test_the_page_button_of_a_declared_alert_pages_the_default_service(
             for e in b["elements"]
             if e["action_id"] == "alert_page"
         )
+        d = emulator.click_button(people["bob"], triage, card["ts"], "alert_page", value=incident_id)
+        assert d.status == 200
+        wait_for(lambda: any("join <#" in a for a in answers(emulator, people["bob"])), what="refusal")
+        assert events(pagerduty[0]) == []  # bob is not in the incident's channel yet
+        channel = bot.services.repo.incident(int(incident_id)).channel_id or ""
+        emulator.join_channel(people["bob"], channel)
         d = emulator.click_button(people["bob"], triage, card["ts"], "alert_page", value=incident_id)
         assert d.status == 200
         [trigger] = wait_for(lambda: events(pagerduty[0]), what="trigger from the button")

@@ -7,8 +7,8 @@ from typing import Any
 
 from bot.config import DEFAULT_REACTIONS
 from bot.demo.scenario import DAY, PEOPLE, SCRIPT, Say
-from bot.postmortem.assemble import Collected
 from bot.postmortem.model import ChannelDigest, MarkedEvent, Reply
+from bot.postmortem.sections import Collected
 from bot.slack.text import escape
 from storage.models import ActionItem, Incident, StatusUpdate
 

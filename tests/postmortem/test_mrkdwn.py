@@ -9,6 +9,8 @@ import pytest
 from bot.slack import mrkdwn
 from bot.slack.directory import Directory
 from bot.slack.mrkdwn import Names
+from bot.slack.text import to_plain
+from bot.timeline.service import TimelineService
 from tests.postmortem.reading import markdown_to_html, read_html, read_markdown
 
 NAMES = Names(users={"U1": "Alice Adams"}, channels={"C1": "general"}, groups={"S9": "oncall"})
@@ -145,3 +147,19 @@ def test_directory_without_slack_keeps_ids() -> None:
     d = Directory(None)
     d.users({"U1"})
     assert d.user_lookups == 0 and mrkdwn.to_plain("<@U1>", d.names) == "@U1"
+
+
+def test_readable_names_what_the_stored_text_keeps_as_ids() -> None:
+    """Capture stores a message's words with the ids it mentions; where it is shown, the names."""
+    text = "<@U1> restarted <#C1> &lt;x&gt; with <@U1>, see <https://x.test|the graph> <!subteam^S1>"
+    assert (
+        TimelineService.plain(text) == "@U1 restarted #C1 <x> with @U1, see the graph (https://x.test) @group"
+    )
+    client = FakeClient()
+    d = Directory(client)
+    assert d.readable(text) == (
+        "@Name of U1 restarted #chan-c1 <x> with @Name of U1, see the graph (https://x.test) @group"
+    )
+    assert d.readable(text) == to_plain(text, d.names.users.get, d.names.channels.get)
+    assert sorted(client.calls) == [("conversations.info", "C1"), ("users.info", "U1")], "once per id"
+    assert Directory(None).readable(text) == TimelineService.plain(text), "Slack unreachable: the ids"

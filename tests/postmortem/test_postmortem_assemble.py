@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.demo.scenario import EXPECTED_METRICS
-from bot.postmortem.assemble import assemble, split_code
+from bot.postmortem.assemble import assemble
+from bot.postmortem.document_text import split_code
 from bot.postmortem.model import MarkedEvent, Reply
 from bot.postmortem.render import Renderer, TemplateProblem, cell, fence, md
 from tests.postmortem.scenario_data import NAMES, UIDS, at, collected, empty_collected, link
@@ -92,7 +93,7 @@ def test_metrics_match_the_seed_and_carry_formulas() -> None:
 
 
 def test_missing_milestone_is_reported_not_invented() -> None:
-    c = collected()
+    c = collected(draft=True)  # a draft says how to fill a gap; the final document only states it
     del c.milestones["started"]
     del c.milestones["identified"]
     doc = assemble(c)
@@ -106,7 +107,7 @@ def test_missing_milestone_is_reported_not_invented() -> None:
 
 
 def test_empty_incident_says_what_fills_each_section() -> None:
-    doc = assemble(empty_collected())
+    doc = assemble(empty_collected(draft=True))
     for title in (
         "Steps to Reproduce",
         "What do we know?",
@@ -120,14 +121,14 @@ def test_empty_incident_says_what_fills_each_section() -> None:
     assert ":question:" in doc.sections["unknown"].empty
     assert ":dart:" in doc.sections["root_cause"].empty
     assert "Lessons Learned" in doc.missing_sections
-    text = render(empty_collected())
+    text = render(empty_collected(draft=True))
     assert not re.search(r"\[[A-Z][a-z]+( [A-Za-z/]+)*\]", text), "no template [bracket placeholders]"
     assert "React with 💡 (`:bulb:`)" in text
     assert "not computed: no `detected` or `started` time recorded" in text
 
 
 def test_configured_reactions_appear_in_the_hints() -> None:
-    doc = assemble(empty_collected(reactions={"eyes": "finding"}))
+    doc = assemble(empty_collected(reactions={"eyes": "finding"}, draft=True))
     assert ":eyes:" in doc.sections["known"].empty
     assert "none is configured" in doc.sections["root_cause"].empty
 
@@ -276,7 +277,7 @@ def test_every_command_the_document_and_the_close_suggest_works() -> None:
     from bot.wiring import COMMANDS
 
     parse = COMMANDS.parse
-    texts = [render(empty_collected()), render(), missing_milestones({})]
+    texts = [render(empty_collected(draft=True)), render(collected(draft=True)), missing_milestones({})]
     texts.append(closing_line(empty_collected().incident, {}))
     commands = [c for t in texts for c in _suggested_commands(t)]
     assert {c.split()[0] for c in commands} >= {"time", "update", "close"}

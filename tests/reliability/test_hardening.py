@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 import bot.incidents.commands  # noqa: F401  (registers the lifecycle subcommands)
 from bot.errors import UsageError
-from bot.postmortem.publish import write_copy
+from bot.postmortem.disk import write_copy
 from bot.postmortem.render import Rendered
 from bot.wiring import COMMANDS
 from storage.migrate import upgrade

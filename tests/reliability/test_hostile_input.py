@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from bot.errors import UsageError
-from bot.incidents.naming import channel_name
+from bot.incidents.naming import channel_name, number_in_name
 from bot.slack.text import escape, to_plain
 from bot.wiring import COMMANDS
 from storage.models import Incident, ProcessedEvent
-from tests.support.harness import BotServer
+from tests.support.harness import BotServer, holds
 
 SLACK_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 slack_text = st.lists(
@@ -60,15 +60,12 @@ def test_declared_titles_are_bounded_clean_and_cannot_mention(text: str) -> None
 
 
 @settings(max_examples=400, deadline=None)
-@given(
-    st.text(max_size=300), st.integers(min_value=1, max_value=10**9), st.integers(min_value=0, max_value=20)
-)
-def test_channel_names_are_always_legal(title: str, number: int, attempt: int) -> None:
-    name = channel_name("inc", number, title, attempt)
+@given(st.text(max_size=300), st.integers(min_value=1, max_value=10**9))
+def test_channel_names_are_always_legal(title: str, number: int) -> None:
+    name = channel_name("inc", number, title)
     assert SLACK_NAME.match(name)
     assert name.startswith(f"inc-{number}")
-    if attempt:
-        assert name != channel_name("inc", number, title, 0)
+    assert number_in_name("inc", name) == number
 
 
 def _count(bot: BotServer, model: Any) -> int:
@@ -95,11 +92,10 @@ def test_malformed_and_oversized_payloads(bot: BotServer, emulator: Any) -> None
         signed = emu.deliver_raw(body, {"Content-Type": ctype, **emu.sign(body)})
         statuses.append(signed.status)
         unsigned = emu.deliver_raw(body, {"Content-Type": ctype})
-        assert unsigned.status in (400, 401), body[:40]
+        assert unsigned.status in (400, 401, 413), body[:40]
     assert all(s is not None and s < 500 for s in statuses), statuses
-    assert statuses[-1] == 400  # oversized
-    time.sleep(0.3)
-    assert _count(bot, Incident) == 0
+    assert statuses[-1] == 413  # oversized
+    holds(lambda: _count(bot, Incident) == 0, 0.3, what="no incident")
     health = emu_get(bot.base + "/healthz")
     assert health["status"] == "ok"
 

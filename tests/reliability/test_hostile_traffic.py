@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 import bot.ops.health as health_module
-import bot.slack.app as app_module
+import bot.ops.http_boundary as boundary_module
 from bot.config import Settings
 from tests.support.harness import BotServer, ServeProcess
 
@@ -121,7 +121,7 @@ def test_a_200_mb_unsigned_chunked_body_is_refused_without_being_read(serve: Ser
     assert growth_mb < 20, f"RSS grew by {growth_mb:.0f} MB"
     assert sent < 20 * MB, f"the server took {sent / MB:.0f} MB of an unsigned body"
     if answer:  # the answer may be lost to the reset of a connection closed with unread data
-        assert answer.startswith(b"HTTP/1.1 400"), answer[:80]
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
     assert httpx.get(f"http://127.0.0.1:{serve.port}/healthz", timeout=5).status_code == 200
 
 
@@ -136,7 +136,7 @@ def test_a_declared_oversized_body_is_refused_before_it_is_sent(serve: ServeProc
         answer = b""
         while chunk := sock.recv(4096):  # until the server closes the connection
             answer += chunk
-    assert answer.startswith(b"HTTP/1.1 400"), answer[:80]
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
     assert b"payload too large" in answer
 
 
@@ -256,7 +256,7 @@ def test_odd_request_timestamps_are_refused_cleanly(http_bot: BotServer, timesta
 def test_a_slow_body_gets_a_408_and_the_connection_closed(
     http_bot: BotServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app_module, "BODY_DEADLINE", 1.0)
+    monkeypatch.setattr(boundary_module, "BODY_DEADLINE", 1.0)
     with socket.create_connection(("127.0.0.1", http_bot.port)) as sock:
         sock.settimeout(10)
         sock.sendall(

@@ -4,7 +4,6 @@ broadcast = the same delivery to each): numbers unique, timeline events, reminde
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from bot.wiring import Services
 from storage.models import Document, Incident, ReminderClaim, TimelineAudit, TimelineEvent, TimelineMark
-from tests.support.harness import ServeProcess, services_for, wait_for
+from tests.support.harness import ServeProcess, holds, services_for, wait_for
 from tests.support.reliability_support import rows
 
 pytestmark = pytest.mark.slow
@@ -89,8 +88,7 @@ def test_two_replicas_one_database(
         lambda: all(i.card_ts for i in active(db)) and len(emu.messages(channels["incidents"])) >= 6,
         what="cards and announcements",
     )
-    time.sleep(0.5)
-    assert len(emu.messages(channels["incidents"])) == 6, "one announcement per incident"
+    holds(lambda: len(emu.messages(channels["incidents"])) == 6, 0.5, what="one announcement per incident")
     for inc in incidents:
         cards = [m for m in emu.messages(inc.channel_id) if m.get("bot_id") and not m.get("subtype")]
         assert len(cards) == 1, "one summary card per incident"
@@ -122,9 +120,11 @@ def test_two_replicas_one_database(
     wait_for(
         lambda: [d for d in rows(db.engine, Document) if d.state == "published"], timeout=20, what="document"
     )
-    time.sleep(1.0)
-    docs = [d for d in rows(db.engine, Document) if d.incident_id == inc.id]
-    assert len(docs) == 1
+    holds(
+        lambda: len([d for d in rows(db.engine, Document) if d.incident_id == inc.id]) == 1,
+        1.0,
+        what="one document",
+    )
     uploads = [f for f in emu.files.values() if inc.channel_id in (f.get("channels") or [])]
     assert len(uploads) == 1, uploads
 

@@ -6,8 +6,10 @@ import subprocess
 import sys
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot.errors import IncidentBotError, UsageError
+from bot.incidents.access import Action
 from bot.incidents.vocabulary import (
     SETTABLE_MILESTONES,
     SEVERITY_WORDS,
@@ -70,6 +72,27 @@ def test_a_duplicate_delivery_does_nothing() -> None:
     assert claims.calls == [("claim", "ev:4")]
 
 
+def test_a_claim_whose_answer_was_lost_is_freed_before_the_delivery_is_tried_again() -> None:
+    """The connection died at the claim's commit: stored or not, nobody can tell. The delivery's
+    replay (the spool) must not take that claim for another's and skip the work."""
+
+    class LostAnswer(Claims):
+        def claim(self, key: str, kind: str = "event") -> bool:
+            super().claim(key, kind)
+            if len(self.calls) == 1:
+                raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+            return self.free
+
+    claims, ran = LostAnswer(), []
+    with pytest.raises(OperationalError), delivery(claims, "ev:5"):
+        ran.append("first")
+    with delivery(claims, "ev:5") as mine:
+        assert mine
+        ran.append("replay")
+    assert ran == ["replay"]
+    assert claims.calls == [("claim", "ev:5"), ("release", "ev:5"), ("claim", "ev:5"), ("finish", "ev:5")]
+
+
 def test_every_user_facing_error_carries_its_message() -> None:
     assert UsageError("Which status?", "/incident status <status>").user_message == (
         "Which status?\nUsage: `/incident status <status>`"
@@ -79,8 +102,9 @@ def test_every_user_facing_error_carries_its_message() -> None:
 
 def _record(name: str, *aliases: str) -> Subcommand:
     return Subcommand(
-        name, f"/incident {name}", "…", parse_help, lambda ctx, args: None, Where.ANYWHERE, aliases
-    )
+        name, f"/incident {name}", "…", parse_help, lambda ctx, args: None, Where.ANYWHERE, aliases,
+        action=Action.PUBLIC,
+    )  # fmt: skip
 
 
 def test_the_table_refuses_a_name_defined_twice() -> None:
@@ -92,7 +116,7 @@ def test_help_is_generated_from_the_table_each_subcommand_once_in_order() -> Non
     text = COMMANDS.help_text()
     usages = [line.split("`")[1] for line in text.splitlines()[1:]]
     assert usages == [spec.usage for spec in COMMANDS.records]
-    assert usages[:2] == ["/incident help", "/incident declare [sev1-4] <title>"]
+    assert usages[:2] == ["/incident help", "/incident declare [--type <type>] [sev1-4] <title>"]
     assert "/incident postmortem" in usages and len(usages) == len(set(usages))
     assert COMMANDS.parse("sev high")[0] is COMMANDS["severity"]
     assert COMMANDS.parse("")[1] == Help()
@@ -105,12 +129,15 @@ def test_which_channels_a_subcommand_runs_in() -> None:
         "help",
         "declare",
         "list",
+        "search",
         "stats",
         "oncall",
+        "maintenance",
     }
     # `/incident help` says which ones run anywhere, from the table.
     assert COMMANDS.help_text().splitlines()[0] == (
-        "*`/incident` commands* (in an incident channel; help, declare, list, stats, oncall work anywhere, "
+        "*`/incident` commands* (in an incident channel; help, declare, list, search, stats, oncall, maintenance "
+        "work anywhere, "
         "convert in a channel that is not an incident's yet):"
     )
 

@@ -19,7 +19,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from bot.config import Settings, load_settings
-from bot.serve import Runtime, prepare, start_background, start_socket_mode
+from bot.serve import Runtime, prepare, start_background, start_socket_mode, stop_recording
 from bot.slack.app import create_asgi, create_bolt_app
 from bot.slack.client import make_client
 from bot.slack.socket_mode import SocketModeRunner
@@ -40,6 +40,10 @@ def free_port() -> int:
 
 
 TRANSPORTS = ("http", "socket")
+
+# How long a bot may take to start: generous, since `make test` runs several workers per core and
+# a start that is merely slow must not fail a test. A start that works returns as soon as it is up.
+STARTUP_TIMEOUT_S = 180.0  # a deadline, not a measurement: a loaded machine starts a process slowly
 
 
 class BotServer:
@@ -81,7 +85,7 @@ class BotServer:
 
     def start(self) -> BotServer:
         self._thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not self._server.started:
             if time.monotonic() > deadline:
                 raise RuntimeError("bot server did not start")
@@ -119,14 +123,14 @@ class BotServer:
         self.sockets.clear()
         self._server.should_exit = True
         self._thread.join(timeout=10)
-        self.runtime.services.alerts.stop()
-        self.runtime.services.paging.stop()
-        self.bolt.listener_runner.listener_executor.shutdown(wait=True)  # type: ignore[attr-defined]
-        self.services.documents.shutdown(wait=True)
+        # As `serve` stops: its threads done, the heartbeat's final beat written, before returning
+        # (a test then restores or deletes the database file under a stopped bot).
+        stop_recording(self.bolt, self.services)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll until predicate() is truthy; return its value. Background listeners run after the ack."""
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll until predicate() is truthy; return its value. Background listeners run after the ack.
+    The default timeout is generous (workers share the cores); it costs nothing when the condition holds."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -137,21 +141,39 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "c
         time.sleep(0.02)
 
 
+def holds(predicate: Callable[[], Any], seconds: float, what: str = "condition") -> None:
+    """Assert predicate() stays truthy for ``seconds``: the window the bot gets to (wrongly) do
+    something more, e.g. send a second copy. Fails as soon as it does, not at the end."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert predicate(), f"no longer true: {what}"
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+
+
+def bot_env(emu: Any, database_url: str, **extra_env: str) -> dict[str, str]:
+    """The environment of a real `incident-bot` command against ``emu`` and ``database_url``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_"))}
+    env.update(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=emu.api_url,
+        DATABASE_URL=database_url,
+    )
+    env.update(extra_env)
+    return env
+
+
 class ServeProcess:
     """One real `python -m bot serve` process on its own port; its output goes to ``log``."""
 
     def __init__(self, emu: Any, database_url: str, log: Path, **extra_env: str) -> None:
         self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_"))}
-        env.update(
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=emu.api_url,
-            DATABASE_URL=database_url,
-            PORT=str(self.port),
-            LOG_LEVEL="INFO",
-        )
-        env.update(extra_env)
+        # The test's own folder (beside its log) unless given: documents and the spool stay out of
+        # the checkout.
+        extra_env.setdefault("INCIDENT_OUTPUT_DIR", str(log.parent / "output"))
+        env = bot_env(emu, database_url, **{"PORT": str(self.port), "LOG_LEVEL": "INFO", **extra_env})
         self.log = log
         self._out = log.open("w")
         self.proc = subprocess.Popen(
@@ -176,7 +198,7 @@ class ServeProcess:
             except httpx.TransportError:
                 return False
 
-        wait_for(probe, timeout=30, what="serve to become healthy")
+        wait_for(probe, timeout=STARTUP_TIMEOUT_S, what="serve to become healthy")
         return self
 
     def kill(self) -> None:

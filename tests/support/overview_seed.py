@@ -1,10 +1,13 @@
-"""Rows for the overview tests: incidents with milestones, action items and timeline events."""
+"""Rows for the overview tests: incidents with milestones, action items and timeline events.
+
+Action items are stored as the bot stores them: a message's event with a 📝 mark (the capture
+path's repository calls) and, when done, its follow-up ticket in state "done"."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from storage.models import ActionItem, Incident, Milestone, TimelineEvent
+from storage.models import Incident, Milestone, TicketLink, TimelineEvent
 from storage.repository import Repository
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -47,8 +50,6 @@ def add_incident(
         assert inc.id is not None
         for name, offset in (milestones or {}).items():
             s.add(Milestone(incident_id=inc.id, name=name, at=declared + offset))
-        for i, done in enumerate(actions):
-            s.add(ActionItem(incident_id=inc.id, text=f"action {i}", done=done, source_ts=f"{i}.0"))
         for i in range(events):
             s.add(
                 TimelineEvent(
@@ -63,4 +64,35 @@ def add_incident(
             )
         s.flush()
         s.refresh(inc)
-        return inc
+    for i, done in enumerate(actions):
+        add_action_item(repo, inc, f"{1000 + i}.000100", done=done)
+    return inc
+
+
+def add_action_item(repo: Repository, inc: Incident, ts: str, *, done: bool) -> None:
+    assert inc.id is not None
+    event = repo.ensure_message_event(
+        TimelineEvent(
+            incident_id=inc.id,
+            at=inc.created_at,
+            source="reaction",
+            text=f"action {ts}",
+            plain_text=f"action {ts}",
+            author_id="U1",
+            message_ts=ts,
+        )
+    )
+    assert event.id is not None
+    repo.set_mark(event.id, "action_item", "memo", "U1", active=True, changed_ts=ts)
+    if done:
+        repo.add_ticket_link(
+            TicketLink(
+                incident_id=inc.id,
+                event_id=event.id,
+                source_ts=ts,
+                tracker="github",
+                project="acme/ops",
+                key=f"acme/ops#{event.id}",
+                state="done",
+            )
+        )

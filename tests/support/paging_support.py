@@ -55,6 +55,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                         "status": status,
                         "valid": valid,
                         "event_id": self.headers.get(webhooks.EVENT_ID),
+                        "path": self.path,
                         "body": json.loads(body),
                     }
                 )

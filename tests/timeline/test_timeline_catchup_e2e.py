@@ -11,7 +11,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.timeline.capture import ts_to_datetime
 from storage.models import Incident
-from tests.support.harness import BotServer, wait_for
+from tests.support.harness import BOT_TOKEN, BotServer, wait_for
 from tests.support.timeline_support import bot_reactions, event_at, post, recorded, visible_event
 
 
@@ -155,7 +155,14 @@ def test_cli_exports_the_timeline(
     rows = json.loads(capsys.readouterr().out)
     captured = [r for r in rows if r["message_ts"] == ts]
     assert len(captured) == 1 and captured[0]["kinds"] == ["root_cause"]
-    assert captured[0]["plain_text"] == "=HYPERLINK(evil) @carol"
+    assert captured[0]["plain_text"] == f"=HYPERLINK(evil) @{people['carol']}", "as stored: the id"
+    assert captured[0]["readable_text"] == f"=HYPERLINK(evil) @{people['carol']}", "no token: no names"
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("SLACK_API_URL", emu.api_url)
+    assert main(["timeline", "INC-1", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    [row] = [r for r in rows if r["message_ts"] == ts]
+    assert row["readable_text"] == "=HYPERLINK(evil) @Carol Chen", "as read: the name Slack gives"
     assert any(r["kinds"] == ["declared"] for r in rows), "command and automatic events are exported too"
 
     out = tmp_path / "t.csv"

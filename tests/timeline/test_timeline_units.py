@@ -159,3 +159,18 @@ def test_concurrent_first_captures_make_one_event(repo: Repository, tmp_path: Pa
     for t in threads:
         t.join()
     assert len(set(got)) == 1 and len(got) == 4
+
+
+def test_a_gap_window_reaches_back_only_while_pages_cost_less_than_asking_one_by_one() -> None:
+    from bot.timeline.reconcile import window_start
+
+    recorded = [f"{1000 + i}.000000" for i in range(100)]  # before the gap, oldest first
+    gap = "2000.000000"
+    assert window_start(gap, [], recorded, 20) == gap, "nothing before the gap matters: the gap alone"
+    spread = recorded[::10]  # ten messages on the timeline over the 100: 5 pages beat 10 asks
+    assert window_start(gap, spread, recorded, 20) == recorded[0]
+    one_old = [recorded[0], recorded[95]]  # the old one alone would cost 5 pages: ask for it
+    assert window_start(gap, one_old, recorded, 20) == recorded[95]
+    assert window_start(gap, one_old, recorded, 1000) == recorded[0], "one page reads them all"
+    # An app allowed one history call a minute (15 a page): a page weighs 50 reactions.get.
+    assert window_start(gap, spread, recorded, 15, page_cost=50) == gap

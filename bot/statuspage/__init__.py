@@ -1,0 +1,1 @@
+"""The public status page: components, public incidents and their updates, published from Slack."""

@@ -1,0 +1,1 @@
+"""Workflows: declarative rules (trigger, conditions, steps) run through the outbox."""
