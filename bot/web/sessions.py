@@ -3,8 +3,9 @@
 A browser is signed in while its session's row (``storage.stores.web_sessions``) is live: not
 revoked, within its absolute lifetime (INCIDENT_WEB_SESSION_HOURS) and used within the idle
 timeout (INCIDENT_WEB_SESSION_IDLE_MINUTES). Signing out revokes the row, so a copy of the cookie
-saved before it opens nothing; "sign out everywhere", a person turned guest or deactivated, and
-`incident-bot web sessions revoke` revoke all of a person's rows. Replicas share the rows.
+saved before it opens nothing; "sign out everywhere", a person deactivated, and
+`incident-bot web sessions revoke` revoke all of a person's rows (a person turned guest keeps
+theirs, limited to the incidents whose channel they are in). Replicas share the rows.
 
 The token is signed with INCIDENT_WEB_SESSION_SECRET (a forged or garbled cookie is turned away
 before the database is asked) and stored only as its SHA-256. The CSRF token of a session's forms

@@ -30,7 +30,7 @@ LANDED = {
     "0002_followups.py": "707eda3d1f7d52243fed4dba2331d1a3f0af1d9ce97efa2ff4226e311de95047",
     "0003_overview_indexes.py": "df0f944db3c731bbb3a3eca9b577bed74c23bb97eccd6cbd8a07d96a487a82fe",
     "0004_alerts.py": "9f4a10ba12d30968502fab8b59e2693bc6569c7dcfff3d24c5019e10d5dc5305",
-    "0005_complete_early_databases.py": "c0019fbeac1a826d190079b1ccccba56f9a229996daeb350a634a1ca7b2242ac",
+    "0005_complete_early_databases.py": "e14858efb7dd833755e795faf46776f6f0d27af78985a6cc522392780b6465d2",
     "0006_view_targets.py": "feb46d1e3f8c381c4075663a9982285f8dd163198ea179cbd71b4442e0c5d0e7",
     "0007_web_sessions.py": "87ebbb29d5400798600f5da64368d7ba14d99880232fec1638cc56fc0d4b7bc6",
     "0008_search_index.py": "f78d74867dfbe19b2602bb40de202ee8dcc35b912d75357df79d7a5aeeb561ce",

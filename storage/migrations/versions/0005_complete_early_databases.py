@@ -28,8 +28,9 @@ compatibility_note: str = (
     "reminder_claims.state becomes NOT NULL only on databases whose 0001 predates the column; "
     "every release that ran 0004 already writes it"
 )
-# The oldest release that may run on the schema this migration leaves.
-min_version: str = "0.1.0"
+# The oldest release that may run on the schema this migration leaves: the first that reads this
+# record (0.1.0 does not: it stops on the unknown revision).
+min_version: str = "0.2.0"
 
 # Tables 0001 gained after it had landed, as 0001 creates them today (frozen here: never the models).
 _LATE_TABLES: dict[str, tuple[list[sa.Column], list[tuple[str, list[str]]]]] = {
