@@ -19,7 +19,8 @@ from bot.incidents.vocabulary import incident_ref
 from bot.postmortem.document_text import related_links, ts_time
 from bot.postmortem.model import Attachment, ChannelDigest, Entry, Link, MarkedEvent, RelatedIncident, Reply
 from bot.postmortem.sections import Collected
-from bot.search.similar import similar_to
+from bot.search.similar import readable, similar_to
+from bot.slack import mrkdwn
 from bot.slack.directory import Directory
 from bot.slack.permalinks import Permalinks
 from storage.models import ChannelMessage, Incident, TimelineEvent
@@ -201,7 +202,7 @@ def collect(
             "alerts": alert_lines(repo, incident.id),
             "fields": fields,
             "template": incident_type(settings.config.types, incident.incident_type).template,
-            "similar": related_incidents(repo, incident),
+            "similar": related_incidents(repo, incident, names),
             "open_items": [
                 (checklist.heading, item.text, item.required)
                 for checklist, item in repo.incident_checklist_items(incident.id)
@@ -223,12 +224,13 @@ def document_fields(
     ]
 
 
-def related_incidents(repo: Repository, incident: Incident) -> list[RelatedIncident]:
-    """Similar past incidents the document may name: public ones only, whoever reads it."""
-    return [
-        RelatedIncident(incident_ref(c.incident), c.incident.title, c.cause, c.fix)
-        for c in similar_to(repo, incident, may_name_publicly)
-    ]
+def related_incidents(repo: Repository, incident: Incident, names: Directory) -> list[RelatedIncident]:
+    """Similar past incidents the document may name: public ones only, whoever reads it. Their
+    root cause and fix as a reader sees them (names, no Slack markup)."""
+    found = readable(
+        similar_to(repo, incident, may_name_publicly), lambda t: mrkdwn.to_plain(t, names.mentioned_in([t]))
+    )
+    return [RelatedIncident(incident_ref(c.incident), c.incident.title, c.cause, c.fix) for c in found]
 
 
 def alert_lines(repo: Repository, incident_id: int) -> list[str]:

@@ -35,3 +35,7 @@ class Pages:
     def plain(self, slack_text: str | None) -> str:
         """Slack text as the words a reader sees: names, emoji, link labels; no markup."""
         return mrkdwn.to_plain(slack_text, self.directory.names)
+
+    def readable(self, slack_text: str) -> str:
+        """``plain``, the people, channels and groups it mentions looked up first (once per id)."""
+        return mrkdwn.to_plain(slack_text, self.directory.mentioned_in([slack_text]))

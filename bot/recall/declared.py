@@ -10,8 +10,9 @@ from slack_sdk import WebClient
 
 from bot.incidents.access import may_name_publicly
 from bot.incidents.vocabulary import incident_ref
+from bot.present.pages import Pages
 from bot.recall.blocks import similar_line
-from bot.search.similar import MIN_REQUIRED, Candidate, similar_to
+from bot.search.similar import MIN_REQUIRED, Candidate, readable, similar_to
 from bot.slack.client import slack_error
 from storage.models import Incident
 from storage.repository import Repository
@@ -30,6 +31,7 @@ def post_similar(repo: Repository, client: WebClient, incident: Incident) -> Non
     try:
         # A title of one telling word matches too much to be worth a message in everyone's channel.
         found = [c for c in similar_to(repo, incident, may_name_publicly) if c.words >= MIN_REQUIRED]
+        found = readable(found, Pages(client).readable)
         if found:
             client.chat_postMessage(channel=incident.channel_id, text=similar_text(found), unfurl_links=False)
     except Exception as exc:

@@ -26,7 +26,7 @@ from bot.recall.since import USAGE as CATCHUP_USAGE
 from bot.recall.since import Since, parse_since
 from bot.search.query import parse as parse_words
 from bot.search.service import find
-from bot.search.similar import similar_to
+from bot.search.similar import readable, similar_to
 from bot.slack.commands import CommandContext, Subcommand, Where
 from bot.slack.directory import Directory
 from storage.models import Incident
@@ -99,6 +99,7 @@ def similar_command(ctx: CommandContext, args: Similar) -> None:
         neighbours,
         assist.weight,
     )
+    found = readable(found, Pages(ctx.context["services"].client).readable)
     ref = incident_ref(ctx.incident)
     _answer(ctx.respond, f"{len(found)} similar past incidents to {ref}.", blocks.similar_blocks(ref, found))
 

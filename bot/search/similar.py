@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.search.query import MAX_WORD, STOP_WORDS
 from storage.models import Incident
@@ -44,8 +44,17 @@ class Candidate:
     incident: Incident
     score: float
     words: int  # of the query's words it shares
-    cause: str | None  # the recorded root cause (the Resolve form's, else the first marked)
+    cause: str | None  # the recorded root cause (the Resolve form's, else the first marked), Slack text
     fix: str | None
+
+
+def readable(found: Sequence[Candidate], plain: Callable[[str], str]) -> list[Candidate]:
+    """The candidates with their root cause and fix as a reader sees them: ``plain`` is the
+    surface's presentation (names for mentions, no markup), e.g. ``Pages.readable``."""
+    return [
+        replace(c, cause=plain(c.cause) if c.cause else None, fix=plain(c.fix) if c.fix else None)
+        for c in found
+    ]
 
 
 def words_of(texts: Iterable[str], title: str = "") -> list[str]:

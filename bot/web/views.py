@@ -48,7 +48,7 @@ from bot.present.commonmark import replace_section, to_html
 from bot.present.pages import Pages
 from bot.search import query as search_query
 from bot.search.service import Result, find
-from bot.search.similar import Candidate, similar_to
+from bot.search.similar import Candidate, readable, similar_to
 from bot.workflows.runs import RunView, incident_runs
 from storage.models import Document, Incident
 from storage.repository import Repository
@@ -261,7 +261,9 @@ def incident_page(
         document_html=to_html(_timeline_once(chosen.markdown)) if chosen and chosen.markdown else None,
         status_updates=list(repo.status_updates(inc.id)),
         fields=custom_fields(repo, inc, pages, config or BotConfig()),
-        similar=_similar(repo, inc, can_see, config or BotConfig()) if can_see is not None else [],
+        similar=readable(_similar(repo, inc, can_see, config or BotConfig()), pages.readable)
+        if can_see is not None
+        else [],
         workflows=incident_runs(repo, (config or BotConfig()).workflows, inc.id),
     )
 

@@ -261,13 +261,13 @@ class SearchStore(Store):
             return {r.id or 0: r for r in rows}
 
     def marked_texts(self, incident_ids: Sequence[int], kinds: Sequence[str]) -> dict[int, dict[str, str]]:
-        """Per incident, per kind, the plain text of its first visible event marked so (the root
-        cause and fix "similar incidents" quote)."""
+        """Per incident, per kind, the Slack text of its first visible event marked so (the root
+        cause and fix "similar incidents" quote; each surface shows it through its presentation)."""
         if not incident_ids or not kinds:
             return {}
         e, m = TimelineEvent, TimelineMark
         q = (
-            select(e.incident_id, m.kind, e.plain_text)
+            select(e.incident_id, m.kind, e.text, e.plain_text)
             .join(m, col(m.event_id) == col(e.id))
             .where(
                 col(e.incident_id).in_(list(incident_ids)),
@@ -279,7 +279,7 @@ class SearchStore(Store):
         )
         found: dict[int, dict[str, str]] = {}
         with session_scope(self.engine) as s:
-            for incident_id, kind, plain in s.exec(q).all():
-                if plain:
-                    found.setdefault(incident_id, {}).setdefault(kind, plain)
+            for incident_id, kind, slack_text, plain in s.exec(q).all():
+                if slack_text or plain:
+                    found.setdefault(incident_id, {}).setdefault(kind, slack_text or plain)
         return found

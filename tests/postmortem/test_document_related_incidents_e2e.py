@@ -44,7 +44,7 @@ def test_the_document_lists_similar_public_incidents_with_their_root_cause(
     related = _related(text)
     assert "INC-1 · Sessions lost: redis connection refused" in related
     assert "root cause: Redis port mismatch after the config deploy" in related
-    assert "fixed by Reverted the redis port in the session config" in related
+    assert "fixed by @Bob Brown reverted the redis port in the session config" in related
     assert "INC-3 · Login sessions flaky" in related
     assert related.index("INC-1") < related.index("INC-3")
     assert "INC-2" not in text and "Sentinel" not in text, "a private incident is never named"

@@ -28,7 +28,7 @@ def test_declare_posts_similar_public_incidents_in_the_new_channel(
     lines = similar.split("\n")[1:]
     assert [line.split(" ")[1] for line in lines] == ["INC-1", "INC-3"], similar
     assert "root cause: Redis port mismatch after the config deploy" in lines[0]
-    assert "fixed by Reverted the redis port in the session config" in lines[0]
+    assert "fixed by @Bob Brown reverted the redis port in the session config" in lines[0]
     assert "INC-2" not in similar and "Sentinel" not in similar, "never a private incident"
 
     assert _similar_messages(emulator, people, h["port"]) == [], "nothing before it"

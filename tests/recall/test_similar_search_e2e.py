@@ -34,7 +34,7 @@ def test_similar_puts_the_one_with_a_root_cause_first_and_hides_private_ones_fro
     assert _refs(answer) == ["INC-1", "INC-3"], answer
     first = answer.split("\n")[1]
     assert "root cause: Redis port mismatch after the config deploy" in first
-    assert "fixed by Reverted the redis port in the session config" in first
+    assert "fixed by @Bob Brown reverted the redis port in the session config" in first
     assert "Sentinel" not in answer and "INC-2" not in answer and "INC-4" not in answer
 
     command(bot, emu, people["bob"], h["now"].channel_id, "similar")  # bob is in the private one

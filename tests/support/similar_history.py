@@ -28,7 +28,8 @@ def record(bot: BotServer, emu: Any, inc: Incident, user: str, marked: list[tupl
 
 
 def redis_history(bot: BotServer, emu: Any, people: dict[str, str]) -> dict[str, Incident]:
-    """INC-1 public with root cause and fix; INC-2 private (alice, bob) with a root cause; INC-3
+    """INC-1 public with root cause and fix (the fix mentions Bob, in bold: read by name, no markup);
+    INC-2 private (alice, bob) with a root cause; INC-3
     public, no cause; INC-4 unrelated; INC-5 the one being looked at."""
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
     everyone = [bob, carol]
@@ -36,7 +37,7 @@ def redis_history(bot: BotServer, emu: Any, people: dict[str, str]) -> dict[str,
     record(bot, emu, port, alice, [
         ("Login sessions fail, redis connection refused on port 6380", "mag"),
         ("Redis port mismatch after the config deploy", "dart"),
-        ("Reverted the redis port in the session config", "hammer_and_wrench"),
+        (f"<@{bob}> *reverted* the redis port in the session config", "hammer_and_wrench"),
     ])  # fmt: skip
     secret = declare(bot, alice, [bob], "Redis connection refused for login sessions", private=True)
     record(bot, emu, secret, alice, [

@@ -26,7 +26,7 @@ def test_the_incident_page_lists_similar_incidents_the_viewer_may_see(
     box = _similar_box(page)
     assert box.startswith("Similar incidents INC-1 · Sessions lost: redis connection refused"), box
     assert "root cause: Redis port mismatch after the config deploy" in box
-    assert "fixed by Reverted the redis port in the session config" in box
+    assert "fixed by @Bob Brown reverted the redis port in the session config" in box
     assert "INC-3 · Login sessions flaky" in box
     assert '<a href="/ui/incidents/1">' in page and '<a href="/ui/incidents/3">' in page
     assert "INC-2" not in box and "Sentinel" not in page and "INC-4" not in box
