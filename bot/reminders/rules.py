@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from bot.config import ReminderConfig
 from bot.incidents.blocks import incident_ref, severity_text
 from bot.incidents.vocabulary import Status
+from bot.present.formats import duration
 from bot.slack.text import escape
 from storage.models import Incident
 
@@ -93,14 +94,9 @@ class Due:
 
 
 def human_seconds(seconds: float) -> str:
-    """A duration for people: "45 s", "10 min", "1 h 30 min", "2 d 4 h"."""
-    total = int(seconds)
-    if total < 60:
-        return f"{total} s"
-    days, rem = divmod(total // 60, 24 * 60)
-    hours, mins = divmod(rem, 60)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{mins} min" if mins else ""]
-    return " ".join(p for p in parts if p)
+    """A reminder's duration, to the minute (a nudge needs no seconds), in the one format every
+    surface writes durations in (``bot.present.formats.duration``): "45 s", "1 h 05 min", "2 d 04 h"."""
+    return duration(seconds if seconds < 60 else round(seconds / 60) * 60)
 
 
 def slot_time(at: datetime) -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import ReminderConfig
+from bot.present.formats import duration
 from bot.reminders.rules import (
     ARCHIVE,
     ARCHIVE_NOTICE,
@@ -258,7 +259,11 @@ def test_periods_and_durations() -> None:
     assert periods_elapsed(T0, 60, T0 - MIN) == 0
     assert periods_elapsed(T0, 60, T0 + 179 * timedelta(seconds=1)) == 2
     assert periods_elapsed(T0, 0, T0 + MIN) == 0
-    assert [human_seconds(s) for s in (5, 60, 5400, 90000)] == ["5 s", "1 min", "1 h 30 min", "1 d 1 h"]
+    assert [human_seconds(s) for s in (5, 60, 926, 3900, 5400, 90000, 200_000)] == [
+        "5 s", "1 min", "15 min", "1 h 05 min", "1 h 30 min", "1 d 01 h", "2 d 07 h"
+    ]  # fmt: skip
+    for seconds in (60, 3900, 5400, 200_000):  # the format the document and analytics write
+        assert human_seconds(seconds + 20) == duration(seconds)
 
 
 def test_config_rejects_unknown_severity_and_typos() -> None:
