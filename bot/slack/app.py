@@ -53,7 +53,19 @@ logging.getLogger("slack_bolt.App").addFilter(
 )
 
 MAX_BODY_BYTES = 1_000_000
+SIGNATURE_MAX_AGE_S = 300  # Slack's bound: the signature verifier refuses older requests too
 AppT = TypeVar("AppT", bound=App)
+
+
+def signed_head(request: Request, now: Callable[[], float] = time.time) -> Response | None:
+    """A Slack request's head before its body is read: a ``v0=`` signature and a timestamp within
+    five minutes (the body is verified against them later). An unsigned or replayed request is
+    refused at once instead of holding a connection for the body's deadline."""
+    timestamp = request.headers.get("x-slack-request-timestamp", "")
+    signed = request.headers.get("x-slack-signature", "").startswith("v0=")
+    if not (signed and is_ascii_number(timestamp) and abs(now() - int(timestamp)) <= SIGNATURE_MAX_AGE_S):
+        return PlainTextResponse("invalid or stale signature", status_code=401)
+    return None
 
 
 class IncidentBotApp(App):
@@ -309,7 +321,9 @@ def create_asgi(bolt: IncidentBotApp, health: HealthCheck, serve_metrics: bool =
         routes=[
             # Signed by Slack; each listener declares its own action (bot.incidents.entry_points).
             bounded(
-                Route("/slack/events", slack_events, methods=["POST"]), Limits(MAX_BODY_BYTES), Action.PUBLIC
+                Route("/slack/events", slack_events, methods=["POST"]),
+                Limits(MAX_BODY_BYTES, admit=signed_head),
+                Action.PUBLIC,
             ),
             alert_route(bolt.services),
             *(bounded(route, NO_BODY, Action.PUBLIC) for route in probe_routes(health, serve_metrics)),

@@ -144,6 +144,34 @@ def test_alert_intake_checks_credentials_before_reading_the_body(web: BotServer)
     assert took < 4, f"answered after {took:.1f} s"
 
 
+def test_slack_intake_checks_the_signature_head_before_reading_the_body(web: BotServer) -> None:
+    """No signature, a timestamp of six minutes ago, or none: 401 on the head alone, the
+    connection closed (an unsigned drip no longer holds one for the body's deadline). A fresh,
+    well-formed head is let in: its body is then read and verified (a wrong signature: 401 too)."""
+    now = int(time.time())
+    heads = {
+        "unsigned": b"",
+        "stale": f"X-Slack-Request-Timestamp: {now - 360}\r\nX-Slack-Signature: v0={'0' * 64}\r\n".encode(),
+        "no timestamp": f"X-Slack-Signature: v0={'0' * 64}\r\n".encode(),
+    }
+    for what, signing in heads.items():
+        head = (
+            b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+            + signing
+            + b"Content-Length: 500000\r\n\r\n"
+        )
+        answer, took = raw(web.port, head, b"{")
+        assert answer.startswith(b"HTTP/1.1 401"), (what, answer[:80])
+        assert b"connection: close" in answer.lower() and took < 4, (what, answer[:200], took)
+    fresh = httpx.post(
+        f"http://127.0.0.1:{web.port}/slack/events",
+        content=b'{"type": "event_callback"}',
+        headers={"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": "v0=" + "0" * 64},
+        timeout=5,
+    )
+    assert fresh.status_code == 401 and fresh.text == "invalid or stale signature"
+
+
 def test_a_dripped_sign_out_body_is_cut_at_the_deadline_and_a_vanished_client_is_no_error(
     web: BotServer, people: dict[str, str], logged: Logged, monkeypatch: pytest.MonkeyPatch
 ) -> None:
