@@ -1,8 +1,8 @@
 """Who may see and do what, on every kind of entry point, against the real app: actor {member,
 non-member, guest outside the incident's channel, guest inside it, deactivated account, bot} ×
 incident {public, private} × action (read: `/incident timeline` and the web page; change: a
-command, the card's button, a modal's submission; page; attach an alert; triage an alert;
-declare). Each cell asserts what the person sees (the answer, or the refusal) and, when refused,
+command, the card's button, a modal's submission; page; publish to the status page; attach an
+alert; triage an alert (Ignore, Declare); declare). Each cell asserts what the person sees (the answer, or the refusal) and, when refused,
 that nothing changed (database, channel). One bot and one emulator for the whole module.
 
 The forms are opened by the bot before the people's standing changes (a member made a guest, an
@@ -43,6 +43,13 @@ CONFIG = """
 triage_channel = "{triage}"
 card_update_every = 0.2
 new_groups_per_minute = 500
+
+[statuspage]
+title = "Matrix status"
+
+[[statuspage.components]]
+id = "api"
+name = "Public API"
 """
 
 
@@ -56,7 +63,8 @@ def expected(actor: str, private: bool, entry: str) -> bool:
         return entry not in ("attach", "triage", "declare")
     if entry in ("triage", "declare"):
         return True
-    return not private and entry != "page"  # paging: the channel's members (the default)
+    # paging and the status page: the channel's members (the default of both permissions)
+    return not private and entry not in ("page", "statuspage")
 
 
 def refusal_text(actor: str, private: bool, entry: str) -> str:
@@ -66,6 +74,8 @@ def refusal_text(actor: str, private: bool, entry: str) -> str:
         return "Guests of this workspace may do this only in incidents whose channel they are in"
     if private:
         return "private incident and you are not a member"
+    if entry == "statuspage":
+        return "Only the incident channel's members may publish its public updates"
     return "Only the incident channel's members may page"
 
 
@@ -415,6 +425,43 @@ def test_triage_an_alert(world: World, actor: str) -> None:
     else:
         _refused(_said(w, uid, before), actor, False, "triage")
         assert got.triage == "open"
+
+
+@PRIVACY
+@ACTOR
+def test_publish_to_the_status_page(world: World, actor: str, private: bool) -> None:
+    """`/incident statuspage` opens the publish form only for whom ``[permissions] statuspage``
+    (the channel's members, by default) lets publish; nothing reaches the public page otherwise."""
+    inc = world.incidents[private]
+    views = set(world.emu.views)
+    said = _command(world, actor, inc.channel_id, "statuspage")
+    opened = set(world.emu.views) - views
+    if expected(actor, private, "statuspage"):
+        assert len(opened) == 1, ("the publish form opened", said)
+    else:
+        assert opened == set()
+        _refused(said, actor, private, "statuspage")
+    public = httpx.get(f"{world.bot.base}/status.json", timeout=10).json()
+    assert inc.title not in str(public)
+
+
+@ACTOR
+def test_declare_from_an_alert_card(world: World, actor: str) -> None:
+    """The triage card's Declare button: the same rule as `/incident declare` from the triage."""
+    w, uid = world, world.people[actor]
+    group, card = _alert_card(w, f"Declare{actor.title()}")
+    before = Counter(answers(w.emu, uid))
+    click(w.bot, w.emu, uid, w.triage, card["ts"], alert_blocks.ACTION_DECLARE)
+    if expected(actor, False, "triage"):
+        got = wait_for(
+            lambda: next((g for g in groups(w.bot) if g.id == group.id and g.incident_id), None),
+            what="the incident declared from the card",
+        )
+        assert got.triage == "declared"
+    else:
+        _refused(wait_for(lambda: _said(w, uid, before), what="the refusal"), actor, False, "triage")
+        got = next(g for g in groups(w.bot) if g.id == group.id)
+        assert got.triage == "open" and got.incident_id is None
 
 
 @ACTOR
