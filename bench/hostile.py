@@ -61,7 +61,7 @@ ROUTES = [
         for path in (
             "/healthz", "/livez", "/readyz", "/metrics", "/ui/", "/ui/incidents/1", "/ui/analytics",
             "/ui/analytics.csv", "/ui/signin", "/ui/auth/login", "/ui/auth/callback", "/ui/static/style.css",
-            "/status", "/status.json", "/status/feed.atom",
+            "/status", "/status.json", "/status/feed.atom", "/ui/status",
         )
     ),
 ]  # fmt: skip

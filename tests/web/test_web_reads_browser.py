@@ -45,9 +45,12 @@ def _published_html(web: BotServer) -> Path:
 
 
 def _shots(page: Any, name: str) -> None:
+    """Screenshots at 1280 and 400 px; at 400 px (a phone) the page must not scroll sideways."""
     for width in (1280, 400):
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 400, f"{name}: {wide} px wide on a 400 px screen"
 
 
 def _reads_cleanly(text: str) -> None:
