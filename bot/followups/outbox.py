@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.ops.failures import job_failed
+from bot.ops.metrics import OUTBOX_FAILED
 from storage.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ class Outbox:
             return self._retry(row, exc.reason, exc.after)
         except Refused as exc:
             self.repo.outbox_fail(row.id, self.owner, exc.reason, self.clock())
+            OUTBOX_FAILED.labels(row.kind, "refused").inc()
             log.warning("outbox %s refused: %s", key, exc.reason)
             return Outcome(key, "failed", error=exc.reason)
         except Exception as exc:  # a bug or our own database: retried, never lost
@@ -173,6 +175,8 @@ class Outbox:
         if row.attempts >= self.max_attempts:
             error = f"gave up after {row.attempts} attempts: {reason}"
             self.repo.outbox_fail(row.id, self.owner, error, self.clock())
+            OUTBOX_FAILED.labels(row.kind, "gave_up").inc()
+            log.error("outbox %s (%s) %s", row.key, row.kind, error)
             return Outcome(row.key, "failed", error=error)
         delay = backoff(row.attempts, after, self.base_delay, self.max_delay, jitter=0.1)
         next_at = self.clock() + timedelta(seconds=delay)

@@ -115,6 +115,13 @@ DOCUMENTS_FAILED = Counter(
 SCHEDULER_RUNS_FAILED = Counter(
     "incident_bot_scheduler_runs_failed", "Scheduler job runs that raised, by job", ["job"], registry=REGISTRY
 )
+OUTBOX_FAILED = Counter(
+    "incident_bot_outbox_failed",
+    "Work for another system (ticket, page, webhook, status page, email) that failed for good, by "
+    "kind and why (refused by that system, or gave up after the last attempt)",
+    ["kind", "why"],
+    registry=REGISTRY,
+)
 SLACK_CALLS_FAILED = Counter(
     "incident_bot_slack_api_calls_failed",
     "Slack Web API calls that failed (error answer or exception), by method",

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.followups.outbox import LEASE, Outbox, Refused, Retry, backoff
+from bot.ops.metrics import REGISTRY
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
@@ -78,8 +79,15 @@ def test_retry_after_backoff_then_done(repo: Repository) -> None:
     assert box.run("item").result == {"ticket": "OPS-1"}
 
 
-def test_refused_fails_for_good_and_max_attempts_gives_up(repo: Repository) -> None:
+def failed_for_good(kind: str, why: str) -> float:
+    return REGISTRY.get_sample_value("incident_bot_outbox_failed_total", {"kind": kind, "why": why}) or 0.0
+
+
+def test_refused_fails_for_good_and_max_attempts_gives_up(
+    repo: Repository, caplog: pytest.LogCaptureFixture
+) -> None:
     clock = Clock()
+    refused_before, gave_up_before = failed_for_good("refuse", "refused"), failed_for_good("down", "gave_up")
 
     def refuse(row: OutboxMessage) -> dict[str, Any]:
         raise Refused("unknown project")
@@ -97,6 +105,13 @@ def test_refused_fails_for_good_and_max_attempts_gives_up(repo: Repository) -> N
         clock.advance(10_000)
     assert states == ["pending", "pending", "failed"]
     assert "gave up after 3 attempts" in (repo.outbox_get("d").last_error or "")  # type: ignore[union-attr]
+    # An operator hears of it: a counter to alert on, and an ERROR line naming the work.
+    assert failed_for_good("refuse", "refused") == refused_before + 1
+    assert failed_for_good("down", "gave_up") == gave_up_before + 1
+    gave_up = [
+        r for r in caplog.records if r.levelname == "ERROR" and "gave up after 3 attempts" in r.getMessage()
+    ]
+    assert [r.getMessage() for r in gave_up] == ["outbox d (down) gave up after 3 attempts: down"]
 
 
 def test_concurrent_workers_run_the_handler_once(repo: Repository) -> None:

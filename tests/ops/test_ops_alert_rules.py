@@ -160,6 +160,7 @@ def test_the_alerts_cover_what_the_operator_guide_promises() -> None:
         'incident_bot_database_errors_total{kind="schema"}': "> 0",
         'incident_bot_database_errors_total{kind="unreachable"}': "> 0",
         "incident_bot_slack_api_calls_failed_total": "> 0.1",
+        "incident_bot_outbox_failed_total": "> 0",
     }
     for selector, threshold in promised.items():
         assert any(selector in e and e.rstrip().endswith(threshold) for e in exprs.values()), selector
