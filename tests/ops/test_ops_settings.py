@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import SECRET_SETTINGS, ConfigError, Settings, load_settings
 from bot.ops import logs
 from bot.serve import open_database
 from storage.db import make_engine, ping
@@ -66,6 +66,25 @@ def test_secrets_from_files(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert s.slack_app_token and s.slack_app_token.get_secret_value() == values["SLACK_APP_TOKEN"]
     assert s.database_url == "postgresql+psycopg://bot:file-password@db:5432/incidents"
     assert s.require_slack_credentials() == []
+
+
+def test_every_secret_setting_may_come_from_a_file(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each secret of Settings (a SecretStr, and the database URL) is read from its ``_FILE``."""
+    secret = {
+        str(f.alias): name
+        for name, f in Settings.model_fields.items()
+        if "SecretStr" in str(f.annotation) and f.alias
+    }
+    assert set(secret) | {"DATABASE_URL"} == set(SECRET_SETTINGS)
+    for alias in secret:
+        env.delenv(alias, raising=False)
+        path = tmp_path / alias.lower()
+        path.write_text(f"from-a-file-{alias.lower()}\n")
+        env.setenv(f"{alias}_FILE", str(path))
+    s = load_settings()
+    for alias, name in secret.items():
+        value = getattr(s, name)
+        assert value is not None and value.get_secret_value() == f"from-a-file-{alias.lower()}", alias
 
 
 def test_a_secret_file_that_is_missing_refuses_in_one_line(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
