@@ -251,8 +251,9 @@ def closed(s: socket.socket) -> bool:
 
 def every_route_drip(serve: Serve, every: float = 5.0, limit: float = 40.0) -> None:
     """On every route at once: a request declaring a 1 000-byte body, then 1 byte every ``every`` s
-    (without credentials; intake also with them, and /slack/events, which has none to check): how
-    long each connection stays open, while /healthz is polled."""
+    (without credentials; intake also with them; /slack/events checks its signature head, so an
+    unsigned drip there is refused at once): how long each connection stays open, while /healthz
+    is polled."""
     cases = [(m, p, "") for m, p in ROUTES] + [
         ("POST", p, f"Authorization: Bearer {ALERTS_BEARER}\r\n")
         for p in ("/alerts/alertmanager", "/alerts/grafana")
