@@ -150,11 +150,13 @@ def test_publish_update_and_resolve_mirror_one_incident_exactly_once(
         "Card payments": "operational",
         "Dashboard": "operational",
     }
+    # Once the bot committed a sync, its request was answered, so the fake's log holds it (the fake
+    # logs a request just before it answers: its state may show a change a moment earlier).
+    wait_for(lambda: [r.state for r in sync_rows(bot)] == ["done"] * 3, what="the three syncs committed")
     assert len(fake.calls("postPagesPageIdIncidents")) == 1
     assert len(fake.calls("patchPagesPageIdIncidentsIncidentId")) == 2
     assert len(fake.calls("postPagesPageIdComponents")) == 1
     assert len(rows(bot, PublicUpdate)) == 3
-    wait_for(lambda: [r.state for r in sync_rows(bot)] == ["done"] * 3, what="the three syncs committed")
     # Nothing internal went to Statuspage.
     sent = json.dumps([r.body for r in fake.calls()])
     for internal in ("db-prod-7", "hotfix", "4411", inc.channel_id, alice, "INC-"):
@@ -182,14 +184,15 @@ def test_a_429_is_waited_out_and_still_makes_one_incident(
     assert incident["status"] == "investigating" and [c["name"] for c in incident["components"]] == [
         "Public API"
     ]
+    # Committed: the request was answered, so it is in the fake's log (logged just before answering).
+    (row,) = wait_for(lambda: [r for r in sync_rows(bot) if r.state == "done"], what="the sync committed")
+    assert row.attempts == 2 and row.result["incident"] == incident["id"]
     refused, made = fake.calls("postPagesPageIdIncidents")
     assert (refused.status, made.status) == (429, 201)
     assert made.at - refused.at >= 2.0, "the retry came before Statuspage's Retry-After"
     # The retry first looked for an incident the refused attempt might have made (none).
     looked = fake.calls("getPagesPageIdIncidentsUnresolved")
     assert looked and refused.at < looked[0].at < made.at
-    (row,) = wait_for(lambda: [r for r in sync_rows(bot) if r.state == "done"], what="the sync committed")
-    assert row.attempts == 2 and row.result["incident"] == incident["id"]
 
 
 def test_a_private_incident_never_reaches_statuspage(
