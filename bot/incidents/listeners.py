@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.errors import UsageError
 from bot.incidents import blocks, field_forms
 from bot.incidents.access import Access, Action
-from bot.incidents.card_click import card_click, click_key
+from bot.incidents.card_click import card_click, click_key, form_submit, view_key
 from bot.incidents.commands import (
     AddNote,
     AssignRole,
@@ -54,10 +54,9 @@ from bot.incidents.types import incident_type, type_roles
 from bot.incidents.vocabulary import incident_ref
 from bot.slack.client import slack_error, tell
 from bot.slack.commands import CommandContext, Subcommand, Where
-from bot.slack.deliveries import delivery
 from bot.slack.mrkdwn import plain_to_mrkdwn
 from bot.slack.text import one_line
-from bot.slack.views import NOT_OPEN, incident_of_view, open_view
+from bot.slack.views import open_view
 from storage.models import Incident
 from storage.repository import Repository
 
@@ -325,23 +324,10 @@ def _on_modal(
     run: Callable[[Incident, Actor], Outcome],
 ) -> None:
     user = body["user"]["id"]
-    key = f"view:{view['id']}"
-    with delivery(repo, key, kind="view") as mine:
-        if not mine:
-            return
-        incident = incident_of_view(repo, body, view)
+    with form_submit(body, view, context, repo, access, client, Action.CHANGE) as incident:
         if incident is None:
-            tell(client, user, NOT_OPEN)
             return
-        refusal = access.check(user, Action.CHANGE, incident)
-        if refusal:
-            # Not theirs to change (a private one they left, a guest outside it): say so where
-            # they are, never in the incident's channel.
-            log.warning("%s refused on %s", user, incident_ref(incident))
-            tell(client, user, refusal)
-            return
-        context["reply_channel"] = incident.channel_id  # where the error boundary answers
-        outcome = run(incident, Actor(user, key))
+        outcome = run(incident, Actor(user, view_key(view)))
         if outcome.reply_text() and incident.channel_id:
             tell(client, user, outcome.reply_text(), incident.channel_id)
 

@@ -12,9 +12,8 @@ from slack_sdk import WebClient
 from bot.errors import UsageError
 from bot.incidents.access import Access, Action
 from bot.incidents.blocks import ACTION_STATUSPAGE
-from bot.incidents.card_click import card_click, click_key
+from bot.incidents.card_click import card_click, click_key, form_submit, view_key
 from bot.incidents.entry_points import Listeners
-from bot.incidents.vocabulary import incident_ref
 from bot.slack.client import slack_error, tell
 from bot.slack.commands import CommandContext, Subcommand, Where
 from bot.slack.deliveries import delivery
@@ -88,21 +87,10 @@ def on_publish_submit(
         return
     ack()
     user = body["user"]["id"]
-    key = f"view:{view['id']}"
-    with delivery(repo, key, kind="view") as mine:
-        if not mine:
-            return
-        incident = incident_of_view(repo, body, view)  # the one the form was opened on, per the bot's record
+    with form_submit(body, view, context, repo, access, client, Action.STATUSPAGE) as incident:
         if incident is None:
-            tell(client, user, NOT_OPEN)
             return
-        refusal = access.check(user, Action.STATUSPAGE, incident)
-        if refusal:
-            log.warning("%s refused a public update on %s", user, incident_ref(incident))
-            tell(client, user, refusal)
-            return
-        context["reply_channel"] = incident.channel_id
-        answer = statuspage.publish(incident, form, user, key)
+        answer = statuspage.publish(incident, form, user, view_key(view))
         if answer:
             tell(client, user, answer, incident.channel_id)
 
