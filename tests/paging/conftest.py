@@ -4,9 +4,7 @@ bot configured for both."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +13,13 @@ import pytest
 from bot.config import Settings
 from fakes import FakeServer, PagerDutyFake
 from tests.support.harness import BotServer
-from tests.support.paging_support import DB_KEY, PD_KEY, PD_TOKEN, Receiver, _handler, paging_settings
+from tests.support.paging_support import DB_KEY, PD_KEY, PD_TOKEN, Receiver, paging_settings, receiving
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/incidents"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with receiving("/hooks/incidents") as rec:
         yield rec
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

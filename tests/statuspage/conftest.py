@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,7 @@ import pytest
 
 from bot.config import Settings, load_config
 from tests.support.harness import BotServer
-from tests.support.paging_support import Receiver, _handler
+from tests.support.paging_support import Receiver, receiving
 
 STATUSPAGE = """
 [statuspage]
@@ -54,13 +52,5 @@ def statuspage_bot(settings: Settings, emulator: Any, tmp_path: Path) -> Iterato
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     """A webhook endpoint that verifies each delivery's signature and records it."""
-    rec = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/status"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with receiving("/hooks/status") as rec:
         yield rec
-    finally:
-        server.shutdown()
-        server.server_close()

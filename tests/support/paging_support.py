@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,22 @@ sweep_every_seconds = 0.1
 [[webhooks]]
 url = "{url}"
 """
+
+
+@contextmanager
+def receiving(path: str) -> Iterator[Receiver]:
+    """A webhook endpoint on a free port at ``path`` that verifies each delivery's signature and
+    records it, for as long as the block runs."""
+    rec = Receiver()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield rec
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def paging_settings(

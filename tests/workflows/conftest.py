@@ -3,9 +3,7 @@ PagerDuty's published description), a signed-webhook receiver, and the rules of 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,7 @@ from fakes import FakeServer, PagerDutyFake
 from storage.models import Incident
 from tests.support.harness import BotServer, wait_for
 from tests.support.lifecycle_support import command, rows
-from tests.support.paging_support import PD_KEY, PD_TOKEN, WEBHOOK_SECRET, Receiver, _handler
+from tests.support.paging_support import PD_KEY, PD_TOKEN, WEBHOOK_SECRET, Receiver, receiving
 
 BASE = """
 [pagerduty]
@@ -44,16 +42,8 @@ required = {{ close = ["data_exposed"] }}
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/workflows"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with receiving("/hooks/workflows") as rec:
         yield rec
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
