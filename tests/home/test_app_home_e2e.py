@@ -37,17 +37,21 @@ def test_home_lists_what_i_may_see_mine_first_with_one_publish_per_open(
     assert "&lt;@U0FAKE&gt; &lt;!channel&gt; &amp;" in text  # a hostile title stays text
     assert f"<#{public.channel_id}>" in text
     assert "This month:* 2 declared" in text
+    # The emulator keeps the view a moment before it logs the call: wait for the log, then count.
+    wait_for(lambda: len(emu.calls_to("views.publish")) >= 1, what="the publish logged")
     assert len(emu.calls_to("views.publish")) == 1
 
     emu.open_app_home(people["bob"])
     view = wait_for(lambda: emu.home_view(people["bob"]), what="bob's Home tab")
     text = _text(view)
     assert text.index(f"INC-{secret.number}") < text.index(f"INC-{public.number}")  # his own first
+    wait_for(lambda: len(emu.calls_to("views.publish")) >= 2, what="the publish logged")
     assert len(emu.calls_to("views.publish")) == 2
 
     emu.open_app_home(people["carol"])  # not in the private channel: it is not there
     view = wait_for(lambda: emu.home_view(people["carol"]), what="carol's Home tab")
     assert "Secret breach" not in _text(view)
+    wait_for(lambda: len(emu.calls_to("views.publish")) >= 3, what="the publish logged")
     assert len(emu.calls_to("views.publish")) == 3
 
 
