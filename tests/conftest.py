@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ PG_URL = os.environ.get("TEST_POSTGRES_URL")  # e.g. postgresql+psycopg://postgr
 
 
 def pytest_report_header() -> str:
+    if PG_URL and not os.environ.get("TEST_ALL_ON_POSTGRES"):
+        return "database engine: postgresql (only the tests that use the engine: the rest run on SQLite)"
     return f"database engine: {'postgresql' if PG_URL else 'sqlite'}"
 
 
@@ -39,9 +43,36 @@ SLOW_TEST_TIMEOUT_S = 600
 E2E_FIXTURES = {"emulator", "bot"}  # a real Slack emulator over HTTP, the real bot behind it
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# A module that names the engine (the server's URL, a PostgreSQL-only skip) is engine-dependent as
+# a whole, whatever its fixtures.
+_NAMES_THE_ENGINE = re.compile(r"postgres|PG_URL", re.IGNORECASE)
+
+
+def uses_the_engine(item: pytest.Item) -> bool:
+    """Whether a test can behave differently on PostgreSQL: it gets its database through
+    ``new_database`` (directly or through ``database_url``, ``settings``, ``bot``, ``web`` …), or its
+    module names the engine. Any other test runs the same code on the same data in both runs."""
+    return "new_database" in getattr(item, "fixturenames", ()) or _module_names_the_engine(item.path)
+
+
+@functools.cache
+def _module_names_the_engine(path: Path) -> bool:
+    return bool(_NAMES_THE_ENGINE.search(path.read_text(encoding="utf-8")))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """End-to-end tests (through the emulator and the real Bolt app) are marked ``e2e``:
-    `pytest -m "not e2e"` runs the pure-rule and service tests alone, in seconds."""
+    `pytest -m "not e2e"` runs the pure-rule and service tests alone, in seconds.
+
+    On PostgreSQL (TEST_POSTGRES_URL) only the tests that use the engine run: the others (Slack
+    emulator and fakes against their specs, pure rules, renderers, SQLite-only processes) would run
+    identically a second time. CI runs them in the SQLite suite. TEST_ALL_ON_POSTGRES=1 runs all."""
+    if PG_URL and not os.environ.get("TEST_ALL_ON_POSTGRES"):
+        independent = [item for item in items if not uses_the_engine(item)]
+        if independent:
+            config.hook.pytest_deselected(items=independent)
+            left_out = set(independent)
+            items[:] = [item for item in items if item not in left_out]
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         if names & E2E_FIXTURES or "_e2e" in item.path.name:

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from bot.ops.outbound import http_client
+
 audit = logging.getLogger("bot.assist.audit")
 
 
@@ -33,7 +35,7 @@ class AssistClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {api_key or 'none'}", "Content-Type": "application/json"}
-        self.http = http or httpx.Client(timeout=timeout, headers=headers, follow_redirects=False)
+        self.http = http or http_client(timeout=timeout, headers=headers, follow_redirects=False)
         self.timeout = timeout
 
     def chat(self, model: str, system: str, user: str, *, incident: str, prompt: str) -> str:

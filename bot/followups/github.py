@@ -31,6 +31,7 @@ from bot.followups.trackers import (
     Ticket,
     next_link,
 )
+from bot.ops.outbound import http_client
 
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
@@ -68,7 +69,7 @@ class GitHubTracker(HttpTracker):
         self.tracking_label = tracking_label
         self.web_host = web_host(api_url)
         self.counter = CallCounter()
-        self.http = httpx.Client(
+        self.http = http_client(
             base_url=api_url.rstrip("/"),
             timeout=timeout,
             headers={

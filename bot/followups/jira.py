@@ -28,6 +28,7 @@ from bot.followups.trackers import (
     NotAllowed,
     Ticket,
 )
+from bot.ops.outbound import http_client
 
 PAGE = 100
 MAX_PAGES = 10
@@ -51,7 +52,7 @@ class JiraTracker(HttpTracker):
         self.site = url.rstrip("/")
         self.tracking_label = tracking_label
         self.counter = CallCounter()
-        self.http = httpx.Client(
+        self.http = http_client(
             base_url=self.site,
             auth=(email, api_token),
             timeout=timeout,

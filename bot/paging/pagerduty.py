@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from bot.incidents.vocabulary import Severity
+from bot.ops.outbound import http_client
 
 EVENT_SEVERITY = {
     Severity.SEV1.value: "critical",
@@ -70,7 +71,7 @@ class PagerDuty:
         self.events_url = events_url
         self.api_url = api_url.rstrip("/")
         self.api_token = api_token
-        self.http = http or httpx.Client(timeout=TIMEOUT)
+        self.http = http or http_client(timeout=TIMEOUT)
         self.cache_seconds = cache_seconds
         self.monotonic = monotonic
         self._cache: dict[tuple[str, ...], tuple[float, list[OnCall]]] = {}

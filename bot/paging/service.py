@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.errors import IncidentBotError
 from bot.followups.outbox import Outbox, OutboxWorker, Refused, Retry
 from bot.incidents.vocabulary import incident_ref, severity_text
+from bot.ops.outbound import http_client
 from bot.paging import webhooks
 from bot.paging.pagerduty import PagerDuty, PagerDutyError
 from bot.slack.text import escape, one_line
@@ -50,7 +51,7 @@ class PagingService:
         self.repo = repo
         self.settings = settings
         self.clock = clock
-        self.http = http or httpx.Client(timeout=TIMEOUT)
+        self.http = http or http_client(timeout=TIMEOUT)
         cfg = settings.config.pagerduty
         token = settings.pagerduty_api_token.get_secret_value() if settings.pagerduty_api_token else None
         self.pagerduty = pagerduty or PagerDuty(

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.errors import IncidentBotError
 from bot.incidents.vocabulary import imported_from, incident_ref
 from bot.ops.metrics import DOCUMENTS_FAILED, OUTPUT_FREE_BYTES
+from bot.ops.outbound import http_client
 from bot.postmortem.changes import what_changed
 from bot.postmortem.disk import (
     PRIVATE_DIR_MODE,
@@ -405,7 +406,7 @@ class Publisher:
         budget = time.monotonic() + DOWNLOADS_DEADLINE
         before = dict(skipped)
         # httpx drops the Authorization header on a redirect to another origin.
-        with httpx.Client(follow_redirects=True, max_redirects=3) as http:
+        with http_client(follow_redirects=True, max_redirects=3) as http:
             for fid in dict.fromkeys(file_ids):
                 if fid in skipped:
                     continue

@@ -115,6 +115,7 @@ def _app_options(services: Services, authorize: BotTokenAuthorize, inline: bool)
     settings = services.settings
     assert settings.slack_signing_secret is not None
     return {
+        "name": "incident-bot-events" if inline else "incident-bot",  # Bolt's default walks the stack
         "client": services.client,
         "authorize": authorize,
         "listener_executor": ContextThreadPool(max_workers=16, thread_name_prefix="listener"),

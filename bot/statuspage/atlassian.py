@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from bot.ops.outbound import http_client
+
 TIMEOUT = 10.0
 MIN_INTERVAL = 1.0  # Statuspage: "Each API token is limited to 1 request / second"
 MAX_WAIT = 5.0  # a longer wait for a slot (after a Retry-After) is a retry later, not a held claim
@@ -90,7 +92,7 @@ class Statuspage:
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.page_id = page_id
-        self.http = http or httpx.Client(timeout=TIMEOUT)
+        self.http = http or http_client(timeout=TIMEOUT)
         self.pacer = pacer or Pacer()
         self._headers = {"Authorization": f"OAuth {api_key}", "User-Agent": "incident-bot"}
         self.calls = 0  # requests made (the tests read it)

@@ -11,7 +11,7 @@ import httpx
 import uvicorn
 
 from bot.config import load_settings
-from tests.support.harness import BOT_TOKEN, SIGNING_SECRET, BotServer, free_port
+from tests.support.harness import BOT_TOKEN, SIGNING_SECRET, BotServer, PromptServer, free_port
 
 SESSION_SECRET = "web-session-secret-for-tests-0123456789abcdef"
 # The public status page's components: every route the bot can serve is up in the web tests.
@@ -78,7 +78,7 @@ def web_bot(
     )
     server = BotServer(settings)
     server.port = port  # the redirect URL names this port
-    server._server = uvicorn.Server(
+    server._server = PromptServer(
         uvicorn.Config(server.asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )
     server._thread = threading.Thread(target=server._server.run, daemon=True)
