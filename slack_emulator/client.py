@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from .delivery import tls_context
+
 DEFAULT_URL = "http://127.0.0.1:3001"
 URL_ENV = "SLACK_EMULATOR_URL"
 COMMANDS = ("info", "home", "join", "leave", "usergroup", "upload", "transport")
@@ -86,7 +88,7 @@ def build_client_parser() -> argparse.ArgumentParser:
 def _request(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     url = f"{base.rstrip('/')}/_emulator/{path}"
     try:
-        resp = httpx.request(method, url, json=body, timeout=60)
+        resp = httpx.request(method, url, json=body, timeout=60, verify=tls_context())
     except httpx.TransportError as exc:
         raise ClientError(
             f"no emulator answers at {base} ({exc}); start one with python -m slack_emulator"

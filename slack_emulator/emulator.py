@@ -39,8 +39,10 @@ RATE_LIMIT_CLOCKS = ("real", "simulated")
 NOT_BY_DEFAULT = frozenset({"app_mention", "file_shared"})
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, but noticing `should_exit` within ~10 ms instead of 100 ms (fast test teardown)."""
+class PromptServer(uvicorn.Server):
+    """uvicorn, but stopping promptly: it notices `should_exit` within ~10 ms instead of 100 ms, and
+    its shutdown waits for open connections and tasks in 5 ms steps instead of a fixed 100 ms and
+    then 100 ms steps (the emulator and the test bots stop ~1,000 times a test run)."""
 
     async def main_loop(self) -> None:
         counter = 0
@@ -49,6 +51,24 @@ class _Server(uvicorn.Server):
             await asyncio.sleep(0.01)
             if counter % 10 == 0 and await self.on_tick(counter // 10):
                 break
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        deadline = time.monotonic() + (self.config.timeout_graceful_shutdown or 10.0)
+        state = self.server_state
+        while (state.connections or state.tasks) and not self.force_exit and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        for task in state.tasks:
+            task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+        for server in self.servers:
+            await server.wait_closed()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
 
 
 class EmulatorError(ValueError):
@@ -139,7 +159,7 @@ class SlackEmulator(
         self.general_channel_id = general.id
         self.base_url = ""
         self.api_url = ""
-        self._server: uvicorn.Server | None = None
+        self._server: PromptServer | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -157,7 +177,7 @@ class SlackEmulator(
         self.api_url = f"{self.base_url}/api/"
         self.sockets.base_url = self.base_url
         config = uvicorn.Config(build_app(self), log_level="warning", lifespan="off", access_log=False)
-        self._server = _Server(config)
+        self._server = PromptServer(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="slack-emulator", daemon=True
         )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,27 @@ os.environ.pop("HTTP_PROXY", None)
 os.environ.pop("HTTPS_PROXY", None)
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL")  # e.g. postgresql+psycopg://postgres@127.0.0.1/postgres
+
+
+def _one_root_bundle() -> str:
+    """A CA bundle of one root, for SSL_CERT_FILE. No test reaches a TLS server (everything is on
+    loopback over plain HTTP), but every HTTP client loads its trust store as it is made: certifi's
+    ~150 roots cost ~35 ms of CPU per client, and the suite makes tens of thousands (every
+    ``httpx.get`` makes one; a health probe polling every 20 ms made one each time). The code paths
+    stay production's: httpx and ssl honour SSL_CERT_FILE (in processes the tests start too)."""
+    import certifi
+
+    pem = Path(certifi.where()).read_text(encoding="ascii")
+    first = pem[pem.index("-----BEGIN CERTIFICATE-----") :]
+    first = first[: first.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")] + "\n"
+    fd, path = tempfile.mkstemp(prefix="ib-tests-ca-", suffix=".pem")
+    os.write(fd, first.encode("ascii"))
+    os.close(fd)
+    return path
+
+
+os.environ["SSL_CERT_FILE"] = _ONE_ROOT = _one_root_bundle()
+os.environ.pop("SSL_CERT_DIR", None)
 
 
 def pytest_report_header() -> str:
@@ -92,6 +114,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """The repository stands alone: a test skipped for a missing file or directory fails the run.
     The throw-away databases are all dropped: one that could not be fails the run too."""
     _SQLITE_TEMPLATE.close()
+    Path(_ONE_ROOT).unlink(missing_ok=True)
     problems = _POSTGRES.close() if _POSTGRES is not None else []
     if problems:
         print("\n" + "\n".join(problems))

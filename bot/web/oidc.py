@@ -23,6 +23,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.ops.outbound import tls_context
+
 ISSUER = "https://slack.com"
 SCOPES = "openid profile email"
 CLOCK_SKEW = 120
@@ -97,7 +99,13 @@ class SlackOidc:
     def _post(self, method: str, data: dict[str, str], token: str | None = None) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
-            resp = httpx.post(f"{self.api_url}{method}", data=data, headers=headers, timeout=self.timeout)
+            resp = httpx.post(
+                f"{self.api_url}{method}",
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                verify=tls_context(),
+            )
             body: dict[str, Any] = resp.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise SignInFailed(f"Slack could not be reached for {method} ({type(exc).__name__})") from exc

@@ -101,7 +101,18 @@ class PostgresDatabases:
             return self._template
 
     def drop_later(self, name: str) -> None:
-        """Queue ``name``; every DROP_BATCH queued are dropped together."""
+        """Close ``name`` now (no new connection, the open ones ended: a finished test's pools and
+        lingering threads would otherwise hold the server's connection slots until the drop), then
+        queue it; every DROP_BATCH queued are dropped together."""
+        with self.admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
         with self._queue_lock:
             self._queued.append(name)
             if len(self._queued) < DROP_BATCH:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -25,6 +24,7 @@ from bot.slack.app import create_asgi, create_bolt_app
 from bot.slack.client import make_client
 from bot.slack.socket_mode import SocketModeRunner
 from bot.wiring import Services, build_services
+from slack_emulator.emulator import PromptServer
 from storage.db import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,17 +45,6 @@ TRANSPORTS = ("http", "socket")
 # How long a bot may take to start: generous, since `make test` runs several workers per core and
 # a start that is merely slow must not fail a test. A start that works returns as soon as it is up.
 STARTUP_TIMEOUT_S = 180.0  # a deadline, not a measurement: a loaded machine starts a process slowly
-
-
-class PromptServer(uvicorn.Server):
-    """uvicorn as `serve` runs it, but noticing a stop within 10 ms instead of its 100 ms tick: the
-    suite stops an in-process bot ~900 times per engine."""
-
-    async def main_loop(self) -> None:
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 1) % 864000
-            await asyncio.sleep(0.01)
 
 
 class BotServer:
@@ -136,8 +125,10 @@ class BotServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         # As `serve` stops: its threads done, the heartbeat's final beat written, before returning
-        # (a test then restores or deletes the database file under a stopped bot).
+        # (a test then restores or deletes the database file under a stopped bot). Its pooled
+        # connections closed (a test reading the database afterwards opens new ones).
         stop_recording(self.bolt, self.services)
+        self.services.engine.dispose()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
