@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import sys
 import sysconfig
+import threading
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.bccache import Bucket, BytecodeCache
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.errors import IncidentBotError
@@ -128,6 +130,30 @@ def row_cell(row: TimelineRow) -> str:
     return mrkdwn.one_line_md_of(row.line) or " "
 
 
+class _CompiledTemplates(BytecodeCache):
+    """The document templates compiled once per process, not at every document (a Renderer is
+    made per document). Jinja keys each by the template's file and checks its source's checksum,
+    so an edited override is compiled again."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        with self._lock:
+            code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        code = bucket.bytecode_to_string()
+        with self._lock:
+            self._code[bucket.key] = code
+
+
+_COMPILED = _CompiledTemplates()
+
+
 @dataclass
 class Rendered:
     markdown: str
@@ -146,7 +172,7 @@ class Renderer:
             "lstrip_blocks": True,
             "keep_trailing_newline": True,
         }
-        self.md_env = SandboxedEnvironment(autoescape=False, **common)
+        self.md_env = SandboxedEnvironment(autoescape=False, bytecode_cache=_COMPILED, **common)
         self.md_env.filters.update(dt=self.dt, day=self.day, duration=format_duration)
         self.md_env.filters.update(
             md=md, cell=cell, fence=fence, link=link, body=self.body, row=row_cell, file=file_link

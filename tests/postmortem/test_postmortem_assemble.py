@@ -285,3 +285,14 @@ def test_every_command_the_document_and_the_close_suggest_works() -> None:
     for cmd in commands:
         parse(cmd)  # raises UsageError ("Unknown milestone `closed`"…) when a suggestion is wrong
     assert "time closed" not in " ".join(commands)
+
+
+def test_an_override_edited_between_two_documents_is_read_again(tmp_path: Path) -> None:
+    """The templates are compiled once per process: an edit to an override still shows."""
+    override = tmp_path / "postmortem.md.j2"
+    override.write_text("first: {{ doc.title|md }}\n")
+    assert render(template_dir=tmp_path).startswith("first: ")
+    assert render(template_dir=tmp_path).startswith("first: ")
+    override.write_text("second: {{ doc.title|md }}\n")
+    assert render(template_dir=tmp_path).startswith("second: ")
+    assert render().startswith("# "), "the built-in template is unaffected"
