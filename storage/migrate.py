@@ -53,7 +53,7 @@ def alembic_config(engine: Engine) -> Config:
 
 
 @functools.cache
-def _script_directory() -> ScriptDirectory:
+def _scripts() -> ScriptDirectory:
     """This code's migrations, read once per process (Alembic compiles every revision file each time
     it reads the folder: a third of a start's CPU at head, three times a start)."""
     cfg = Config()
@@ -61,16 +61,12 @@ def _script_directory() -> ScriptDirectory:
     return ScriptDirectory.from_config(cfg)
 
 
-def _scripts(engine: Engine) -> ScriptDirectory:
-    return _script_directory()
-
-
 def _migration(script: Script) -> Migration:
     return Migration(script.revision, _WORK_ITEM.sub("", script.doc or ""))
 
 
 def head_revision(engine: Engine) -> str | None:
-    return _scripts(engine).get_current_head()
+    return _scripts().get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -80,13 +76,13 @@ def current_revision(engine: Engine) -> str | None:
 
 def known(engine: Engine, revision: str | None) -> bool:
     """Whether this code has the migration (an empty database counts as known)."""
-    return revision is None or revision in {s.revision for s in _scripts(engine).walk_revisions()}
+    return revision is None or revision in {s.revision for s in _scripts().walk_revisions()}
 
 
 def history(engine: Engine) -> list[tuple[Migration, bool]]:
     """Every migration, newest first, and whether it is the database's current."""
     current = current_revision(engine)
-    return [(_migration(s), s.revision == current) for s in _scripts(engine).walk_revisions()]
+    return [(_migration(s), s.revision == current) for s in _scripts().walk_revisions()]
 
 
 @contextmanager
@@ -112,7 +108,7 @@ def upgrade(engine: Engine, version: str | None = None) -> Upgrade:
             assert before is not None
             minimum = check_newer(engine, before, head_revision(engine), version)
             return Upgrade(before, before, newer_min_version=minimum)
-        scripts = _scripts(engine)
+        scripts = _scripts()
         if before is not None and before == scripts.get_current_head():
             return Upgrade(before, before)  # nothing to apply: no Alembic environment to run
         pending = list(scripts.iterate_revisions("head", before or "base"))

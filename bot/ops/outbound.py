@@ -1,5 +1,5 @@
 """Outbound HTTP clients (paging, trackers, the status page, the model, file downloads), all with
-the process's one TLS context: loading the CA bundle costs ~20 ms of CPU per context, and every
+the process's one TLS context: loading the CA bundle costs ~35 ms of CPU per context, and every
 service built its own client at start."""
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ class BotServer:
     `serve --socket-mode` does; `attach(emu)` makes the emulator deliver over that socket.
     """
 
-    def __init__(self, settings: Settings, transport: str = "http") -> None:
+    def __init__(self, settings: Settings, transport: str = "http", port: int | None = None) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be one of {TRANSPORTS}")
         self.transport = transport
@@ -66,7 +66,7 @@ class BotServer:
         self.bolt = create_bolt_app(self.runtime.services)
         start_background(self.runtime.services, self.bolt)
         self.asgi = create_asgi(self.bolt, self.runtime.health)
-        self.port = free_port()
+        self.port = port or free_port()
         self._server = PromptServer(
             uvicorn.Config(self.asgi, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
         )

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from bot.config import load_settings
-from tests.support.harness import BOT_TOKEN, SIGNING_SECRET, BotServer, PromptServer, free_port
+from tests.support.harness import BOT_TOKEN, SIGNING_SECRET, BotServer, free_port
 
 SESSION_SECRET = "web-session-secret-for-tests-0123456789abcdef"
 # The public status page's components: every route the bot can serve is up in the web tests.
@@ -76,10 +74,5 @@ def web_bot(
         INCIDENT_WEB_SESSION_SECRET=SESSION_SECRET,
         **env,
     )
-    server = BotServer(settings)
-    server.port = port  # the redirect URL names this port
-    server._server = PromptServer(
-        uvicorn.Config(server.asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    server._thread = threading.Thread(target=server._server.run, daemon=True)
+    server = BotServer(settings, port=port)  # the redirect URL names this port
     return server.start().attach(emulator)
