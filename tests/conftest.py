@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, load_settings
+from tests.support.collector import BetweenTests
 from tests.support.databases import PostgresDatabases, SqliteTemplate
 from tests.support.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TRANSPORTS, BotServer
 
@@ -105,6 +106,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.timeout(SLOW_TEST_TIMEOUT_S))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _COLLECTOR.start()
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    """After the test's teardown: its bot and emulator are stopped (tests/support/collector.py)."""
+    _COLLECTOR.after_test()
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped and any(w in str(report.longrepr).lower() for w in MISSING_FILE_WORDS):
         _skipped_for_missing_files.append(f"{report.nodeid}: {report.longrepr}")
@@ -113,6 +123,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The repository stands alone: a test skipped for a missing file or directory fails the run.
     The throw-away databases are all dropped: one that could not be fails the run too."""
+    _COLLECTOR.stop()
     _SQLITE_TEMPLATE.close()
     Path(_ONE_ROOT).unlink(missing_ok=True)
     problems = _POSTGRES.close() if _POSTGRES is not None else []
@@ -126,6 +137,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 _SQLITE_TEMPLATE = SqliteTemplate()
+_COLLECTOR = BetweenTests()
 _POSTGRES = PostgresDatabases(PG_URL) if PG_URL else None
 
 

@@ -105,7 +105,8 @@ def test_declare_from_the_card_sets_the_milestones_and_feeds_the_timeline(
     assert ms["started"] == T0  # the earliest startsAt
     assert inc.declarer_id == people["alice"] and inc.title.startswith("ApiErrors")
     card_shows(alert_bot, emulator, p.groupKey, "Declared as")
-    assert len(wait_for(lambda: timeline(alert_bot, "alert"), what="alert rows")) == 2
+    # one row per alert of the group, each its own write: wait for both
+    wait_for(lambda: len(timeline(alert_bot, "alert")) == 2, what="both alerts on the timeline")
     assert "alert_declare" not in str(card_of(alert_bot, emulator, p.groupKey)["blocks"])  # no buttons left
     # The resolved notification: a line in the incident channel and a timeline row; status unchanged.
     post(alert_bot, group_of("a", "b", status="resolved"))

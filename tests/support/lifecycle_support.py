@@ -23,10 +23,15 @@ def handled(bot: BotServer, key: str) -> bool:
     return done and bot.services.documents.wait_idle(timeout=30)
 
 
+def unacked(d: Any) -> str:
+    """Why a delivery was not acknowledged, for the assertion's message."""
+    return f"{d.kind} not acknowledged: status {d.status}, {d.error or 'no error'}, body {d.body[:200]!r}"
+
+
 def command(bot: BotServer, emu: Any, user: str, channel: str, text: str) -> Any:
     """Run `/incident <text>`; return once the bot answered in the ack or finished the work."""
     d = emu.slash_command(user, channel, text)
-    assert d.status == 200
+    assert d.status == 200, unacked(d)
     if not (isinstance(d.json, dict) and d.json.get("text")):
         wait_for(lambda: handled(bot, f"cmd:{d.trigger_id}"), what=f"/incident {text}")
     return d
@@ -34,14 +39,14 @@ def command(bot: BotServer, emu: Any, user: str, channel: str, text: str) -> Any
 
 def click(bot: BotServer, emu: Any, user: str, channel: str, ts: str, action_id: str, **kw: Any) -> Any:
     d = emu.click_button(user, channel, ts, action_id, **kw)
-    assert d.status == 200
+    assert d.status == 200, unacked(d)
     wait_for(lambda: handled(bot, f"action:{d.trigger_id}"), what=f"action {action_id}")
     return d
 
 
 def submit(bot: BotServer, emu: Any, user: str, view_id: str, values: dict[str, Any]) -> Any:
     d = emu.submit_view(user, view_id, values)
-    assert d.status == 200
+    assert d.status == 200, unacked(d)
     if not (isinstance(d.json, dict) and d.json.get("response_action") == "errors"):
         wait_for(lambda: handled(bot, f"view:{view_id}"), what=f"view {view_id}")
     return d

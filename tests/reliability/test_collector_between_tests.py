@@ -1,0 +1,62 @@
+"""The suite's garbage collection between tests (tests/support/collector.py): a collection inside a
+test walks only what that test made, and nothing is kept for good."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.collector import BetweenTests
+
+
+class Node:
+    def __init__(self) -> None:
+        self.me = self  # a cycle: only the cyclic collector frees it
+
+
+@pytest.fixture
+def collector() -> Iterator[BetweenTests]:
+    """A policy of its own, the worker's frozen set put back as it was found."""
+    policy = BetweenTests(sweep_every=3)
+    policy.start()
+    try:
+        yield policy
+    finally:
+        policy.stop()
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+
+
+def test_garbage_of_a_test_is_collected_after_it_and_survivors_are_frozen(collector: BetweenTests) -> None:
+    dropped = Node()
+    gone = weakref.ref(dropped)
+    del dropped
+    kept = Node()
+    frozen_before = gc.get_freeze_count()
+    collector.after_test()
+    assert gone() is None, "the cycle dropped during the test is collected after it"
+    assert gc.get_freeze_count() > frozen_before, "what survives is frozen"
+    assert kept.me is kept
+    assert not any(o is kept for o in gc.get_objects()), "a frozen object is not walked again"
+
+
+def test_a_frozen_cycle_that_dies_later_is_freed_by_the_next_sweep(collector: BetweenTests) -> None:
+    late = Node()
+    gone = weakref.ref(late)
+    collector.after_test()  # 1: `late` is alive, so frozen
+    del late
+    collector.after_test()  # 2: frozen objects are not collected
+    assert gone() is not None
+    collector.after_test()  # 3: the sweep
+    assert gone() is None
+
+
+def test_our_own_collections_are_not_counted_as_pauses_inside_tests(collector: BetweenTests) -> None:
+    collector.after_test()
+    assert collector.pauses.count == 0 and collector.pauses.between > 0
+    gc.collect()  # as the interpreter would, during a test
+    assert collector.pauses.count == 1 and collector.pauses.longest > 0
