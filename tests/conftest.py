@@ -123,7 +123,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The repository stands alone: a test skipped for a missing file or directory fails the run.
     The throw-away databases are all dropped: one that could not be fails the run too."""
-    _COLLECTOR.stop()
+    _COLLECTOR.stop(report=os.environ.get("TEST_GC_REPORT"))
     _SQLITE_TEMPLATE.close()
     Path(_ONE_ROOT).unlink(missing_ok=True)
     problems = _POSTGRES.close() if _POSTGRES is not None else []

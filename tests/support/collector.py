@@ -73,11 +73,11 @@ class BetweenTests:
             gc.unfreeze()
         self._collect()
 
-    def stop(self) -> None:
+    def stop(self, report: str | None = None) -> None:
+        """``report``: a file to append the pauses to (not from xdist's controller: it runs no test)."""
         if self.pauses in gc.callbacks:
             gc.callbacks.remove(self.pauses)
-        report = os.environ.get("TEST_GC_REPORT")
-        if report and self.finished:  # not xdist's controller, which runs no test
+        if report and self.finished:
             with open(report, "a", encoding="utf-8") as f:
                 f.write(self.pauses.line() + "\n")
 
