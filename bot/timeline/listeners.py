@@ -87,7 +87,8 @@ def on_pin(
         return
     if user == own_user_id or incident is None or channel is None:
         return
-    timeline.record_copy(channel, message)  # idempotent: the message as Slack sent it along
+    # The pin's copy of the message is not recorded: Slack sends it without its files. A message
+    # whose own event has not been recorded (still on its way, or lost) is read from Slack instead.
     timeline.mark(
         incident,
         str(message["ts"]),

@@ -134,7 +134,8 @@ class TimelineService:
         return change
 
     def record_copy(self, channel_id: str, message: Mapping[str, Any]) -> None:
-        """Record a message Slack sent along with a pin or shortcut, if we have not got it yet."""
+        """Record a message Slack sent along with a shortcut, if we have not got it yet (a pin's
+        copy is not used: it comes without the message's files)."""
         if message.get("ts") and self.repo.channel_message(channel_id, str(message["ts"])) is None:
             self.repo.record_message(capture.message_row(channel_id, message))
 

@@ -263,6 +263,25 @@ def test_native_pin_and_shortcut(
     )
 
 
+def test_a_pinned_file_whose_own_event_never_came_keeps_its_file(
+    bot: BotServer, emulator: Any, people: dict[str, str], incident: Incident
+) -> None:
+    """Slack's pin_added carries the message without its files: a pin handled before the message's
+    own event (lost here; in a race, still on its way) reads the message from Slack instead."""
+    emu, ch = emulator, incident.channel_id
+    emu.drop_deliveries(1)
+    d = emu.upload_file(
+        people["bob"], ch, "error-page.png", content=b"\x89PNG not really", text="the 503 page"
+    )
+    assert bot.services.repo.channel_message(ch, d.ts) is None
+    emu.pin_message(people["alice"], ch, d.ts)
+    e = wait_for(lambda: visible_event(bot, incident, d.ts), what="pin captured")
+    assert e.text == "the 503 page"
+    assert [(f["id"], f["name"]) for f in e.files] == [(d.file_id, "error-page.png")]
+    history = emu.calls_to("conversations.history")
+    assert [(c.args.get("oldest"), c.args.get("latest")) for c in history] == [(d.ts, d.ts)]
+
+
 def test_unrecorded_message_is_fetched_exactly(
     bot: BotServer, emulator: Any, people: dict[str, str], incident: Incident
 ) -> None:
