@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import tempfile
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, load_settings
+from bot.ops import logs
 from tests.support.collector import BetweenTests
 from tests.support.databases import PostgresDatabases, SqliteTemplate
 from tests.support.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TRANSPORTS, BotServer
@@ -60,6 +62,7 @@ def pytest_report_header() -> str:
 
 MISSING_FILE_WORDS = ("not present", "no such file", "not found", "missing", "does not exist", "not at ")
 _skipped_for_missing_files: list[str] = []
+_left_log_handlers: list[str] = []
 
 
 SLOW_TEST_TIMEOUT_S = 600
@@ -111,8 +114,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
-    """After the test's teardown: its bot and emulator are stopped (tests/support/collector.py)."""
+    """After the test's teardown: its bot and emulator are stopped (tests/support/collector.py).
+    A plain StreamHandler left on the root logger (pytest's own are subclasses) writes to a stream
+    that test captured: the run fails, naming the test (see ``restore_logging``)."""
     _COLLECTOR.after_test()
+    root = logging.getLogger()
+    left = [h for h in root.handlers if type(h) is logging.StreamHandler]
+    if left:
+        _left_log_handlers.append(f"{nodeid}: {left}")
+        for handler in left:
+            root.removeHandler(handler)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -129,6 +140,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     problems = _POSTGRES.close() if _POSTGRES is not None else []
     if problems:
         print("\n" + "\n".join(problems))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if _left_log_handlers:
+        print("\nleft a log handler on the root logger (use the restore_logging fixture):")
+        print("\n".join(_left_log_handlers))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if _skipped_for_missing_files:
         print("\nskipped for a missing file (the repository must stand alone):")
@@ -189,6 +204,24 @@ def database_url(request: pytest.FixtureRequest, new_database: NewDatabase) -> s
     if MIGRATES_AT_START & set(request.fixturenames):
         return new_database.migrated("incident-bot")
     return new_database("incident-bot")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """For a test that runs ``serve`` in this process: its logging set-up (a root handler on the
+    stream of the moment, here the test's captured and soon closed stderr; levels) is undone after
+    the test, or later tests' log lines fail on the closed stream ("--- Logging error ---")."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    noisy = {name: logging.getLogger(name).level for name in logs.NOISY_LOGGERS}
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, level in noisy.items():
+            logging.getLogger(name).setLevel(level)
+        logging.captureWarnings(False)
 
 
 @pytest.fixture

@@ -155,6 +155,9 @@ def error_line(text: str, fmt: str | None = None) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+NOISY_LOGGERS = ("slack_bolt", "slack_sdk", "urllib3", "httpx", "alembic")  # WARNING and above only
+
+
 def configure(level: str, fmt: str, secrets: Iterable[str]) -> None:
     _SECRETS[:] = list(secrets)
     handler = logging.StreamHandler()
@@ -165,7 +168,7 @@ def configure(level: str, fmt: str, secrets: Iterable[str]) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.captureWarnings(True)  # warnings.warn() in a dependency: a record, not a bare stderr line
-    for noisy in ("slack_bolt", "slack_sdk", "urllib3", "httpx", "alembic"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 

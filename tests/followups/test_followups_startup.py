@@ -12,6 +12,9 @@ from bot.serve import serve
 from tests.support.followups_support import GH_TOKEN, JIRA_EMAIL, JIRA_TOKEN
 from tests.support.harness import BOT_TOKEN, SIGNING_SECRET
 
+# serve() runs in this process: its logging set-up is undone after each test.
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
 
 def settings_for(emulator: Any, database_url: str, tmp_path: Path, toml: str, **env: str) -> Any:
     config = tmp_path / "bot.toml"

@@ -4,8 +4,8 @@ A pytest worker holds the bot under test, the Slack emulator and the test in one
 collection of the oldest generation stops every thread in it while it walks the whole heap. That
 heap grows as the worker runs (imports, the specs, what each test leaves behind): near the end of
 a CI run a worker held 1.2 million objects, and one collection stopped it for 3.0 s on a busy
-machine, past the 3 s in which Slack wants an acknowledgement. CI then failed a test whose bot was
-fine.
+machine, past the 3 s in which Slack wants an acknowledgement: the likely cause of a CI run that
+failed on a slash command never acknowledged, where the bot's own path takes milliseconds.
 
 So each worker collects once after every test and freezes what survives (``gc.freeze``: the
 collector no longer walks it), and a collection during a test walks only what that test made.
