@@ -65,3 +65,11 @@ def test_our_own_collections_are_not_counted_as_pauses_inside_tests(collector: B
     assert collector.pauses.count == 0 and collector.pauses.between > 0
     gc.collect()  # as the interpreter would, during a test
     assert collector.pauses.count == 1 and collector.pauses.longest > 0
+
+
+def test_a_process_that_runs_no_test_never_collects() -> None:
+    """xdist's controller hears of every test's end but collects none: it does not start."""
+    idle = BetweenTests()
+    frozen = gc.get_freeze_count()
+    idle.after_test()
+    assert idle.finished == 0 and idle.pauses.between == 0 and gc.get_freeze_count() == frozen

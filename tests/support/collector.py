@@ -60,14 +60,19 @@ class BetweenTests:
     def __init__(self, sweep_every: int = SWEEP_EVERY) -> None:
         self.sweep_every = sweep_every
         self.finished = 0
+        self.started = False
         self.pauses = Pauses()
 
     def start(self) -> None:
-        """Once the tests are collected: what the imports made is frozen for the whole session."""
+        """Once the tests are collected: what the imports made is frozen for the whole session.
+        xdist's controller collects nothing, so it never starts (it hears of every test's end too)."""
         gc.callbacks.append(self.pauses)
+        self.started = True
         self._collect()
 
     def after_test(self) -> None:
+        if not self.started:
+            return
         self.finished += 1
         if self.finished % self.sweep_every == 0:
             gc.unfreeze()
