@@ -123,12 +123,12 @@ def _db_current(_: argparse.Namespace) -> int:
     from storage.migrate import current_revision, head_revision, known
 
     engine = _db_engine("db current")
-    current, head = current_revision(engine), head_revision(engine)
+    current, head = current_revision(engine), head_revision()
     if current is None:
         print(f"empty (no migration applied): `incident-bot db upgrade` applies up to {head}")
     elif current == head:
         print(f"{current} (up to date)")
-    elif known(engine, current):
+    elif known(current):
         print(f"{current} (behind: `incident-bot db upgrade` applies up to {head})")
     else:
         minimum = recorded_min_version(engine) or "unknown"
@@ -144,7 +144,7 @@ def _db_history(_: argparse.Namespace) -> int:
 
     engine = _db_engine("db history")
     current = current_revision(engine)
-    if not known(engine, current):
+    if not known(current):
         print(f"{current}  (current; a newer release's migration, unknown to this one)")
     for migration, is_current in history(engine):
         print(f"{migration.revision}  {migration.title}{'  (current)' if is_current else ''}")

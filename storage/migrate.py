@@ -45,9 +45,14 @@ class Upgrade:
     newer_min_version: str | None = None
 
 
-def alembic_config(engine: Engine) -> Config:
+def _config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = _config()
     cfg.attributes["engine"] = engine
     return cfg
 
@@ -56,16 +61,14 @@ def alembic_config(engine: Engine) -> Config:
 def _scripts() -> ScriptDirectory:
     """This code's migrations, read once per process (Alembic compiles every revision file each time
     it reads the folder: a third of a start's CPU at head, three times a start)."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(cfg)
+    return ScriptDirectory.from_config(_config())
 
 
 def _migration(script: Script) -> Migration:
     return Migration(script.revision, _WORK_ITEM.sub("", script.doc or ""))
 
 
-def head_revision(engine: Engine) -> str | None:
+def head_revision() -> str | None:
     return _scripts().get_current_head()
 
 
@@ -74,7 +77,7 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def known(engine: Engine, revision: str | None) -> bool:
+def known(revision: str | None) -> bool:
     """Whether this code has the migration (an empty database counts as known)."""
     return revision is None or revision in {s.revision for s in _scripts().walk_revisions()}
 
@@ -104,14 +107,13 @@ def upgrade(engine: Engine, version: str | None = None) -> Upgrade:
     returned as such when its record lets release ``version`` run on it, else NewerSchemaError."""
     with _one_at_a_time(engine):
         before = current_revision(engine)
-        if not known(engine, before):
+        if not known(before):
             assert before is not None
-            minimum = check_newer(engine, before, head_revision(engine), version)
+            minimum = check_newer(engine, before, head_revision(), version)
             return Upgrade(before, before, newer_min_version=minimum)
-        scripts = _scripts()
-        if before is not None and before == scripts.get_current_head():
+        if before is not None and before == head_revision():
             return Upgrade(before, before)  # nothing to apply: no Alembic environment to run
-        pending = list(scripts.iterate_revisions("head", before or "base"))
+        pending = list(_scripts().iterate_revisions("head", before or "base"))
         command.upgrade(alembic_config(engine), "head")
         after = current_revision(engine)
     return Upgrade(before, after, tuple(_migration(s) for s in reversed(pending) if s.revision != before))

@@ -71,7 +71,7 @@ def test_db_current_and_history(tmp_path: Path) -> None:
     db = tmp_path / "bot.db"
     url = f"sqlite:///{db}"
     db.touch()  # an empty file: a database nothing has migrated yet
-    head = head_revision(make_engine(url))
+    head = head_revision()
     assert cli("db", "current", database_url=url).stdout.strip() == (
         f"empty (no migration applied): `incident-bot db upgrade` applies up to {head}"
     )

@@ -93,7 +93,7 @@ def migrate_as_newer_release(database_url: str, tmp_path: Path, min_version: str
     engine = make_engine(database_url)
     (scripts / "versions" / "0099_region.py").write_text(
         NEWER_MIGRATION.format(
-            head=head_revision(engine), compatible=min_version == VERSION, min_version=min_version
+            head=head_revision(), compatible=min_version == VERSION, min_version=min_version
         )
     )
     cfg = Config()
@@ -109,7 +109,7 @@ def test_a_newer_release_that_this_one_may_not_run_on_is_refused_in_one_line(
     migrate_as_newer_release(database_url, tmp_path, min_version="99.1.0")
     refusal = (
         f"the database schema is at 0099, newer than this release knows (its newest is "
-        f"{head_revision(make_engine(database_url))}); it needs incident-bot 99.1.0 or newer (this is "
+        f"{head_revision()}); it needs incident-bot 99.1.0 or newer (this is "
         f"{VERSION}): run release 99.1.0 or later, or restore the backup taken before that upgrade"
     )
     upgraded = incident_bot("db", "upgrade", database_url=database_url)
