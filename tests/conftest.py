@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, load_settings
-from bot.ops import logs
 from tests.support.collector import BetweenTests
 from tests.support.databases import PostgresDatabases, SqliteTemplate
 from tests.support.harness import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, TRANSPORTS, BotServer
+from tests.support.logging_state import logging_restored
 
 # Keep the machine's own settings out of the tests.
 for _var in list(os.environ):
@@ -208,20 +208,9 @@ def database_url(request: pytest.FixtureRequest, new_database: NewDatabase) -> s
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    """For a test that runs ``serve`` in this process: its logging set-up (a root handler on the
-    stream of the moment, here the test's captured and soon closed stderr; levels) is undone after
-    the test, or later tests' log lines fail on the closed stream ("--- Logging error ---")."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    noisy = {name: logging.getLogger(name).level for name in logs.NOISY_LOGGERS}
-    try:
+    """For a test that runs ``serve`` in this process (tests/support/logging_state.py)."""
+    with logging_restored():
         yield
-    finally:
-        root.handlers[:] = saved[0]
-        root.setLevel(saved[1])
-        for name, level in noisy.items():
-            logging.getLogger(name).setLevel(level)
-        logging.captureWarnings(False)
 
 
 @pytest.fixture

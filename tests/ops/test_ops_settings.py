@@ -16,6 +16,7 @@ from bot.config import SECRET_SETTINGS, ConfigError, Settings, load_settings
 from bot.ops import logs
 from bot.serve import open_database
 from storage.db import make_engine, ping
+from tests.support.logging_state import logging_restored
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "")
 
@@ -111,14 +112,10 @@ def test_a_secret_and_its_file_together_are_refused(env: pytest.MonkeyPatch, tmp
 def logged_to(settings: Settings) -> Iterator[io.StringIO]:
     """The bot's logging as ``serve`` configures it, written to a buffer; restored afterwards."""
     out = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    try:
+    with logging_restored():
         logs.configure("DEBUG", "text", settings.secrets())
-        root.handlers[0].setStream(out)  # type: ignore[attr-defined]
+        logging.getLogger().handlers[0].setStream(out)  # type: ignore[attr-defined]
         yield out
-    finally:
-        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
 
 
 def test_the_database_password_never_reaches_a_log_line() -> None:
