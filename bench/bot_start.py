@@ -18,12 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text
-
 from bot.config import load_settings
 from slack_emulator import SlackEmulator
-from storage.db import make_engine
-from storage.migrate import upgrade
+from tests.support.databases import PostgresDatabases, SqliteTemplate
 from tests.support.harness import BOT_TOKEN, SIGNING_SECRET, BotServer
 
 
@@ -36,27 +33,17 @@ def main() -> int:
     emu = SlackEmulator(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN)
     emu.start()
     incidents = emu.add_channel("incidents")
-    template = folder / "template.db"
-    if args.database_url:
-        admin = make_engine(args.database_url).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS bench_start_template"))
-            conn.execute(text("CREATE DATABASE bench_start_template"))
-        base = args.database_url.rsplit("/", 1)[0]
-        migrated = make_engine(f"{base}/bench_start_template")
-        upgrade(migrated)
-        migrated.dispose()
-    else:
-        upgrade(make_engine(f"sqlite:///{template}"))
+    # The tests' own throw-away databases: copies of one template migrated once.
+    postgres = PostgresDatabases(args.database_url) if args.database_url else None
+    sqlite = SqliteTemplate()
     cpu: list[float] = []
     wall: list[float] = []
     for i in range(args.starts):
-        if args.database_url:
-            with admin.connect() as conn:
-                conn.execute(text(f"CREATE DATABASE bench_start_{i} TEMPLATE bench_start_template"))
-            url = f"{base}/bench_start_{i}"
+        if postgres is not None:
+            name = postgres.create(migrated=True)
+            url = postgres.url(name)
         else:
-            shutil.copy(template, folder / f"{i}.db")
+            sqlite.copy_to(folder / f"{i}.db")
             url = f"sqlite:///{folder / f'{i}.db'}"
         settings = load_settings(
             SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -69,16 +56,16 @@ def main() -> int:
         c0, w0 = time.process_time(), time.perf_counter()
         BotServer(settings).start().stop()  # stop() also closes its engine's connections
         c1, w1 = time.process_time(), time.perf_counter()
+        if postgres is not None:
+            postgres.drop_later(name)
         if i:  # the first start imports and warms up
             cpu.append(c1 - c0)
             wall.append(w1 - w0)
     emu.stop()
     shutil.rmtree(folder, ignore_errors=True)
-    if args.database_url:
-        with admin.connect() as conn:
-            for i in range(args.starts):
-                conn.execute(text(f"DROP DATABASE IF EXISTS bench_start_{i}"))
-            conn.execute(text("DROP DATABASE IF EXISTS bench_start_template"))
+    sqlite.close()
+    for problem in postgres.close() if postgres is not None else []:
+        print(problem, file=sys.stderr)
     engine = "postgresql" if args.database_url else "sqlite"
     print(
         f"{engine}: {len(cpu)} starts, CPU per start median {statistics.median(cpu) * 1000:.0f} ms "
